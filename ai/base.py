@@ -1,0 +1,42 @@
+"""The one client interface both providers implement."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from ai.types import AIResponse, GenerateRequest, StreamEvent
+from core.config import AIConfig
+
+
+class AIClient(Protocol):
+    """One configured AI with its own async and sync SDK clients.
+
+    Contract:
+    - `generate` / `stream` use the async SDK client; `generate_sync` the sync one (run it in a worker thread).
+    - Every SDK exception is translated into `core.errors` at the call site, cause chained. An async failure
+      that is not an answer from the API (not an HTTP status, timeout or network error) raises
+      `AsyncPathBrokenError`, which tells `call_ai_async` to fall back to `generate_sync`.
+    - `timeout_s` bounds the HTTP exchange itself, so a sync call in a thread ends on its own.
+    - `stream` yields `StreamDelta`s then exactly one `StreamEnd`; if no chunk arrives within `idle_timeout_s`
+      it raises `IdleTimeoutError`. Closing or cancelling the iterator closes the HTTP stream.
+    - `aclose` closes both SDK clients; calling it again does nothing.
+    """
+
+    @property
+    def config(self) -> AIConfig: ...
+
+    @property
+    def async_ready(self) -> bool:
+        """False when the async client could not be built; calls then go straight to the sync client."""
+        ...
+
+    async def generate(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse: ...
+
+    def stream(
+        self, request: GenerateRequest, *, timeout_s: float, idle_timeout_s: float
+    ) -> AsyncIterator[StreamEvent]: ...
+
+    def generate_sync(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse: ...
+
+    async def aclose(self) -> None: ...

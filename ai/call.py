@@ -1,0 +1,166 @@
+"""call_ai_async: one AI call done properly — deadline, retries, Retry-After, concurrency limit, sync fallback."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import aclosing
+from functools import partial
+
+import anyio
+import anyio.to_thread
+
+from ai.registry import AIEntry, AIRegistry
+from ai.retry import backoff_delay
+from ai.translate import timeout_error
+from ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd
+from core.errors import AsyncPathBrokenError, ProviderError, RateLimitedError, UnavailableError
+from core.log import get_logger
+
+log = get_logger(__name__)
+
+DeltaCallback = Callable[[str], Awaitable[None]]
+"""Receives each streamed piece of text (for progress). After a retry, pieces may repeat."""
+
+
+async def call_ai_async(
+    registry: AIRegistry,
+    ai: str,
+    request: GenerateRequest,
+    *,
+    timeout_s: float | None = None,
+    max_attempts: int | None = None,
+    stream: bool = False,
+    idle_timeout_s: float | None = None,
+    on_delta: DeltaCallback | None = None,
+    rng: random.Random | None = None,
+) -> AIResponse:
+    """Ask one AI, within `timeout_s` in total (default: the AI's configured timeout), retries included.
+
+    Retries 429, 5xx, connection errors, stalled streams and unparseable answers with full-jitter backoff,
+    waiting exactly as long as `Retry-After` says when the provider says; gives up at once, rate-limited, if
+    that is longer than the time left. Falls back to the sync client in a worker thread when the async path
+    is broken. Raises a `ProviderError` (with `.attempts`) or `InvalidInputError` for an unknown AI.
+    """
+    entry = registry.get(ai)
+    if entry.client is None:
+        raise UnavailableError(
+            f"{ai} could not be initialized ({entry.init_error}). Fix its entry in the configuration and "
+            "restart; `junior-ai doctor` shows details.",
+            ai=ai,
+            attempts=0,
+        )
+    budget = timeout_s if timeout_s is not None else entry.config.timeout_s
+    attempts_allowed = max_attempts if max_attempts is not None else registry.config.settings.max_attempts
+    started = time.perf_counter()
+    deadline = anyio.current_time() + budget
+    attempt = 0
+    use_sync = not entry.client.async_ready
+    ok = False
+    cancelled = False
+    response: AIResponse | None = None
+    try:
+        with anyio.fail_after(budget):
+            while True:
+                attempt += 1
+                remaining = max(0.001, deadline - anyio.current_time())
+                try:
+                    if use_sync:
+                        response = await _sync_attempt(entry, request, remaining)
+                    else:
+                        response = await _async_attempt(
+                            entry, request, remaining, stream, idle_timeout_s or remaining, on_delta
+                        )
+                    ok = True
+                    return response.model_copy(
+                        update={"attempts": attempt, "latency_ms": (time.perf_counter() - started) * 1000}
+                    )
+                except AsyncPathBrokenError as broken:
+                    log.warning("async_path_broken", ai=ai, error=broken.message, action="sync_fallback")
+                    use_sync = True
+                    attempt -= 1  # the broken async path is not the provider's failure; do not spend an attempt
+                    continue
+                except ProviderError as err:
+                    err.attempts = attempt
+                    if not err.retryable or attempt >= attempts_allowed:
+                        raise
+                    left = deadline - anyio.current_time()
+                    asked = err.retry_after_s if isinstance(err, RateLimitedError) else None
+                    delay = asked if asked is not None else backoff_delay(attempt, rng=rng)
+                    if delay >= left:
+                        if asked is not None:
+                            raise RateLimitedError(
+                                f"rate limited by {ai}: it asks to wait {asked:.0f} s, more than the "
+                                f"{max(left, 0):.0f} s left of this call; retry after {asked:.0f} s.",
+                                ai=ai,
+                                attempts=attempt,
+                                retry_after_s=asked,
+                            ) from err
+                        raise
+                    log.info("retrying", ai=ai, attempt=attempt, status=err.status, delay_s=round(delay, 3))
+                    await anyio.sleep(delay)
+    except TimeoutError as exc:
+        raise _deadline_error(entry, budget, attempt) from exc
+    except anyio.get_cancelled_exc_class():
+        cancelled = True  # the caller abandoned the call: neither an answer nor the provider's failure
+        raise
+    finally:
+        if not cancelled:
+            entry.stats.record(
+                ok=ok,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                usage=response.usage if response else None,
+                sync_fallback=bool(response and response.path == "sync_fallback"),
+            )
+
+
+def _deadline_error(entry: AIEntry, budget: float, attempts: int) -> ProviderError:
+    error = timeout_error(entry.config, budget)
+    error.attempts = max(attempts, 1)
+    return error
+
+
+async def _async_attempt(
+    entry: AIEntry,
+    request: GenerateRequest,
+    remaining: float,
+    stream: bool,
+    idle_timeout_s: float,
+    on_delta: DeltaCallback | None,
+) -> AIResponse:
+    assert entry.client is not None
+    async with entry.limiter:
+        if not stream:
+            return await entry.client.generate(request, timeout_s=remaining)
+        started = time.perf_counter()
+        pieces: list[str] = []
+        end: StreamEnd | None = None
+        async with aclosing(
+            entry.client.stream(request, timeout_s=remaining, idle_timeout_s=min(idle_timeout_s, remaining))
+        ) as events:
+            async for event in events:
+                if isinstance(event, StreamDelta):
+                    pieces.append(event.text)
+                    if on_delta is not None:
+                        await on_delta(event.text)
+                else:
+                    end = event
+        assert end is not None  # the client contract: a stream ends with StreamEnd or raises
+        return AIResponse(
+            text="".join(pieces),
+            model=end.model,
+            finish_reason=end.finish_reason,
+            usage=end.usage,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+
+async def _sync_attempt(entry: AIEntry, request: GenerateRequest, remaining: float) -> AIResponse:
+    assert entry.client is not None
+    async with entry.limiter:
+        # The sync client carries `remaining` as its own HTTP timeout, so an abandoned thread ends by itself
+        # and threads cannot pile up behind a hung provider.
+        return await anyio.to_thread.run_sync(
+            partial(entry.client.generate_sync, request, timeout_s=remaining), abandon_on_cancel=True
+        )

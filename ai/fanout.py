@@ -1,0 +1,134 @@
+"""call_multiple_ais: ask several AIs at once; wall time ≈ the slowest one, never the sum."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import anyio
+
+from ai.call import call_ai_async
+from ai.registry import AIRegistry
+from ai.translate import detail
+from ai.types import CallResult, GenerateRequest
+from core.errors import InvalidInputError, ProviderError, RateLimitedError
+from core.log import get_logger
+
+log = get_logger(__name__)
+
+ResultCallback = Callable[[CallResult, int, int], Awaitable[None]]
+"""Called as each AI finishes with (its result, how many have finished, how many were asked)."""
+
+
+def resolve_ais(registry: AIRegistry, ais: Sequence[str] | None) -> list[str]:
+    """The AIs a fan-out asks: the named ones (validated, deduplicated, in order) or every ready AI."""
+    registry.require_any()
+    if ais is None or len(ais) == 0:
+        ready = registry.ready_names()
+        if not ready:
+            failed = "; ".join(f"{e.name}: {e.init_error}" for e in registry)
+            raise InvalidInputError(f"no AI could be initialized ({failed}). Run `junior-ai doctor` for fixes.")
+        return ready
+    names: list[str] = []
+    for name in ais:
+        registry.get(name)  # raises with the valid choices
+        if name not in names:
+            names.append(name)
+    return names
+
+
+async def call_multiple_ais(
+    registry: AIRegistry,
+    request: GenerateRequest,
+    ais: Sequence[str] | None = None,
+    *,
+    timeout_s: float | None = None,
+    deadline_s: float | None = None,
+    min_responses: int | None = None,
+    stream: bool = False,
+    on_result: ResultCallback | None = None,
+) -> list[CallResult]:
+    """Ask every AI in `ais` concurrently; return one `CallResult` per AI, in the order asked.
+
+    `timeout_s` bounds each call (retries included); `deadline_s` bounds the whole fan-out: whatever has
+    not answered by then is reported as `timeout`, and the answers that did arrive are kept. With
+    `min_responses`, the fan-out returns as soon as that many AIs answered `ok`, and the rest are cancelled
+    (status `cancelled`). Cancelling the caller cancels every in-flight request.
+    """
+    names = resolve_ais(registry, ais)
+    if min_responses is not None and not 1 <= min_responses <= len(names):
+        raise InvalidInputError(f"min_responses must be between 1 and {len(names)} (the number of AIs asked).")
+    total = len(names)
+    results: dict[str, CallResult] = {}
+    started = time.perf_counter()
+
+    async def ask(name: str, scope: anyio.CancelScope) -> None:
+        result = await _one(registry, name, request, timeout_s, stream)
+        results[name] = result
+        if on_result is not None:
+            try:
+                await on_result(result, len(results), total)
+            except Exception as exc:  # a progress hiccup must not sink the answers
+                log.warning("on_result_failed", ai=name, error=detail(exc))
+        if min_responses is not None and sum(r.ok for r in results.values()) >= min_responses:
+            scope.cancel()
+
+    with anyio.move_on_after(deadline_s) as deadline_scope:
+        async with anyio.create_task_group() as tg:
+            for name in names:
+                tg.start_soon(ask, name, tg.cancel_scope)
+
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    for name in names:
+        if name in results:
+            continue
+        entry = registry.get(name)
+        model = request.model or entry.config.model
+        if deadline_scope.cancelled_caught:
+            results[name] = CallResult(
+                ai=name,
+                model=model,
+                status="timeout",
+                latency_ms=elapsed_ms,
+                error=f"{name} had not answered when the overall deadline of {deadline_s} s was reached.",
+            )
+        else:
+            results[name] = CallResult(
+                ai=name,
+                model=model,
+                status="cancelled",
+                latency_ms=elapsed_ms,
+                error=f"not needed: {min_responses} AI(s) had already answered (min_responses).",
+            )
+    return [results[name] for name in names]
+
+
+async def _one(
+    registry: AIRegistry, name: str, request: GenerateRequest, timeout_s: float | None, stream: bool
+) -> CallResult:
+    entry = registry.get(name)
+    model = request.model or entry.config.model
+    started = time.perf_counter()
+    try:
+        response = await call_ai_async(registry, name, request, timeout_s=timeout_s, stream=stream)
+    except ProviderError as err:
+        return CallResult(
+            ai=name,
+            model=model,
+            status=err.status,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            error=err.message,
+            retry_after_s=err.retry_after_s if isinstance(err, RateLimitedError) else None,
+            attempts=err.attempts,
+        )
+    return CallResult(
+        ai=name,
+        model=response.model,
+        status="ok",
+        text=response.text,
+        latency_ms=response.latency_ms,
+        usage=response.usage,
+        path=response.path,
+        attempts=response.attempts,
+        finish_reason=response.finish_reason,
+    )

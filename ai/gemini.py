@@ -1,0 +1,260 @@
+"""Gemini through google-genai: `client.aio` for calls, the same client's sync side for the fallback."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import httpx2
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types as gtypes
+
+from ai.translate import connection_error, detail, error_from_status, timeout_error
+from ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd, StreamEvent
+from core.config import AIConfig
+from core.errors import (
+    AsyncPathBrokenError,
+    ContentBlockedError,
+    IdleTimeoutError,
+    MalformedResponseError,
+    ProviderError,
+)
+from core.usage import TokenUsage
+
+# Pinned so the real API and our simulator agree on paths (`/v1beta/models/...`).
+DEFAULT_API_VERSION = "v1beta"
+_BLOCK_REASONS = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "RECITATION", "SPII", "IMAGE_SAFETY"}
+
+
+class GeminiClient:
+    """A Gemini AI. One `genai.Client` owns both transports: `.aio` (async) and its sync methods."""
+
+    def __init__(self, config: AIConfig, client: genai.Client, *, async_ready: bool = True) -> None:
+        self._config = config
+        self._client = client
+        self._async_ready = async_ready
+        self._closed = False
+
+    @classmethod
+    def build(cls, config: AIConfig) -> GeminiClient:
+        http_options = gtypes.HttpOptions(
+            base_url=config.base_url,
+            api_version=config.api_version or DEFAULT_API_VERSION,
+            # google-genai has no timeout by default; without one a hung provider holds a thread forever.
+            timeout=int(config.timeout_s * 1000),
+            retry_options=None,  # our retry policy owns retries
+        )
+        client = genai.Client(
+            api_key=config.api_key.get_secret_value() if config.api_key else None, http_options=http_options
+        )
+        try:
+            _ = client.aio  # builds the async transport now, so a failure shows at start-up
+            async_ready = True
+        except Exception:
+            async_ready = False
+        return cls(config, client, async_ready=async_ready)
+
+    @property
+    def config(self) -> AIConfig:
+        return self._config
+
+    @property
+    def async_ready(self) -> bool:
+        return self._async_ready
+
+    def _generation_config(self, request: GenerateRequest, timeout_s: float) -> gtypes.GenerateContentConfig:
+        settings: dict[str, Any] = {"http_options": gtypes.HttpOptions(timeout=max(1, int(timeout_s * 1000)))}
+        if request.system:
+            settings["system_instruction"] = request.system
+        if request.temperature is not None:
+            settings["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            settings["max_output_tokens"] = request.max_tokens
+        if request.json_schema is not None:
+            # `response_json_schema` takes standard JSON Schema as callers write it; `response_schema` accepts
+            # only Gemini's OpenAPI subset and would reject common keywords such as additionalProperties.
+            settings["response_mime_type"] = "application/json"
+            settings["response_json_schema"] = request.json_schema
+        return gtypes.GenerateContentConfig(**settings)
+
+    def _contents(self, request: GenerateRequest) -> list[gtypes.Content]:
+        return [
+            gtypes.Content(role="model" if m.role == "assistant" else "user", parts=[gtypes.Part(text=m.content)])
+            for m in request.messages
+        ]
+
+    async def generate(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse:
+        if not self._async_ready:
+            raise AsyncPathBrokenError(f"{self._config.name} has no async client", ai=self._config.name)
+        started = time.perf_counter()
+        try:
+            response = await self._client.aio.models.generate_content(
+                model=request.model or self._config.model,
+                contents=self._contents(request),
+                config=self._generation_config(request, timeout_s),
+            )
+        except Exception as exc:
+            raise self._translate(exc, timeout_s, async_path=True) from exc
+        return self._to_response(response, request, started, "async")
+
+    def generate_sync(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse:
+        started = time.perf_counter()
+        try:
+            response = self._client.models.generate_content(
+                model=request.model or self._config.model,
+                contents=self._contents(request),
+                config=self._generation_config(request, timeout_s),
+            )
+        except Exception as exc:
+            raise self._translate(exc, timeout_s, async_path=False) from exc
+        return self._to_response(response, request, started, "sync_fallback")
+
+    async def stream(
+        self, request: GenerateRequest, *, timeout_s: float, idle_timeout_s: float
+    ) -> AsyncIterator[StreamEvent]:
+        if not self._async_ready:
+            raise AsyncPathBrokenError(f"{self._config.name} has no async client", ai=self._config.name)
+        model = request.model or self._config.model
+        try:
+            with anyio.fail_after(idle_timeout_s):
+                chunks = await self._client.aio.models.generate_content_stream(
+                    model=model, contents=self._contents(request), config=self._generation_config(request, timeout_s)
+                )
+        except TimeoutError as exc:
+            raise self._idle(idle_timeout_s) from exc
+        except Exception as exc:
+            raise self._translate(exc, timeout_s, async_path=True) from exc
+
+        finish_reason: str | None = None
+        usage = TokenUsage()
+        produced_text = False
+        iterator = chunks.__aiter__()
+        try:
+            while True:
+                try:
+                    with anyio.fail_after(idle_timeout_s):
+                        chunk = await iterator.__anext__()
+                except StopAsyncIteration:
+                    break
+                except TimeoutError as exc:
+                    raise self._idle(idle_timeout_s) from exc
+                except Exception as exc:
+                    raise self._translate(exc, timeout_s, async_path=True) from exc
+                model = chunk.model_version or model
+                if chunk.usage_metadata is not None:
+                    usage = _usage(chunk.usage_metadata)
+                self._raise_if_prompt_blocked(chunk)
+                for candidate in chunk.candidates or []:
+                    if candidate.finish_reason is not None:
+                        finish_reason = _enum_name(candidate.finish_reason)
+                text = _text_of(chunk)
+                if text:
+                    produced_text = True
+                    yield StreamDelta(text=text)
+        finally:
+            with anyio.CancelScope(shield=True):
+                aclose = getattr(iterator, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+        if finish_reason is None:
+            raise MalformedResponseError(
+                f"{self._config.name}'s stream ended before the answer was complete (no finish reason).",
+                ai=self._config.name,
+            )
+        if finish_reason in _BLOCK_REASONS and not produced_text:
+            raise self._blocked(finish_reason)
+        yield StreamEnd(model=model, finish_reason=finish_reason.lower(), usage=usage)
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._async_ready:
+            await self._client.aio.aclose()
+        self._client.close()
+
+    def _raise_if_prompt_blocked(self, response: gtypes.GenerateContentResponse) -> None:
+        feedback = response.prompt_feedback
+        if feedback is not None and feedback.block_reason is not None:
+            raise self._blocked(_enum_name(feedback.block_reason))
+
+    def _to_response(
+        self, response: object, request: GenerateRequest, started: float, path: str
+    ) -> AIResponse:
+        if not isinstance(response, gtypes.GenerateContentResponse):
+            raise MalformedResponseError(f"{self._config.name} sent an unexpected response.", ai=self._config.name)
+        self._raise_if_prompt_blocked(response)
+        if not response.candidates:
+            raise self._blocked("no candidates")
+        candidate = response.candidates[0]
+        finish = _enum_name(candidate.finish_reason) if candidate.finish_reason is not None else None
+        text = _text_of(response)
+        if not text and finish in _BLOCK_REASONS:
+            raise self._blocked(finish or "unknown")
+        return AIResponse(
+            text=text,
+            model=response.model_version or request.model or self._config.model,
+            finish_reason=finish.lower() if finish else None,
+            usage=_usage(response.usage_metadata) if response.usage_metadata else TokenUsage(),
+            latency_ms=(time.perf_counter() - started) * 1000,
+            path="async" if path == "async" else "sync_fallback",
+        )
+
+    def _blocked(self, reason: str) -> ContentBlockedError:
+        return ContentBlockedError(
+            f"{self._config.name} withheld its answer (safety block: {reason}). Rephrase the prompt or ask another AI.",
+            ai=self._config.name,
+        )
+
+    def _idle(self, idle_timeout_s: float) -> IdleTimeoutError:
+        return IdleTimeoutError(
+            f"{self._config.name} stopped sending for {idle_timeout_s:.1f} s mid-answer (stalled stream).",
+            ai=self._config.name,
+        )
+
+    def _translate(self, exc: Exception, timeout_s: float, *, async_path: bool) -> ProviderError:
+        config = self._config
+        if isinstance(exc, ProviderError):
+            return exc
+        if isinstance(exc, genai_errors.APIError):
+            headers = getattr(getattr(exc, "response", None), "headers", None)
+            return error_from_status(config, exc.code, exc.message or exc.status or exc, headers)
+        if isinstance(exc, httpx2.TimeoutException):
+            return timeout_error(config, timeout_s)
+        if isinstance(exc, httpx2.TransportError):
+            return connection_error(config, exc)
+        if isinstance(exc, json.JSONDecodeError | genai_errors.UnknownApiResponseError):
+            return MalformedResponseError(
+                f"{config.name} sent a response that could not be parsed ({detail(exc)}).", ai=config.name
+            )
+        if async_path:
+            return AsyncPathBrokenError(
+                f"{config.name}'s async client failed ({type(exc).__name__}: {detail(exc)})", ai=config.name
+            )
+        return MalformedResponseError(f"{config.name} call failed ({type(exc).__name__}: {detail(exc)})", ai=config.name)
+
+
+def _enum_name(value: object) -> str:
+    name = getattr(value, "name", None) or str(value)
+    return str(name).upper()
+
+
+def _text_of(response: gtypes.GenerateContentResponse) -> str:
+    if not response.candidates:
+        return ""
+    content = response.candidates[0].content
+    if content is None or not content.parts:
+        return ""
+    return "".join(part.text for part in content.parts if part.text and not part.thought)
+
+
+def _usage(meta: gtypes.GenerateContentResponseUsageMetadata) -> TokenUsage:
+    prompt = meta.prompt_token_count or 0
+    completion = meta.candidates_token_count or 0
+    return TokenUsage(
+        prompt_tokens=prompt, completion_tokens=completion, total_tokens=meta.total_token_count or prompt + completion
+    )

@@ -1,0 +1,232 @@
+"""Every OpenAI-compatible provider (OpenAI, Grok, DeepSeek, OpenRouter, Ollama, vLLM...): one class, a base_url."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import httpx2
+import openai
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+from ai.translate import connection_error, detail, error_from_status, timeout_error
+from ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd, StreamEvent
+from core.config import AIConfig
+from core.errors import (
+    AsyncPathBrokenError,
+    ContentBlockedError,
+    IdleTimeoutError,
+    MalformedResponseError,
+    ProviderError,
+    UnavailableError,
+)
+from core.usage import TokenUsage
+
+# Local servers (Ollama, LM Studio, vLLM) ignore the key, but the SDK insists on one.
+_NO_KEY = "not-needed"
+
+
+class OpenAICompatibleClient:
+    """An OpenAI-compatible AI: an `AsyncOpenAI` for calls, an `OpenAI` for the sync fallback."""
+
+    def __init__(self, config: AIConfig, async_client: openai.AsyncOpenAI | None, sync_client: openai.OpenAI) -> None:
+        self._config = config
+        self._async = async_client
+        self._sync = sync_client
+        self._closed = False
+
+    @classmethod
+    def build(cls, config: AIConfig) -> OpenAICompatibleClient:
+        options: dict[str, Any] = {
+            "api_key": config.api_key.get_secret_value() if config.api_key else _NO_KEY,
+            "base_url": config.base_url,
+            "max_retries": 0,  # our retry policy owns retries, Retry-After and the deadline
+            "timeout": config.timeout_s,
+        }
+        sync_client = openai.OpenAI(**options)
+        try:
+            async_client: openai.AsyncOpenAI | None = openai.AsyncOpenAI(**options)
+        except Exception:
+            # The AI still works through the sync client; `async_ready` says so.
+            async_client = None
+        return cls(config, async_client, sync_client)
+
+    @property
+    def config(self) -> AIConfig:
+        return self._config
+
+    @property
+    def async_ready(self) -> bool:
+        return self._async is not None
+
+    def _params(self, request: GenerateRequest) -> dict[str, Any]:
+        messages: list[dict[str, str]] = []
+        if request.system:
+            messages.append({"role": "system", "content": request.system})
+        messages.extend({"role": m.role, "content": m.content} for m in request.messages)
+        params: dict[str, Any] = {"model": request.model or self._config.model, "messages": messages}
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            params["max_tokens"] = request.max_tokens
+        if request.json_schema is not None:
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "response", "schema": request.json_schema},
+            }
+        return params
+
+    async def generate(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse:
+        if self._async is None:
+            raise AsyncPathBrokenError(f"{self._config.name} has no async client", ai=self._config.name)
+        started = time.perf_counter()
+        try:
+            completion = await self._async.chat.completions.create(**self._params(request), timeout=timeout_s)
+        except Exception as exc:
+            raise self._translate(exc, timeout_s, async_path=True) from exc
+        return self._to_response(completion, started, "async")
+
+    def generate_sync(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse:
+        started = time.perf_counter()
+        try:
+            completion = self._sync.chat.completions.create(**self._params(request), timeout=timeout_s)
+        except Exception as exc:
+            raise self._translate(exc, timeout_s, async_path=False) from exc
+        return self._to_response(completion, started, "sync_fallback")
+
+    async def stream(
+        self, request: GenerateRequest, *, timeout_s: float, idle_timeout_s: float
+    ) -> AsyncIterator[StreamEvent]:
+        if self._async is None:
+            raise AsyncPathBrokenError(f"{self._config.name} has no async client", ai=self._config.name)
+        try:
+            with anyio.fail_after(idle_timeout_s):
+                response = await self._async.chat.completions.create(
+                    **self._params(request),
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    timeout=timeout_s,
+                )
+        except TimeoutError as exc:
+            raise self._idle(idle_timeout_s) from exc
+        except Exception as exc:
+            raise self._translate(exc, timeout_s, async_path=True) from exc
+
+        model = request.model or self._config.model
+        finish_reason: str | None = None
+        usage = TokenUsage()
+        chunks = response.__aiter__()
+        try:
+            while True:
+                try:
+                    with anyio.fail_after(idle_timeout_s):
+                        chunk: ChatCompletionChunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    break
+                except TimeoutError as exc:
+                    raise self._idle(idle_timeout_s) from exc
+                except Exception as exc:
+                    raise self._translate(exc, timeout_s, async_path=True) from exc
+                model = chunk.model or model
+                if chunk.usage is not None:
+                    usage = _usage(chunk.usage)
+                for choice in chunk.choices:
+                    if choice.finish_reason:
+                        finish_reason = choice.finish_reason
+                    if choice.delta.content:
+                        yield StreamDelta(text=choice.delta.content)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await response.close()
+        if finish_reason is None:
+            raise MalformedResponseError(
+                f"{self._config.name}'s stream ended before the answer was complete (no finish reason).",
+                ai=self._config.name,
+            )
+        if finish_reason == "content_filter":
+            raise self._blocked()
+        yield StreamEnd(model=model, finish_reason=finish_reason, usage=usage)
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._async is not None:
+            await self._async.close()
+        self._sync.close()
+
+    def _to_response(self, completion: object, started: float, path: str) -> AIResponse:
+        if not isinstance(completion, ChatCompletion) or not completion.choices:
+            raise MalformedResponseError(
+                f"{self._config.name} answered with something that is not a chat completion.",
+                ai=self._config.name,
+            )
+        choice = completion.choices[0]
+        if choice.finish_reason == "content_filter" and not choice.message.content:
+            raise self._blocked()
+        return AIResponse(
+            text=choice.message.content or "",
+            model=completion.model or self._config.model,
+            finish_reason=choice.finish_reason,
+            usage=_usage(completion.usage) if completion.usage else TokenUsage(),
+            latency_ms=(time.perf_counter() - started) * 1000,
+            path="async" if path == "async" else "sync_fallback",
+        )
+
+    def _blocked(self) -> ContentBlockedError:
+        return ContentBlockedError(
+            f"{self._config.name} withheld its answer (content filter). Rephrase the prompt or ask another AI.",
+            ai=self._config.name,
+        )
+
+    def _idle(self, idle_timeout_s: float) -> IdleTimeoutError:
+        return IdleTimeoutError(
+            f"{self._config.name} stopped sending for {idle_timeout_s:.1f} s mid-answer (stalled stream).",
+            ai=self._config.name,
+        )
+
+    def _translate(self, exc: Exception, timeout_s: float, *, async_path: bool) -> ProviderError:
+        config = self._config
+        if isinstance(exc, ProviderError):
+            return exc
+        if isinstance(exc, openai.APITimeoutError):
+            return timeout_error(config, timeout_s)
+        if isinstance(exc, openai.APIConnectionError):
+            return connection_error(config, exc.__cause__ or exc)
+        if isinstance(exc, openai.APIStatusError):
+            return error_from_status(config, exc.status_code, _provider_message(exc), exc.response.headers)
+        if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError):
+            return MalformedResponseError(
+                f"{config.name} sent a response that could not be parsed ({detail(exc)}).", ai=config.name
+            )
+        if isinstance(exc, openai.APIError):
+            # An error event inside a stream: the provider failed mid-answer.
+            return UnavailableError(f"{config.name} failed mid-answer: {detail(exc.message)}", ai=config.name)
+        if isinstance(exc, httpx2.TransportError):
+            return connection_error(config, exc)
+        if async_path:
+            return AsyncPathBrokenError(
+                f"{config.name}'s async client failed ({type(exc).__name__}: {detail(exc)})", ai=config.name
+            )
+        return MalformedResponseError(f"{config.name} call failed ({type(exc).__name__}: {detail(exc)})", ai=config.name)
+
+
+def _provider_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    return exc.message
+
+
+def _usage(raw: Any) -> TokenUsage:
+    prompt = int(getattr(raw, "prompt_tokens", 0) or 0)
+    completion = int(getattr(raw, "completion_tokens", 0) or 0)
+    total = int(getattr(raw, "total_tokens", 0) or prompt + completion)
+    return TokenUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)

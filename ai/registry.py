@@ -1,0 +1,146 @@
+"""The set of live AI clients: built once at start-up, shared by every tool call, closed once at exit."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import anyio
+
+from ai.base import AIClient
+from ai.gemini import GeminiClient
+from ai.openai_compat import OpenAICompatibleClient
+from ai.translate import detail
+from core.config import AIConfig, JuniorConfig
+from core.errors import InvalidInputError, NoAIConfiguredError
+from core.log import get_logger
+from core.usage import AIStats
+
+log = get_logger(__name__)
+
+ClientFactory = Callable[[AIConfig], AIClient]
+
+DEFAULT_FACTORIES: Mapping[str, ClientFactory] = {
+    "gemini": GeminiClient.build,
+    "openai_compatible": OpenAICompatibleClient.build,
+}
+
+
+@dataclass
+class AIEntry:
+    """One configured AI: its client (None if it could not be built, with the reason), limit and stats."""
+
+    config: AIConfig
+    client: AIClient | None
+    init_error: str | None
+    limiter: anyio.CapacityLimiter
+    stats: AIStats = field(default_factory=AIStats)
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def ready(self) -> bool:
+        return self.client is not None
+
+
+class AIRegistry:
+    """Every configured AI by name. Created by `initialize_all_clients_async`, closed by `cleanup_async_ai_clients`."""
+
+    def __init__(self, config: JuniorConfig, entries: Mapping[str, AIEntry], config_error: str | None = None) -> None:
+        self.config = config
+        self._entries = dict(entries)
+        self.config_error = config_error
+        """Set when the configuration could not be loaded: every tool reports it instead of working."""
+        self._closed = False
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._entries.values())
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def ready_names(self) -> list[str]:
+        return [entry.name for entry in self._entries.values() if entry.ready]
+
+    def get(self, name: str) -> AIEntry:
+        """The entry for `name`, or an `InvalidInputError` that lists the valid names and suggests the closest."""
+        self.require_any()
+        entry = self._entries.get(name)
+        if entry is not None:
+            return entry
+        known = sorted(self._entries)
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        suggestion = f" Did you mean {close[0]!r}?" if close else ""
+        raise InvalidInputError(f"unknown AI {name!r}.{suggestion} Configured AIs: {', '.join(known)}.")
+
+    def require_any(self) -> None:
+        """Raise the 'how to configure an AI' error when there is nothing to call."""
+        if self.config_error:
+            raise NoAIConfiguredError(f"Junior AI's configuration is invalid: {self.config_error}")
+        if not self._entries:
+            raise NoAIConfiguredError(
+                "no AI is configured. Fix: create credentials.json (copy credentials.example.json) with at least "
+                "one AI, or export a provider key such as OPENAI_API_KEY or GEMINI_API_KEY, or point "
+                "JUNIOR_AI_CREDENTIALS at your file; then restart the server. `junior-ai doctor` checks the setup."
+            )
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with anyio.CancelScope(shield=True):
+            for entry in self._entries.values():
+                if entry.client is None:
+                    continue
+                try:
+                    await entry.client.aclose()
+                except Exception as exc:  # one client failing to close must not leave the others open
+                    log.warning("client_close_failed", ai=entry.name, error=detail(exc))
+
+
+async def initialize_all_clients_async(
+    config: JuniorConfig,
+    *,
+    factories: Mapping[str, ClientFactory] = DEFAULT_FACTORIES,
+    config_error: str | None = None,
+) -> AIRegistry:
+    """Build an async and a sync client for every enabled AI, concurrently.
+
+    An AI whose clients cannot be built is kept with `init_error` set (reported by `list_ais`, skipped by
+    fan-outs); the others work regardless.
+    """
+    entries: dict[str, AIEntry] = {}
+
+    async def build(ai: AIConfig) -> None:
+        limiter = anyio.CapacityLimiter(ai.max_concurrency)
+        try:
+            # SDK client construction loads TLS certificates: do it off the event loop, all AIs at once.
+            client = await anyio.to_thread.run_sync(factories[ai.provider], ai)
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {detail(exc)}"
+            log.warning("ai_init_failed", ai=ai.name, error=reason)
+            entries[ai.name] = AIEntry(ai, None, reason, limiter)
+            return
+        entries[ai.name] = AIEntry(ai, client, None, limiter)
+
+    async with anyio.create_task_group() as tg:
+        for ai in config.enabled():
+            tg.start_soon(build, ai)
+    ordered = {ai.name: entries[ai.name] for ai in config.enabled()}
+    log.info("ai_clients_ready", ready=[n for n, e in ordered.items() if e.ready], failed=[
+        n for n, e in ordered.items() if not e.ready
+    ])
+    return AIRegistry(config, ordered, config_error=config_error)
+
+
+async def cleanup_async_ai_clients(registry: AIRegistry) -> None:
+    """Close every client (async and sync) exactly once; a second call does nothing."""
+    await registry.aclose()

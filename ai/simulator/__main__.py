@@ -1,0 +1,34 @@
+"""`python -m ai.simulator --port N [--config scenarios.json]`: serve the simulator until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ai.simulator.scenario import Scenario
+from ai.simulator.server import Simulator
+from core.log import configure_logging
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()
+    parser = argparse.ArgumentParser(prog="python -m ai.simulator", description=__doc__)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--config", type=Path, help='JSON mapping model names to scenarios, e.g. {"slow": {"latency_s": 1}}')
+    args = parser.parse_args(argv)
+    scenarios: dict[str, Scenario] = {}
+    if args.config:
+        raw = json.loads(args.config.read_text(encoding="utf-8"))
+        scenarios = {name: Scenario.model_validate(value) for name, value in raw.items()}
+    simulator = Simulator(scenarios, port=args.port)
+    sys.stderr.write(
+        f"provider simulator on {simulator.openai_base_url} (OpenAI) and {simulator.gemini_base_url} (Gemini)\n"
+    )
+    simulator.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,193 @@
+"""The simulator's HTTP routes: one request flow (latency, fault, answer) behind both wire formats."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from ai.simulator.scenario import Fault, echo_reply, json_reply, split_chunks
+from ai.simulator.state import RequestRecord, SimulatorState
+from ai.simulator.wire import Answer, GeminiWire, OpenAIWire, Wire
+
+DROP_MARKER = "simulated connection drop"
+
+
+class _DropResponse(Response):
+    """Starts a 200 with a Content-Length it never fulfils, then aborts: the client sees the connection cut."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+        await send({"type": "http.response.body", "body": b'{"id": "chatcmpl-sim", "choi', "more_body": True})
+        raise ConnectionAbortedError(DROP_MARKER)
+
+
+async def _sleep_unless_disconnected(request: Request, seconds: float) -> bool:
+    """Sleep `seconds` (forever if inf); return True, early, if the client goes away meanwhile."""
+    if seconds <= 0:
+        return False
+    disconnected = False
+    async with anyio.create_task_group() as tg:
+
+        async def watch() -> None:
+            nonlocal disconnected
+            while True:
+                message = await request.receive()
+                if message["type"] == "http.disconnect":
+                    disconnected = True
+                    tg.cancel_scope.cancel()
+                    return
+
+        tg.start_soon(watch)
+        if math.isinf(seconds):
+            await anyio.sleep_forever()
+        await anyio.sleep(seconds)
+        tg.cancel_scope.cancel()
+    return disconnected
+
+
+def _api_key(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:]
+    return request.headers.get("x-goog-api-key") or request.query_params.get("key")
+
+
+class SimulatorApp:
+    def __init__(self, state: SimulatorState) -> None:
+        self.state = state
+        self.openai = OpenAIWire()
+        self.gemini = GeminiWire()
+
+    def build(self) -> Starlette:
+        return Starlette(routes=[
+            Route("/v1/chat/completions", self.openai_chat, methods=["POST"]),
+            Route("/v1/models", self.openai_models, methods=["GET"]),
+            Route("/{version}/models", self.gemini_models, methods=["GET"]),
+            Route("/{version}/models/{target}", self.gemini_generate, methods=["POST"]),
+        ])
+
+    async def openai_chat(self, request: Request) -> Response:
+        body = await _json_body(request)
+        if body is None:
+            return JSONResponse(self.openai.error_body(400, "request body is not valid JSON"), status_code=400)
+        model = str(body.get("model", ""))
+        return await self._serve(request, "openai", self.openai, model, body, bool(body.get("stream")))
+
+    async def gemini_generate(self, request: Request) -> Response:
+        model, _, action = request.path_params["target"].partition(":")
+        if action not in {"generateContent", "streamGenerateContent"}:
+            return JSONResponse(self.gemini.error_body(404, f"unknown action {action!r}"), status_code=404)
+        body = await _json_body(request)
+        if body is None:
+            return JSONResponse(self.gemini.error_body(400, "request body is not valid JSON"), status_code=400)
+        return await self._serve(request, "gemini", self.gemini, model, body, action == "streamGenerateContent")
+
+    async def openai_models(self, request: Request) -> Response:
+        return JSONResponse({"object": "list", "data": [
+            {"id": name, "object": "model", "created": 0, "owned_by": "simulator"} for name in self._models()
+        ]})
+
+    async def gemini_models(self, request: Request) -> Response:
+        return JSONResponse({"models": [
+            {"name": f"models/{name}", "displayName": name, "supportedGenerationMethods": ["generateContent"]}
+            for name in self._models()
+        ]})
+
+    def _models(self) -> list[str]:
+        return sorted(self.state.scenarios) or ["sim-fast", "sim-300ms"]
+
+    async def _serve(
+        self,
+        request: Request,
+        provider: Literal["openai", "gemini"],
+        wire: Wire,
+        model: str,
+        body: dict[str, Any],
+        stream: bool,
+    ) -> Response:
+        state = self.state
+        scenario = state.scenario_for(model)
+        record = state.begin(provider=provider, path=request.url.path, model=model, body=body,
+                             api_key=_api_key(request), stream=stream)
+        try:
+            if await _sleep_unless_disconnected(request, state.latency_for(scenario)):
+                state.finish(record, "disconnected")
+                return Response(status_code=499)
+            fault = scenario.fault if state.should_fault(model, scenario) else None
+            schema = wire.json_schema(body)
+            text = state.next_reply(model, scenario) or (
+                json_reply(schema) if schema is not None else echo_reply(model, record.prompt)
+            )
+            answer = Answer(model=model, text=text, prompt_tokens=wire.prompt_tokens(body))
+            if fault is not None and not (stream and fault.kind in {"truncate", "stall"}):
+                return await self._fault(request, record, wire, fault, model)
+            if not stream:
+                state.finish(record, "completed", 200)
+                return JSONResponse(wire.completion(answer))
+            return StreamingResponse(
+                self._stream(record, wire, answer, scenario.chunk_count, scenario.chunk_delay_s, fault),
+                media_type="text/event-stream",
+            )
+        except BaseException:
+            state.finish(record, "disconnected")
+            raise
+
+    async def _fault(self, request: Request, record: RequestRecord, wire: Wire, fault: Fault, model: str) -> Response:
+        state = self.state
+        if fault.kind == "status":
+            state.finish(record, "fault", fault.status)
+            headers = {"retry-after": fault.retry_after} if fault.retry_after is not None else None
+            message = fault.message or f"simulated HTTP {fault.status}"
+            return JSONResponse(wire.error_body(fault.status, message), status_code=fault.status, headers=headers)
+        if fault.kind in {"hang", "stall"}:
+            await _sleep_unless_disconnected(request, math.inf)
+            state.finish(record, "disconnected")
+            return Response(status_code=499)
+        if fault.kind in {"drop", "truncate"}:
+            state.finish(record, "fault", 200)
+            return _DropResponse()
+        if fault.kind == "malformed":
+            state.finish(record, "fault", 200)
+            return Response(b'{"this is": not json', media_type="application/json")
+        state.finish(record, "fault", 200)
+        if fault.kind == "empty" and isinstance(wire, GeminiWire):
+            return JSONResponse(wire.empty(model))
+        return JSONResponse(wire.blocked(model))
+
+    async def _stream(
+        self, record: RequestRecord, wire: Wire, answer: Answer, count: int, delay: float, fault: Fault | None
+    ) -> AsyncIterator[bytes]:
+        outcome: Literal["completed", "fault", "disconnected"] = "disconnected"
+        try:
+            for index, piece in enumerate(split_chunks(answer.text, count)):
+                if index > 0 and delay:
+                    await anyio.sleep(delay)
+                if fault is not None and index == 1:
+                    if fault.kind == "stall":
+                        await anyio.sleep_forever()
+                    outcome = "fault"  # truncate: end the stream cleanly but unfinished
+                    return
+                yield wire.stream_piece(answer, piece)
+                self.state.chunk_sent(record)
+            yield wire.stream_end(answer)
+            outcome = "completed"
+        finally:
+            self.state.finish(record, outcome, 200)
+
+
+async def _json_body(request: Request) -> dict[str, Any] | None:
+    try:
+        data = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None

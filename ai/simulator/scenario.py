@@ -1,0 +1,99 @@
+"""What a simulated model does: how fast it answers, what it says, and how it fails.
+
+A scenario is looked up by model name: first in the simulator's table (set by tests, the demo or a
+`--config` file), else read from the name itself: a model called `echo-300ms` answers after 300 ms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FaultKind = Literal[
+    "status",  # an HTTP error answer with the provider's real error body
+    "hang",  # accept the request and never answer (until the client goes away)
+    "drop",  # start a response, then cut the connection mid-body
+    "malformed",  # 200 with a body that is not JSON
+    "truncate",  # streaming: a couple of chunks, then the stream ends without finishing
+    "stall",  # streaming: a first chunk, then silence
+    "blocked",  # a safety block (Gemini promptFeedback / OpenAI content_filter)
+    "empty",  # Gemini: no candidates at all
+]
+
+
+class Fault(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: FaultKind
+    status: int = 500
+    retry_after: str | None = None
+    """Sent verbatim as the Retry-After header: seconds ("2") or an HTTP date."""
+    message: str | None = None
+    times: int | None = None
+    """Fail only the first `times` requests for this model, then answer normally; None fails every request."""
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    latency_s: float = Field(default=0.0, ge=0)
+    jitter_s: float = Field(default=0.0, ge=0)
+    """Uniform random extra latency (seeded: runs are repeatable)."""
+    chunk_count: int = Field(default=3, ge=1)
+    chunk_delay_s: float = Field(default=0.0, ge=0)
+    replies: tuple[str, ...] = ()
+    """Scripted answers, used in turn (cycling); empty means the deterministic echo."""
+    fault: Fault | None = None
+
+
+_LATENCY_IN_NAME = re.compile(r"(\d+)ms\b")
+
+
+def scenario_from_name(model: str) -> Scenario:
+    match = _LATENCY_IN_NAME.search(model)
+    return Scenario(latency_s=int(match.group(1)) / 1000) if match else Scenario()
+
+
+def prompt_digest(prompt: str) -> str:
+    return hashlib.sha256(prompt.encode()).hexdigest()[:8]
+
+
+def echo_reply(model: str, prompt: str) -> str:
+    """The deterministic default answer: names the model and a digest of the prompt, so tests can check both."""
+    snippet = " ".join(prompt.split())[:60]
+    return f"[{model}] reply to {prompt_digest(prompt)}: {snippet}"
+
+
+def instance_of(schema: dict[str, Any]) -> Any:
+    """A small value that satisfies a JSON schema, for structured-output requests."""
+    if "enum" in schema and schema["enum"]:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        properties = schema.get("properties", {})
+        return {name: instance_of(sub) for name, sub in properties.items() if isinstance(sub, dict)}
+    if kind == "array":
+        items = schema.get("items")
+        return [instance_of(items)] if isinstance(items, dict) and schema.get("minItems", 0) > 0 else []
+    return {"string": "simulated", "integer": 1, "number": 1.0, "boolean": True, "null": None}.get(str(kind))
+
+
+def json_reply(schema: dict[str, Any]) -> str:
+    return json.dumps(instance_of(schema))
+
+
+def count_tokens(text: str) -> int:
+    return max(1, len(text) // 4)
+
+
+def split_chunks(text: str, count: int) -> list[str]:
+    size = max(1, -(-len(text) // count))
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]

@@ -1,0 +1,153 @@
+"""What the simulator saw: every request, what became of it, and how many were in flight at once.
+
+Written from the simulator's event loop thread, read from tests in another: every access holds the lock.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ai.simulator.scenario import Scenario, scenario_from_name
+
+Outcome = Literal["pending", "completed", "fault", "disconnected"]
+
+
+@dataclass
+class RequestRecord:
+    id: int
+    provider: Literal["openai", "gemini"]
+    path: str
+    model: str
+    body: dict[str, Any]
+    api_key: str | None
+    stream: bool
+    started: float
+    ended: float | None = None
+    status: int | None = None
+    outcome: Outcome = "pending"
+    chunks_sent: int = 0
+
+    @property
+    def prompt(self) -> str:
+        """The last user text, whichever protocol carried it."""
+        if self.provider == "openai":
+            users = [m for m in self.body.get("messages", []) if m.get("role") == "user"]
+            content = users[-1].get("content", "") if users else ""
+            return content if isinstance(content, str) else str(content)
+        contents = [c for c in self.body.get("contents", []) if c.get("role", "user") == "user"]
+        parts = contents[-1].get("parts", []) if contents else []
+        return "".join(p.get("text", "") for p in parts)
+
+
+@dataclass
+class SimulatorState:
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    seed: int = 1234
+    _records: list[RequestRecord] = field(default_factory=list)
+    _fault_counts: dict[str, int] = field(default_factory=dict)
+    _reply_counts: dict[str, int] = field(default_factory=dict)
+    _in_flight: int = 0
+    _max_in_flight: int = 0
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _changed: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._changed = threading.Condition(self._lock)
+        self._rng = random.Random(self.seed)  # noqa: S311 - simulated jitter
+
+    # --- configuration (tests) ---
+
+    def set_scenario(self, model: str, scenario: Scenario) -> None:
+        with self._lock:
+            self.scenarios[model] = scenario
+            self._fault_counts.pop(model, None)
+            self._reply_counts.pop(model, None)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.scenarios.clear()
+            self._records.clear()
+            self._fault_counts.clear()
+            self._reply_counts.clear()
+            self._max_in_flight = self._in_flight
+
+    # --- used by the routes ---
+
+    def scenario_for(self, model: str) -> Scenario:
+        with self._lock:
+            return self.scenarios.get(model) or scenario_from_name(model)
+
+    def latency_for(self, scenario: Scenario) -> float:
+        with self._lock:
+            jitter = self._rng.uniform(0, scenario.jitter_s) if scenario.jitter_s else 0.0
+        return scenario.latency_s + jitter
+
+    def should_fault(self, model: str, scenario: Scenario) -> bool:
+        if scenario.fault is None:
+            return False
+        if scenario.fault.times is None:
+            return True
+        with self._lock:
+            used = self._fault_counts.get(model, 0)
+            if used >= scenario.fault.times:
+                return False
+            self._fault_counts[model] = used + 1
+            return True
+
+    def next_reply(self, model: str, scenario: Scenario) -> str | None:
+        if not scenario.replies:
+            return None
+        with self._lock:
+            index = self._reply_counts.get(model, 0)
+            self._reply_counts[model] = index + 1
+        return scenario.replies[index % len(scenario.replies)]
+
+    def begin(self, **fields: Any) -> RequestRecord:
+        with self._lock:
+            record = RequestRecord(id=len(self._records) + 1, started=time.monotonic(), **fields)
+            self._records.append(record)
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+            self._changed.notify_all()
+            return record
+
+    def finish(self, record: RequestRecord, outcome: Outcome, status: int | None = None) -> None:
+        with self._lock:
+            if record.ended is not None:
+                return
+            record.ended = time.monotonic()
+            record.outcome = outcome
+            if status is not None:
+                record.status = status
+            self._in_flight -= 1
+            self._changed.notify_all()
+
+    def chunk_sent(self, record: RequestRecord) -> None:
+        with self._lock:
+            record.chunks_sent += 1
+            self._changed.notify_all()
+
+    # --- read by tests ---
+
+    def requests(self, model: str | None = None) -> list[RequestRecord]:
+        with self._lock:
+            return [r for r in self._records if model is None or r.model == model]
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return self._in_flight
+
+    @property
+    def max_in_flight(self) -> int:
+        with self._lock:
+            return self._max_in_flight
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
+        """Block (in a test thread) until `predicate(self)` holds; False on timeout. Not for the event loop."""
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(self), timeout)

@@ -1,0 +1,152 @@
+"""The two wire formats the simulator speaks: OpenAI chat completions and Gemini generateContent.
+
+Each `Wire` turns the same simulated answer into that provider's real JSON and SSE shapes, and each
+provider's real error body (`{"error": {...}}`), so the real SDKs parse what they would in production.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ai.simulator.scenario import count_tokens
+
+_GEMINI_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+_OPENAI_TYPE = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error", 429: "rate_limit_error"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    model: str
+    text: str
+    prompt_tokens: int
+
+    @property
+    def usage(self) -> tuple[int, int, int]:
+        completion = count_tokens(self.text)
+        return self.prompt_tokens, completion, self.prompt_tokens + completion
+
+
+def sse(payload: dict[str, Any] | str) -> bytes:
+    data = payload if isinstance(payload, str) else json.dumps(payload)
+    return f"data: {data}\n\n".encode()
+
+
+class Wire(Protocol):
+    def prompt_tokens(self, body: dict[str, Any]) -> int: ...
+    def json_schema(self, body: dict[str, Any]) -> dict[str, Any] | None: ...
+    def error_body(self, status: int, message: str) -> dict[str, Any]: ...
+    def completion(self, answer: Answer) -> dict[str, Any]: ...
+    def blocked(self, model: str) -> dict[str, Any]: ...
+    def stream_piece(self, answer: Answer, piece: str) -> bytes: ...
+    def stream_end(self, answer: Answer) -> bytes: ...
+
+
+class OpenAIWire:
+    def prompt_tokens(self, body: dict[str, Any]) -> int:
+        return count_tokens(" ".join(str(m.get("content", "")) for m in body.get("messages", [])))
+
+    def json_schema(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        fmt = body.get("response_format") or {}
+        if fmt.get("type") == "json_schema":
+            schema = (fmt.get("json_schema") or {}).get("schema")
+            return schema if isinstance(schema, dict) else {}
+        return None
+
+    def error_body(self, status: int, message: str) -> dict[str, Any]:
+        return {"error": {"message": message, "type": _OPENAI_TYPE.get(status, "server_error"), "param": None,
+                          "code": str(status)}}
+
+    def _usage(self, answer: Answer) -> dict[str, int]:
+        prompt, completion, total = answer.usage
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+
+    def completion(self, answer: Answer) -> dict[str, Any]:
+        return {
+            "id": "chatcmpl-sim",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": answer.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text},
+                         "finish_reason": "stop"}],
+            "usage": self._usage(answer),
+        }
+
+    def blocked(self, model: str) -> dict[str, Any]:
+        return {
+            "id": "chatcmpl-sim",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": None},
+                         "finish_reason": "content_filter"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 0, "total_tokens": 1},
+        }
+
+    def _chunk(self, model: str, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+        return {"id": "chatcmpl-sim", "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    def stream_piece(self, answer: Answer, piece: str) -> bytes:
+        return sse(self._chunk(answer.model, {"content": piece}, None))
+
+    def stream_end(self, answer: Answer) -> bytes:
+        usage_chunk = {"id": "chatcmpl-sim", "object": "chat.completion.chunk", "created": int(time.time()),
+                       "model": answer.model, "choices": [], "usage": self._usage(answer)}
+        return sse(self._chunk(answer.model, {}, "stop")) + sse(usage_chunk) + sse("[DONE]")
+
+
+class GeminiWire:
+    def prompt_tokens(self, body: dict[str, Any]) -> int:
+        texts = [p.get("text", "") for c in body.get("contents", []) for p in c.get("parts", [])]
+        return count_tokens(" ".join(texts))
+
+    def json_schema(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        config = body.get("generationConfig") or {}
+        if config.get("responseMimeType") != "application/json":
+            return None
+        schema = config.get("responseJsonSchema") or config.get("responseSchema") or {}
+        return schema if isinstance(schema, dict) else {}
+
+    def error_body(self, status: int, message: str) -> dict[str, Any]:
+        return {"error": {"code": status, "message": message, "status": _GEMINI_STATUS.get(status, "UNKNOWN")}}
+
+    def _usage(self, answer: Answer) -> dict[str, int]:
+        prompt, completion, total = answer.usage
+        return {"promptTokenCount": prompt, "candidatesTokenCount": completion, "totalTokenCount": total}
+
+    def completion(self, answer: Answer) -> dict[str, Any]:
+        return {
+            "candidates": [{"content": {"parts": [{"text": answer.text}], "role": "model"},
+                            "finishReason": "STOP", "index": 0}],
+            "usageMetadata": self._usage(answer),
+            "modelVersion": answer.model,
+        }
+
+    def blocked(self, model: str) -> dict[str, Any]:
+        return {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 1},
+                "modelVersion": model}
+
+    def empty(self, model: str) -> dict[str, Any]:
+        return {"candidates": [], "usageMetadata": {"promptTokenCount": 1}, "modelVersion": model}
+
+    def stream_piece(self, answer: Answer, piece: str) -> bytes:
+        return sse({"candidates": [{"content": {"parts": [{"text": piece}], "role": "model"}, "index": 0}],
+                    "modelVersion": answer.model})
+
+    def stream_end(self, answer: Answer) -> bytes:
+        return sse({"candidates": [{"content": {"parts": [{"text": ""}], "role": "model"},
+                                    "finishReason": "STOP", "index": 0}],
+                    "usageMetadata": self._usage(answer), "modelVersion": answer.model})

@@ -1,0 +1,95 @@
+"""The data that crosses the AI layer's boundary: requests in, responses and per-AI results out."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.errors import CallStatus
+from core.usage import TokenUsage
+
+Role = Literal["user", "assistant"]
+Path = Literal["async", "sync_fallback"]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    content: str
+
+
+class GenerateRequest(BaseModel):
+    """What to ask one AI. `messages` is the conversation; the last one is the user's turn."""
+
+    model_config = ConfigDict(frozen=True)
+
+    messages: tuple[Message, ...]
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    json_schema: dict[str, Any] | None = None
+    model: str | None = None
+    """Overrides the AI's configured model for this call."""
+
+    @classmethod
+    def from_prompt(cls, prompt: str, **kwargs: Any) -> GenerateRequest:
+        return cls(messages=(Message(role="user", content=prompt),), **kwargs)
+
+
+class AIResponse(BaseModel):
+    """One successful answer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    model: str
+    finish_reason: str | None = None
+    usage: TokenUsage = TokenUsage()
+    latency_ms: float = 0.0
+    path: Path = "async"
+    attempts: int = 1
+
+
+class StreamDelta(BaseModel):
+    """A piece of streamed text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+
+
+class StreamEnd(BaseModel):
+    """The last item of a stream: what the whole answer amounted to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    finish_reason: str | None = None
+    usage: TokenUsage = TokenUsage()
+
+
+StreamEvent = StreamDelta | StreamEnd
+
+
+class CallResult(BaseModel):
+    """The outcome of one AI's part in a fan-out: always present, whatever happened."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ai: str
+    model: str
+    status: CallStatus
+    text: str | None = None
+    latency_ms: float = 0.0
+    usage: TokenUsage | None = None
+    path: Path | None = None
+    error: str | None = None
+    retry_after_s: float | None = Field(default=None, description="Set when rate limited and the provider said when.")
+    attempts: int = 0
+    finish_reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"

@@ -1,0 +1,1 @@
+"""Configuration, errors, logging, usage accounting. Imports nothing else of Junior AI's."""

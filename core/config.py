@@ -1,0 +1,313 @@
+"""Configuration: which AIs exist, how to reach them, and the server-wide settings.
+
+Where the configuration comes from, in order (the first file found is the only file read):
+
+1. the path in `--credentials` or `JUNIOR_AI_CREDENTIALS` (an error if it does not exist),
+2. `./credentials.json`,
+3. `~/.config/junior-ai/credentials.json`.
+
+The file maps AI names to entries (`{"openai": {"api_key": "...", "model": "gpt-4o-mini"}}`); the reserved
+key `"settings"` holds server-wide settings. Then the environment, per AI (NAME upper-cased, `-` → `_`):
+`JUNIOR_AI_<NAME>_API_KEY`, `_MODEL`, `_BASE_URL`, `_ENABLED` override the file. An AI's key is looked up
+in `JUNIOR_AI_<NAME>_API_KEY`, then the file's `api_key`, then the provider's standard variable
+(`OPENAI_API_KEY`, `GEMINI_API_KEY`/`GOOGLE_API_KEY`, `XAI_API_KEY`, ...). A standard variable alone also
+enables its AI when the file does not mention it (see `core.presets`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from core.errors import ConfigError
+from core.presets import PRESETS, Provider
+from core.redact import SECRETS
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+SETTINGS_KEY = "settings"
+
+
+class AIConfig(BaseModel):
+    """One configured AI, resolved: preset defaults applied, environment overrides applied."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    provider: Provider
+    model: str
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    api_version: str | None = None
+    enabled: bool = True
+    timeout_s: float = Field(default=45.0, gt=0, le=600)
+    max_concurrency: int = Field(default=4, ge=1, le=1000)
+    key_source: str = "none"
+    """Where the key came from (a variable name or 'file'), for doctor's messages. Never the key."""
+
+
+class Settings(BaseModel):
+    """Server-wide settings (the file's `"settings"` entry)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    default_timeout_s: float = Field(default=45.0, gt=0, le=600)
+    """Per-call timeout for an AI whose entry sets none; covers every retry."""
+    deadline_s: float = Field(default=50.0, gt=0, le=3600)
+    """Whole-tool deadline: below the common 60 s host timeout so partial results get back."""
+    max_attempts: int = Field(default=3, ge=1, le=10)
+
+
+class JuniorConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ais: tuple[AIConfig, ...] = ()
+    settings: Settings = Settings()
+    source: str | None = None
+    """The file the configuration was read from, or None when it came from the environment alone."""
+    warnings: tuple[str, ...] = ()
+
+    def enabled(self) -> list[AIConfig]:
+        return [ai for ai in self.ais if ai.enabled]
+
+    def get(self, name: str) -> AIConfig | None:
+        return next((ai for ai in self.ais if ai.name == name), None)
+
+
+class _FileEntry(BaseModel):
+    """One AI as written in the file; every field optional because presets fill the gaps."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    provider: Literal["gemini", "openai_compatible"] | None = None
+    api_key: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    api_version: str | None = None
+    enabled: bool | None = None
+    timeout_s: float | None = Field(default=None, gt=0, le=600)
+    max_concurrency: int | None = Field(default=None, ge=1, le=1000)
+
+
+def find_credentials_file(
+    explicit: str | None, env: Mapping[str, str], cwd: Path, home: Path
+) -> Path | None:
+    """Apply the documented lookup order; an explicit path that does not exist is an error, not a skip."""
+    chosen = explicit or env.get("JUNIOR_AI_CREDENTIALS")
+    if chosen:
+        path = Path(chosen).expanduser()
+        if not path.is_file():
+            origin = "--credentials" if explicit else "JUNIOR_AI_CREDENTIALS"
+            raise ConfigError(
+                f"{origin} points at {path}, which does not exist. Fix: correct the path, or copy "
+                "credentials.example.json there and fill in your keys."
+            )
+        return path
+    for candidate in (cwd / "credentials.json", home / ".config" / "junior-ai" / "credentials.json"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(
+    explicit_path: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    home: Path | None = None,
+) -> JuniorConfig:
+    """Load and validate the configuration. Raises `ConfigError` with an actionable message."""
+    env = os.environ if env is None else env
+    path = find_credentials_file(explicit_path, env, cwd or Path.cwd(), home or Path.home())
+    raw: dict[str, Any] = {}
+    warnings: list[str] = []
+    if path is not None:
+        raw = _read_json_object(path)
+        warnings.extend(_permission_warnings(path))
+    where = str(path) if path else "the environment"
+
+    settings = _parse_settings(raw.pop(SETTINGS_KEY, {}), where)
+    entries = {name: _parse_entry(name, value, where) for name, value in raw.items()}
+
+    # A preset's standard key variable enables it even without a file entry.
+    for name, preset in PRESETS.items():
+        if name in entries or not preset.auto_env:
+            continue
+        if any(env.get(var) for var in preset.key_env) or env.get(_env_name(name, "API_KEY")):
+            entries[name] = _FileEntry()
+
+    ais = tuple(
+        _resolve(name, entry, env, settings, where) for name, entry in sorted(entries.items())
+    )
+    for ai in ais:
+        if ai.api_key is not None:
+            SECRETS.add(ai.api_key.get_secret_value())
+    return JuniorConfig(ais=ais, settings=settings, source=str(path) if path else None, warnings=tuple(warnings))
+
+
+def _read_json_object(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the credentials file ({exc.strerror}). Fix: check its permissions.") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}. "
+            "Fix: correct the syntax (compare with credentials.example.json)."
+        ) from exc
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: the top level must be an object mapping AI names to entries, "
+            f'e.g. {{"openai": {{"api_key": "...", "model": "gpt-4o-mini"}}}}.'
+        )
+    return data
+
+
+def _permission_warnings(path: Path) -> list[str]:
+    if os.name != "posix":
+        return []
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return [f"{path} is readable by other users (mode {stat.filemode(mode)}). Fix: chmod 600 {path}"]
+    return []
+
+
+def _parse_settings(value: Any, where: str) -> Settings:
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where}: "settings" must be an object, got {type(value).__name__}.')
+    try:
+        return Settings.model_validate(value, strict=True)
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation(exc, where, "settings", Settings)) from None
+
+
+def _parse_entry(name: str, value: Any, where: str) -> _FileEntry:
+    if not NAME_PATTERN.match(name):
+        raise ConfigError(
+            f"{where}: AI name {name!r} is not allowed. Fix: use lowercase letters, digits, '-' or '_' "
+            "(it becomes part of environment variable names such as JUNIOR_AI_<NAME>_API_KEY)."
+        )
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: AI {name!r} must be an object of settings, got {type(value).__name__}.")
+    try:
+        return _FileEntry.model_validate(value)
+    except ValidationError as exc:
+        # pydantic's own text would echo the input value, which may be a key.
+        raise ConfigError(_describe_validation(exc, where, f"AI {name!r}", _FileEntry)) from None
+
+
+def _describe_validation(exc: ValidationError, where: str, subject: str, model: type[BaseModel]) -> str:
+    allowed = sorted(model.model_fields)
+    problems = []
+    for err in exc.errors(include_input=False):
+        field = ".".join(str(part) for part in err["loc"]) or "?"
+        if err["type"] == "extra_forbidden":
+            hint = difflib.get_close_matches(field, allowed, n=1)
+            suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
+            problems.append(f"unknown field {field!r}.{suggestion} Allowed fields: {', '.join(allowed)}")
+        else:
+            problems.append(f"field {field!r}: {err['msg']}")
+    return f"{where}: {subject}: " + "; ".join(problems) + "."
+
+
+def _env_name(ai: str, suffix: str) -> str:
+    return f"JUNIOR_AI_{ai.upper().replace('-', '_')}_{suffix}"
+
+
+def _parse_bool(text: str, variable: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{variable}={text!r} is not a boolean. Fix: use true or false.")
+
+
+def _check_url(url: str, where: str, name: str, origin: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+        raise ConfigError(
+            f"{where}: AI {name!r}, field 'base_url' (from {origin}): {url!r} is not an http(s) URL. "
+            "Fix: use the endpoint's root, e.g. https://api.openai.com/v1 or http://localhost:11434/v1."
+        )
+    return url
+
+
+def _resolve(name: str, entry: _FileEntry, env: Mapping[str, str], settings: Settings, where: str) -> AIConfig:
+    preset = PRESETS.get(name)
+    provider = entry.provider or (preset.provider if preset else None)
+    if provider is None:
+        raise ConfigError(
+            f"{where}: AI {name!r} is not a known name, so its provider cannot be inferred. Fix: add "
+            '"provider": "openai_compatible" (with a "base_url") or "provider": "gemini". '
+            f"Known names: {', '.join(sorted(PRESETS))}."
+        )
+
+    model = env.get(_env_name(name, "MODEL")) or entry.model or (preset.default_model if preset else None)
+    if not model:
+        raise ConfigError(
+            f"{where}: AI {name!r} has no model. Fix: add \"model\": \"<model name>\" to its entry "
+            f"or export {_env_name(name, 'MODEL')}."
+        )
+
+    base_url_origin = _env_name(name, "BASE_URL") if env.get(_env_name(name, "BASE_URL")) else "file"
+    base_url = env.get(_env_name(name, "BASE_URL")) or entry.base_url
+    if base_url is None and preset is not None and preset.provider == provider:
+        base_url, base_url_origin = preset.base_url, "preset"
+    if base_url is not None:
+        base_url = _check_url(base_url, where, name, base_url_origin)
+    if provider == "openai_compatible" and base_url is None:
+        raise ConfigError(
+            f"{where}: AI {name!r} is openai_compatible but has no base_url. Fix: add "
+            '"base_url": "http://host:port/v1" to its entry.'
+        )
+
+    enabled_var = _env_name(name, "ENABLED")
+    enabled = _parse_bool(env[enabled_var], enabled_var) if env.get(enabled_var) else entry.enabled
+    enabled = True if enabled is None else enabled
+
+    key, key_source = _find_key(name, entry, env, preset)
+    needs_key = preset.needs_key if preset else provider == "gemini"
+    if enabled and needs_key and key is None:
+        variables = [_env_name(name, "API_KEY"), *(preset.key_env if preset else ())]
+        raise ConfigError(
+            f"{where}: AI {name!r} is enabled but has no API key. Fix: set \"api_key\" in its entry, "
+            f"or export {' or '.join(variables)}, or set \"enabled\": false."
+        )
+
+    return AIConfig(
+        name=name,
+        provider=provider,
+        model=model,
+        api_key=SecretStr(key) if key else None,
+        base_url=base_url,
+        api_version=entry.api_version,
+        enabled=enabled,
+        timeout_s=entry.timeout_s or settings.default_timeout_s,
+        max_concurrency=entry.max_concurrency or 4,
+        key_source=key_source,
+    )
+
+
+def _find_key(
+    name: str, entry: _FileEntry, env: Mapping[str, str], preset: Any
+) -> tuple[str | None, str]:
+    override = _env_name(name, "API_KEY")
+    if env.get(override):
+        return env[override], override
+    if entry.api_key:
+        return entry.api_key, "file"
+    for variable in preset.key_env if preset else ():
+        if env.get(variable):
+            return env[variable], variable
+    return None, "none"

@@ -1,0 +1,141 @@
+"""Every error Junior AI raises on purpose, in one tree.
+
+    JuniorAIError                      base; `status` is the machine-readable outcome
+    ├── ConfigError                    bad or missing configuration (names file, AI, field, fix)
+    ├── InvalidInputError              a caller's argument is wrong (unknown AI, empty prompt, bad schema)
+    │   └── NoAIConfiguredError        no AI is configured/enabled at all
+    └── ProviderError                  a provider call failed; carries `ai`, `attempts`, `retryable`
+        ├── AuthError                  401/403: key missing, wrong or without access     status auth_error
+        ├── RateLimitedError           429 (`retry_after_s` when the provider said)      status rate_limited
+        ├── ProviderTimeoutError       deadline or idle timeout                          status timeout
+        ├── UnavailableError           5xx, connection refused/reset                     status unavailable
+        ├── BadRequestError            400/404/422: the request or model name is wrong   status bad_request
+        ├── ContentBlockedError        safety filter / empty candidates                  status blocked
+        └── MalformedResponseError     unparseable body, truncated stream                status error
+
+SDK exceptions are translated into this tree once, at the SDK call site (`ai/openai_compat.py`,
+`ai/gemini.py`), always with `raise ... from exc` so the cause survives for logs and debugging.
+Messages are written for the person (or model) reading a tool result: what happened and what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+CallStatus = Literal[
+    "ok",
+    "timeout",
+    "rate_limited",
+    "auth_error",
+    "bad_request",
+    "unavailable",
+    "blocked",
+    "error",
+    "cancelled",
+]
+"""The outcome of one AI call, as reported in every result."""
+
+
+class JuniorAIError(Exception):
+    """Base of every error Junior AI raises deliberately."""
+
+    status: CallStatus = "error"
+
+
+class ConfigError(JuniorAIError):
+    """The configuration cannot be used. The message names the file, the AI, the field and the fix."""
+
+
+class InvalidInputError(JuniorAIError):
+    """A caller-supplied argument is invalid; the message says what was wrong and what is valid."""
+
+    status: CallStatus = "bad_request"
+
+
+class NoAIConfiguredError(InvalidInputError):
+    """No AI is configured or enabled, so no tool can do anything useful."""
+
+
+class ProviderError(JuniorAIError):
+    """A call to one AI failed.
+
+    `retryable` tells the retry loop whether another attempt can help; `http_status` is the provider's
+    HTTP status when there was one.
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        ai: str,
+        http_status: int | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.ai = ai
+        self.http_status = http_status
+        self.attempts = attempts
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class AuthError(ProviderError):
+    status: CallStatus = "auth_error"
+
+
+class RateLimitedError(ProviderError):
+    status: CallStatus = "rate_limited"
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        ai: str,
+        http_status: int | None = 429,
+        attempts: int = 1,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message, ai=ai, http_status=http_status, attempts=attempts)
+        self.retry_after_s = retry_after_s
+
+
+class ProviderTimeoutError(ProviderError):
+    status: CallStatus = "timeout"
+
+
+class IdleTimeoutError(ProviderTimeoutError):
+    """A stream stopped delivering chunks; another attempt may well succeed."""
+
+    retryable = True
+
+
+class UnavailableError(ProviderError):
+    status: CallStatus = "unavailable"
+    retryable = True
+
+
+class BadRequestError(ProviderError):
+    status: CallStatus = "bad_request"
+
+
+class ContentBlockedError(ProviderError):
+    status: CallStatus = "blocked"
+
+
+class MalformedResponseError(ProviderError):
+    status: CallStatus = "error"
+    retryable = True
+
+
+class AsyncPathBrokenError(ProviderError):
+    """The async client failed in a way that is not an answer from the API (e.g. a closed or broken client).
+
+    Internal: `call_ai_async` reacts by serving the call from the sync client instead.
+    """
+
+    status: CallStatus = "error"

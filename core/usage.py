@@ -1,0 +1,47 @@
+"""Token usage per call and running totals per AI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+
+class TokenUsage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+        )
+
+
+@dataclass
+class AIStats:
+    """Running totals for one AI over the life of the process (what `list_ais` reports)."""
+
+    calls: int = 0
+    errors: int = 0
+    total_latency_ms: float = 0.0
+    tokens: TokenUsage = TokenUsage()
+    sync_fallbacks: int = 0
+
+    def record(self, *, ok: bool, latency_ms: float, usage: TokenUsage | None, sync_fallback: bool) -> None:
+        self.calls += 1
+        if not ok:
+            self.errors += 1
+        self.total_latency_ms += latency_ms
+        if usage is not None:
+            self.tokens = self.tokens + usage
+        if sync_fallback:
+            self.sync_fallbacks += 1
+
+    @property
+    def mean_latency_ms(self) -> float | None:
+        return round(self.total_latency_ms / self.calls, 1) if self.calls else None

@@ -1,0 +1,212 @@
+"""The MCP server: lifespan (open every AI client at start, close all at exit) and the tool registrations.
+
+The tool bodies live in `tools/`; this module adds only what MCP needs: argument schemas, progress,
+readable text next to the structured result, and the mapping of our errors to `ToolError` (the only
+exception whose message reaches the model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from difflib import get_close_matches
+from functools import wraps
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from pydantic import Field, ValidationError
+
+from ai.registry import DEFAULT_FACTORIES, AIRegistry, ClientFactory, cleanup_async_ai_clients, initialize_all_clients_async
+from ai.types import CallResult
+from core.config import JuniorConfig
+from core.version import __version__
+from core.errors import InvalidInputError, JuniorAIError, ProviderError, RateLimitedError
+from core.log import get_logger
+from core.redact import redact
+from tools import ask as ask_tools
+from tools.list_ais import list_ais as list_ais_tool
+from tools.results import AskManyResult, ListAIsResult, render_ask_many, render_call, render_list_ais
+
+log = get_logger(__name__)
+
+INSTRUCTIONS = (
+    "Junior AI asks other AI models (Gemini, GPT, Grok, DeepSeek, local models...) for second opinions: "
+    "ask_one for one model, ask_many to ask several at once and compare their answers. "
+    "Call list_ais first to see which AIs are configured and healthy."
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass
+class AppState:
+    registry: AIRegistry
+
+
+def registry_of(ctx: Context[AppState, Any]) -> AIRegistry:
+    return ctx.request_context.lifespan_context.registry
+
+
+def as_tool_error(error: JuniorAIError) -> ToolError:
+    """Our error → the text the model reads: the status first, then what happened and the fix."""
+    if isinstance(error, InvalidInputError):
+        return ToolError(f"Invalid input: {redact(str(error))}")
+    if isinstance(error, ProviderError):
+        text = f"{error.status} from {error.ai} after {error.attempts} attempt(s): {redact(error.message)}"
+        if isinstance(error, RateLimitedError) and error.retry_after_s is not None and "retry after" not in text:
+            text += f" Retry after {error.retry_after_s:.0f} s."
+        return ToolError(text)
+    return ToolError(redact(str(error)))
+
+
+def maps_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    @wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except JuniorAIError as error:
+            raise as_tool_error(error) from error
+
+    return wrapper
+
+
+def describe_validation(tool: str, error: ValidationError) -> str:
+    """pydantic's report, reduced to what a model needs to fix its call (and never a 1 MB input echoed back)."""
+    problems = []
+    for item in error.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in item["loc"] if part != tool + "Arguments") or "arguments"
+        problems.append(f"{field}: {item['msg']}")
+    return f"Invalid input for {tool}: " + "; ".join(problems) + "."
+
+
+class JuniorMCPServer(MCPServer[AppState]):
+    """MCPServer with argument errors a model can act on: unknown fields named (with a did-you-mean), and
+    schema violations stated plainly instead of pydantic's multi-line report."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            allowed = sorted(tool.parameters.get("properties", {}))
+            unknown = sorted(set(arguments) - set(allowed))
+            if unknown:
+                hints = [
+                    f"{field!r} (did you mean {close[0]!r}?)" if (close := get_close_matches(field, allowed, n=1))
+                    else repr(field)
+                    for field in unknown
+                ]
+                raise ToolError(
+                    f"Invalid input for {name}: unknown argument(s) {', '.join(hints)}. "
+                    f"Valid arguments: {', '.join(allowed) or 'none'}."
+                )
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError:
+            raise
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(describe_validation(name, exc.__cause__)) from exc.__cause__
+            raise
+
+
+def _result(text: str, structured: Mapping[str, Any]) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=dict(structured))
+
+
+# Argument types: constraints live in the schema the host sees, so most bad input never reaches us.
+AIName = Annotated[str, Field(description="Name of a configured AI (see list_ais).", min_length=1, max_length=100)]
+Prompt = Annotated[str, Field(description="The question or task.", min_length=1)]
+System = Annotated[str | None, Field(description="Optional system prompt.")]
+Temperature = Annotated[float | None, Field(description="Sampling temperature, 0-2.", ge=0, le=2)]
+MaxTokens = Annotated[int | None, Field(description="Cap on answer length in tokens.", ge=1, le=200_000)]
+JsonSchema = Annotated[
+    dict[str, Any] | None, Field(description="JSON Schema (type object) the answer must follow.")
+]
+TimeoutS = Annotated[float | None, Field(description="Per-AI timeout in seconds, retries included.", gt=0, le=600)]
+DeadlineS = Annotated[
+    float | None, Field(description="Overall deadline in seconds; unfinished AIs are reported.", gt=0, le=3600)
+]
+
+
+def build_server(
+    config: JuniorConfig,
+    *,
+    config_error: str | None = None,
+    factories: Mapping[str, ClientFactory] = DEFAULT_FACTORIES,
+) -> JuniorMCPServer:
+    """The Junior AI MCP server for `config`. With `config_error` set, it starts and every tool reports it."""
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        registry = await initialize_all_clients_async(config, factories=factories, config_error=config_error)
+        try:
+            yield AppState(registry)
+        finally:
+            await cleanup_async_ai_clients(registry)
+            log.info("ai_clients_closed")
+
+    server = JuniorMCPServer("junior-ai", instructions=INSTRUCTIONS, lifespan=lifespan, version=__version__)
+    read_only = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+
+    @server.tool(annotations=read_only)
+    @maps_errors
+    async def ask_one(
+        ai: AIName,
+        prompt: Prompt,
+        ctx: Context[AppState, Any],
+        system: System = None,
+        temperature: Temperature = None,
+        max_tokens: MaxTokens = None,
+        json_schema: JsonSchema = None,
+        timeout_s: TimeoutS = None,
+    ) -> Annotated[CallToolResult, CallResult]:
+        """Ask one AI and return its answer."""
+        result = await ask_tools.ask_one(
+            registry_of(ctx), ai=ai, prompt=prompt, system=system, temperature=temperature,
+            max_tokens=max_tokens, json_schema=json_schema, timeout_s=timeout_s,
+        )
+        return _result(render_call(result), result.model_dump(mode="json"))
+
+    @server.tool(annotations=read_only)
+    @maps_errors
+    async def ask_many(
+        prompt: Prompt,
+        ctx: Context[AppState, Any],
+        ais: Annotated[
+            list[str] | None, Field(description="AIs to ask; omit for every enabled AI.", max_length=50)
+        ] = None,
+        system: System = None,
+        temperature: Temperature = None,
+        max_tokens: MaxTokens = None,
+        json_schema: JsonSchema = None,
+        timeout_s: TimeoutS = None,
+        deadline_s: DeadlineS = None,
+        min_responses: Annotated[
+            int | None, Field(description="Return once this many AIs answered.", ge=1, le=50)
+        ] = None,
+    ) -> Annotated[CallToolResult, AskManyResult]:
+        """Ask several AIs the same prompt concurrently; one result per AI with its status."""
+
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            await ctx.report_progress(done, total, message)
+
+        result = await ask_tools.ask_many(
+            registry_of(ctx), prompt=prompt, ais=ais, system=system, temperature=temperature,
+            max_tokens=max_tokens, json_schema=json_schema, timeout_s=timeout_s, deadline_s=deadline_s,
+            min_responses=min_responses, progress=progress,
+        )
+        return _result(render_ask_many(result), result.model_dump(mode="json"))
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
+    @maps_errors
+    async def list_ais(ctx: Context[AppState, Any]) -> Annotated[CallToolResult, ListAIsResult]:
+        """List configured AIs: model, health, and calls/errors/latency/tokens so far."""
+        result = list_ais_tool(registry_of(ctx))
+        return _result(render_list_ais(result), result.model_dump(mode="json"))
+
+    return server

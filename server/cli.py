@@ -1,0 +1,172 @@
+"""`junior-ai`: the stdio MCP server (default), plus `ask`, `doctor` and `demo` for use without an MCP host.
+
+Only `serve` is for hosts; it never prints. The other commands print for a person (marked user-facing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import anyio
+
+from core.config import JuniorConfig, load_config
+from core.errors import ConfigError, JuniorAIError, ProviderError
+from core.log import configure_logging, get_logger
+from core.version import __version__
+
+log = get_logger(__name__)
+
+
+def load_or_report(path: str | None) -> tuple[JuniorConfig, str | None]:
+    """The configuration, or an empty one plus the error text: the server still starts and tools report it."""
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        log.error("config_invalid", error=str(error))
+        return JuniorConfig(), str(error)
+    for warning in config.warnings:
+        log.warning("config_warning", warning=warning)
+    return config, None
+
+
+async def run_until_signalled(run: Callable[[], Awaitable[None]]) -> None:
+    """Run the server until it ends (stdin EOF, host gone) or SIGTERM/SIGINT; either way the lifespan's
+    cleanup closes every AI client before the process exits."""
+    async with anyio.create_task_group() as tg:
+
+        async def watch_signals() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    log.info("shutdown_signal", signal=signal.Signals(signum).name)
+                    tg.cancel_scope.cancel()
+                    return
+
+        tg.start_soon(watch_signals)
+        await run()
+        tg.cancel_scope.cancel()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from server.app import build_server
+
+    config, error = load_or_report(args.credentials)
+    server = build_server(config, config_error=error)
+    if args.transport == "stdio":
+        anyio.run(run_until_signalled, server.run_stdio_async)
+    else:
+
+        async def http() -> None:
+            await server.run_streamable_http_async(host=args.host, port=args.port)
+
+        anyio.run(run_until_signalled, http)
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
+    from tools import ask as ask_tools
+    from tools.results import render_ask_many, render_call
+
+    config = load_config(args.credentials)
+    schema = json.loads(Path(args.json_schema).read_text(encoding="utf-8")) if args.json_schema else None
+    names: list[str] = args.ai or []
+    common = {
+        "prompt": args.prompt, "system": args.system, "temperature": args.temperature,
+        "max_tokens": args.max_tokens, "json_schema": schema, "timeout_s": args.timeout,
+    }
+
+    async def run() -> int:
+        registry = await initialize_all_clients_async(config)
+        try:
+            if args.all or len(names) > 1:
+                many = await ask_tools.ask_many(registry, ais=None if args.all else names, **common)
+                print(render_ask_many(many))  # user-facing
+                return 0 if many.ok_count else 1
+            registry.require_any()
+            name = names[0] if names else (registry.ready_names() or registry.names)[0]
+            try:
+                result = await ask_tools.ask_one(registry, ai=name, **common)
+            except ProviderError as error:
+                print(f"{error.status} from {error.ai}: {error.message}", file=sys.stderr)  # user-facing
+                return 1
+            print(render_call(result))  # user-facing
+            return 0
+        finally:
+            await cleanup_async_ai_clients(registry)
+
+    return anyio.run(run)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from server.doctor import run_doctor
+
+    return anyio.run(run_doctor, args.credentials, args.timeout)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from server.demo import run_demo
+
+    return anyio.run(run_demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="junior-ai",
+        description="Junior AI: an MCP server that asks other AI models for second opinions.",
+    )
+    parser.add_argument("--version", action="version", version=f"junior-ai {__version__}")
+    parser.add_argument(
+        "--credentials", help="credentials file (default: $JUNIOR_AI_CREDENTIALS, ./credentials.json, "
+        "~/.config/junior-ai/credentials.json)"
+    )
+    commands = parser.add_subparsers(dest="command")
+
+    serve = commands.add_parser("serve", help="run the MCP server (what MCP hosts start; the default)")
+    serve.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=cmd_serve)
+
+    ask = commands.add_parser("ask", help="ask one or more AIs from the terminal (same code as the tools)")
+    ask.add_argument("prompt")
+    ask.add_argument("--ai", action="append", help="AI to ask; repeat for several (default: the first AI)")
+    ask.add_argument("--all", action="store_true", help="ask every enabled AI")
+    ask.add_argument("--system")
+    ask.add_argument("--temperature", type=float)
+    ask.add_argument("--max-tokens", type=int)
+    ask.add_argument("--json-schema", help="file holding a JSON Schema the answer must follow")
+    ask.add_argument("--timeout", type=float, help="per-AI timeout in seconds")
+    ask.set_defaults(handler=cmd_ask)
+
+    doctor = commands.add_parser("doctor", help="check the configuration and make one tiny call to each AI")
+    doctor.add_argument("--timeout", type=float, default=20.0)
+    doctor.set_defaults(handler=cmd_doctor)
+
+    demo = commands.add_parser("demo", help="offline demo: simulated AIs, the real server over stdio")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # First: logging to stderr. Any byte on stdout would corrupt the stdio protocol.
+    configure_logging()
+    args = build_parser().parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        args = build_parser().parse_args([*(argv if argv is not None else sys.argv[1:]), "serve"])
+    try:
+        code: int = args.handler(args)
+    except JuniorAIError as error:
+        print(f"junior-ai: {error}", file=sys.stderr)  # user-facing
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

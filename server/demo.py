@@ -1,0 +1,112 @@
+"""`junior-ai demo`: the whole path, offline and without keys.
+
+Starts the provider simulator on a free loopback port with four simulated AIs (Gemini and OpenAI-compatible,
+different latencies), spawns the real `junior-ai serve` over stdio as an MCP client would, and prints what a
+host sees: list_ais, ask_one, ask_many (with progress), and the fan-out timing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from mcp.client.client import Client
+from mcp.client.stdio import StdioServerParameters
+
+from ai.simulator import Scenario, Simulator
+
+QUESTION = "Should a small team write its HTTP retry logic by hand or use a library?"
+
+DEMO_AIS: dict[str, dict[str, Any]] = {
+    "gemini": {"provider": "gemini", "model": "gemini-2.5-flash-sim", "latency_s": 0.6,
+               "reply": "Use a library (tenacity or the SDK's own), but own the policy: deadlines, which "
+                        "errors retry, and honouring Retry-After."},
+    "openai": {"provider": "openai_compatible", "model": "gpt-4o-mini-sim", "latency_s": 0.3,
+               "reply": "A library. Hand-written retry loops get jitter and Retry-After wrong more often "
+                        "than not."},
+    "grok": {"provider": "openai_compatible", "model": "grok-3-sim", "latency_s": 0.9,
+             "reply": "By hand, if it is twenty lines: you need deadline awareness that generic libraries "
+                      "lack."},
+    "deepseek": {"provider": "openai_compatible", "model": "deepseek-chat-sim", "latency_s": 0.45,
+                 "reply": "Library for backoff, your code for the deadline and error classification."},
+}
+
+
+def _credentials(simulator: Simulator) -> dict[str, Any]:
+    entries: dict[str, Any] = {}
+    for name, spec in DEMO_AIS.items():
+        gemini = spec["provider"] == "gemini"
+        entries[name] = {
+            "provider": spec["provider"],
+            "model": spec["model"],
+            "api_key": f"demo-key-{name}-not-secret",
+            "base_url": simulator.gemini_base_url if gemini else simulator.openai_base_url,
+            "timeout_s": 20,
+        }
+    return entries
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)  # user-facing
+
+
+async def run_demo() -> int:
+    scenarios = {
+        spec["model"]: Scenario(latency_s=spec["latency_s"], replies=(spec["reply"],)) for spec in DEMO_AIS.values()
+    }
+    with Simulator(scenarios) as simulator, tempfile.TemporaryDirectory() as tmp:
+        credentials = Path(tmp) / "credentials.json"
+        credentials.write_text(json.dumps(_credentials(simulator), indent=2), encoding="utf-8")
+        credentials.chmod(0o600)
+        _say(f"Provider simulator on 127.0.0.1:{simulator.port} (OpenAI + Gemini wire protocols), "
+             f"{len(DEMO_AIS)} simulated AIs.")
+        params = StdioServerParameters(
+            command=sys.executable,
+            args=["-m", "server", "--credentials", str(credentials), "serve"],
+            env={**os.environ, "JUNIOR_AI_LOG_LEVEL": os.environ.get("JUNIOR_AI_LOG_LEVEL", "WARNING")},
+        )
+        spawn = time.perf_counter()
+        async with Client(params) as client:
+            _say(f"Spawned `junior-ai serve` over stdio; initialized in {(time.perf_counter() - spawn) * 1000:.0f} ms.")
+            tools = await client.list_tools()
+            _say(f"Tools: {', '.join(tool.name for tool in tools.tools)}\n")
+
+            _say("$ list_ais")
+            listing = await client.call_tool("list_ais", {})
+            _say(_text(listing) + "\n")
+
+            _say(f'$ ask_one ai=openai prompt="{QUESTION}"')
+            one = await client.call_tool("ask_one", {"ai": "openai", "prompt": QUESTION})
+            _say(_text(one) + "\n")
+
+            _say(f'$ ask_many prompt="{QUESTION}"   (all AIs, concurrently)')
+
+            async def progress(done: float, total: float | None, message: str | None) -> None:
+                _say(f"  progress {done:.0f}/{total:.0f}: {message}")
+
+            started = time.perf_counter()
+            many = await client.call_tool("ask_many", {"prompt": QUESTION}, progress_callback=progress)
+            wall_ms = (time.perf_counter() - started) * 1000
+            _say(_text(many) + "\n")
+
+            results = (many.structured_content or {}).get("results", [])
+            latencies = [r["latency_ms"] for r in results if r["status"] == "ok"]
+            simulated = [spec["latency_s"] * 1000 for spec in DEMO_AIS.values()]
+            _say("Fan-out timing:")
+            _say(f"  simulated latencies: {', '.join(f'{s:.0f} ms' for s in simulated)} "
+                 f"(slowest {max(simulated):.0f} ms, sum {sum(simulated):.0f} ms)")
+            _say(f"  measured per-AI latencies sum to {sum(latencies):.0f} ms; ask_many wall time {wall_ms:.0f} ms "
+                 f"= {wall_ms / max(simulated):.2f}x the slowest AI, {sum(latencies) / wall_ms:.1f}x faster than "
+                 "asking them one after another.")
+            ok = many.is_error is False and len(latencies) == len(DEMO_AIS)
+        _say(f"\nSimulator saw {len(simulator.state.requests())} requests. Demo {'OK' if ok else 'FAILED'}.")
+        return 0 if ok else 1
+
+
+def _text(result: Any) -> str:
+    return "\n".join(block.text for block in result.content if getattr(block, "type", "") == "text")

@@ -1,0 +1,81 @@
+"""`junior-ai doctor`: validate the configuration, make one tiny call to each AI, print a table with fixes."""
+
+from __future__ import annotations
+
+import sys
+
+from ai.fanout import call_multiple_ais
+from ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
+from ai.types import CallResult, GenerateRequest
+from core.config import load_config
+from core.errors import ConfigError
+
+_FIXES = {
+    "auth_error": "check the API key (file entry or the variable named above) and its access to the model",
+    "rate_limited": "the key is rate limited or out of quota: wait, or check the provider's billing page",
+    "timeout": "the AI did not answer in time: check base_url, the network, or raise timeout_s",
+    "unavailable": "cannot reach the AI: check base_url and the network; start the local server if it is one",
+    "bad_request": "the model name or endpoint is wrong: check \"model\" and \"base_url\"",
+    "blocked": "the provider's safety filter blocked the test prompt (the AI itself works)",
+    "error": "unexpected answer: check that base_url points at an OpenAI-compatible /v1 endpoint",
+}
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+
+
+async def run_doctor(credentials: str | None, timeout_s: float) -> int:
+    try:
+        config = load_config(credentials)
+    except ConfigError as error:
+        print(f"Configuration error:\n  {error}", file=sys.stderr)  # user-facing
+        return 2
+    print(f"Configuration: {config.source or 'environment variables only (no credentials file found)'}")  # user-facing
+    for warning in config.warnings:
+        print(f"warning: {warning}")  # user-facing
+    if not config.ais:
+        print(  # user-facing
+            "No AI configured. Copy credentials.example.json to credentials.json and fill in a key, or export "
+            "a provider key such as OPENAI_API_KEY or GEMINI_API_KEY."
+        )
+        return 1
+
+    registry = await initialize_all_clients_async(config)
+    try:
+        request = GenerateRequest.from_prompt("Reply with the single word OK.", max_tokens=16)
+        ready = registry.ready_names()
+        answered = (
+            await call_multiple_ais(registry, request, ready, timeout_s=timeout_s, deadline_s=timeout_s + 5)
+            if ready
+            else []
+        )
+        by_name = {result.ai: result for result in answered}
+        results = [
+            by_name.get(entry.name)
+            or CallResult(ai=entry.name, model=entry.config.model, status="error",
+                          error=f"could not be initialized: {entry.init_error}")
+            for entry in registry
+        ]
+    finally:
+        await cleanup_async_ai_clients(registry)
+
+    header = ["AI", "STATUS", "MODEL", "LATENCY", "KEY FROM"]
+    rows = []
+    for result in results:
+        ai = config.get(result.ai)
+        rows.append([
+            result.ai, result.status, result.model, f"{result.latency_ms:.0f} ms",
+            ai.key_source if ai else "-",
+        ])
+    disabled = [ai for ai in config.ais if not ai.enabled]
+    rows.extend([ai.name, "disabled", ai.model, "-", ai.key_source] for ai in disabled)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    print(_row(header, widths))  # user-facing
+    for row in rows:
+        print(_row(row, widths))  # user-facing
+    failures = [r for r in results if not r.ok]
+    for result in failures:
+        print(f"\n{result.ai}: {result.error}\n  fix: {_FIXES.get(result.status, 'see the error above')}")  # user-facing
+    return 1 if failures else 0
+

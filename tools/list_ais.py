@@ -1,0 +1,50 @@
+"""list_ais: every configured AI, whether it works, and what it has done so far."""
+
+from __future__ import annotations
+
+from ai.registry import AIRegistry
+from core.redact import redact
+from core.usage import TokenUsage
+from tools.results import AIInfo, ListAIsResult
+
+
+def list_ais(registry: AIRegistry) -> ListAIsResult:
+    infos = [
+        AIInfo(
+            name=entry.name,
+            provider=entry.config.provider,
+            model=entry.config.model,
+            base_url=redact(entry.config.base_url) if entry.config.base_url else None,
+            enabled=entry.config.enabled,
+            initialized=entry.ready,
+            init_error=entry.init_error,
+            max_concurrency=entry.config.max_concurrency,
+            timeout_s=entry.config.timeout_s,
+            calls=entry.stats.calls,
+            errors=entry.stats.errors,
+            mean_latency_ms=entry.stats.mean_latency_ms,
+            tokens=entry.stats.tokens,
+            sync_fallbacks=entry.stats.sync_fallbacks,
+        )
+        for entry in registry
+    ]
+    # Disabled AIs are configured too: show them, so a user can see why one is not being asked.
+    listed = {info.name for info in infos}
+    for ai in registry.config.ais:
+        if ai.name not in listed:
+            infos.append(
+                AIInfo(
+                    name=ai.name, provider=ai.provider, model=ai.model,
+                    base_url=redact(ai.base_url) if ai.base_url else None, enabled=False, initialized=False,
+                    init_error="disabled in the configuration", max_concurrency=ai.max_concurrency,
+                    timeout_s=ai.timeout_s, calls=0, errors=0, mean_latency_ms=None,
+                    tokens=TokenUsage(), sync_fallbacks=0,
+                )
+            )
+    return ListAIsResult(
+        ais=infos,
+        config_source=registry.config.source,
+        config_error=registry.config_error,
+        warnings=list(registry.config.warnings),
+    )
+

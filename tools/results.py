@@ -1,0 +1,85 @@
+"""What the tools return: structured results (the MCP output schemas) and their readable renderings."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ai.types import CallResult
+from core.usage import TokenUsage
+
+ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
+"""(done, total, message): what a tool reports as it goes; the server turns it into MCP progress."""
+
+
+class AskManyResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    results: list[CallResult] = Field(description="One entry per AI asked, in the order asked.")
+    elapsed_ms: float
+    ok_count: int
+    partial: bool = Field(description="True when some AI did not answer (deadline, failure or min_responses).")
+
+
+class AIInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    provider: str
+    model: str
+    base_url: str | None
+    enabled: bool
+    initialized: bool
+    init_error: str | None = None
+    max_concurrency: int
+    timeout_s: float
+    calls: int
+    errors: int
+    mean_latency_ms: float | None
+    tokens: TokenUsage
+    sync_fallbacks: int
+
+
+class ListAIsResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ais: list[AIInfo]
+    config_source: str | None = Field(description="The credentials file in use, or null for environment only.")
+    config_error: str | None = None
+    warnings: list[str] = []
+
+
+def render_call(result: CallResult) -> str:
+    head = f"## {result.ai} ({result.model}) — {result.status}, {result.latency_ms:.0f} ms"
+    if result.path == "sync_fallback":
+        head += ", via sync fallback"
+    if result.ok:
+        return f"{head}\n\n{result.text}"
+    return f"{head}\n\n{result.error}"
+
+
+def render_ask_many(result: AskManyResult) -> str:
+    lines = [f"{result.ok_count}/{len(result.results)} AIs answered in {result.elapsed_ms:.0f} ms."]
+    lines.extend(render_call(r) for r in result.results)
+    return "\n\n".join(lines)
+
+
+def render_list_ais(result: ListAIsResult) -> str:
+    if result.config_error:
+        return f"Configuration error: {result.config_error}"
+    if not result.ais:
+        return (
+            "No AI is configured. Create credentials.json (see credentials.example.json) or export a provider key "
+            "such as OPENAI_API_KEY or GEMINI_API_KEY, then restart the server."
+        )
+    lines = [f"{len(result.ais)} AI(s) configured (from {result.config_source or 'environment'}):"]
+    for ai in result.ais:
+        state = "ready" if ai.initialized else f"NOT initialized: {ai.init_error}"
+        mean = f"{ai.mean_latency_ms:.0f} ms" if ai.mean_latency_ms is not None else "-"
+        lines.append(
+            f"- {ai.name}: {ai.provider} model {ai.model}, {state}; calls {ai.calls}, errors {ai.errors}, "
+            f"mean latency {mean}, tokens {ai.tokens.total_tokens}, max concurrency {ai.max_concurrency}"
+        )
+    lines.extend(f"warning: {w}" for w in result.warnings)
+    return "\n".join(lines)
