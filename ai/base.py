@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Protocol
 
 from ai.types import AIResponse, GenerateRequest, StreamEvent
@@ -35,7 +35,7 @@ class AIClient(Protocol):
 
     def stream(
         self, request: GenerateRequest, *, timeout_s: float, idle_timeout_s: float
-    ) -> AsyncIterator[StreamEvent]: ...
+    ) -> AsyncGenerator[StreamEvent, None]: ...
 
     def generate_sync(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse: ...
 

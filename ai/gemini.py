@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import anyio
@@ -115,7 +115,7 @@ class GeminiClient:
 
     async def stream(
         self, request: GenerateRequest, *, timeout_s: float, idle_timeout_s: float
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         if not self._async_ready:
             raise AsyncPathBrokenError(f"{self._config.name} has no async client", ai=self._config.name)
         model = request.model or self._config.model
@@ -182,9 +182,7 @@ class GeminiClient:
         if feedback is not None and feedback.block_reason is not None:
             raise self._blocked(_enum_name(feedback.block_reason))
 
-    def _to_response(
-        self, response: object, request: GenerateRequest, started: float, path: str
-    ) -> AIResponse:
+    def _to_response(self, response: object, request: GenerateRequest, started: float, path: str) -> AIResponse:
         if not isinstance(response, gtypes.GenerateContentResponse):
             raise MalformedResponseError(f"{self._config.name} sent an unexpected response.", ai=self._config.name)
         self._raise_if_prompt_blocked(response)
@@ -235,7 +233,9 @@ class GeminiClient:
             return AsyncPathBrokenError(
                 f"{config.name}'s async client failed ({type(exc).__name__}: {detail(exc)})", ai=config.name
             )
-        return MalformedResponseError(f"{config.name} call failed ({type(exc).__name__}: {detail(exc)})", ai=config.name)
+        return MalformedResponseError(
+            f"{config.name} call failed ({type(exc).__name__}: {detail(exc)})", ai=config.name
+        )
 
 
 def _enum_name(value: object) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import anyio
@@ -99,7 +99,7 @@ class OpenAICompatibleClient:
 
     async def stream(
         self, request: GenerateRequest, *, timeout_s: float, idle_timeout_s: float
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         if self._async is None:
             raise AsyncPathBrokenError(f"{self._config.name} has no async client", ai=self._config.name)
         try:
@@ -211,7 +211,9 @@ class OpenAICompatibleClient:
             return AsyncPathBrokenError(
                 f"{config.name}'s async client failed ({type(exc).__name__}: {detail(exc)})", ai=config.name
             )
-        return MalformedResponseError(f"{config.name} call failed ({type(exc).__name__}: {detail(exc)})", ai=config.name)
+        return MalformedResponseError(
+            f"{config.name} call failed ({type(exc).__name__}: {detail(exc)})", ai=config.name
+        )
 
 
 def _provider_message(exc: openai.APIStatusError) -> str:

@@ -135,9 +135,11 @@ async def initialize_all_clients_async(
         for ai in config.enabled():
             tg.start_soon(build, ai)
     ordered = {ai.name: entries[ai.name] for ai in config.enabled()}
-    log.info("ai_clients_ready", ready=[n for n, e in ordered.items() if e.ready], failed=[
-        n for n, e in ordered.items() if not e.ready
-    ])
+    log.info(
+        "ai_clients_ready",
+        ready=[n for n, e in ordered.items() if e.ready],
+        failed=[n for n, e in ordered.items() if not e.ready],
+    )
     return AIRegistry(config, ordered, config_error=config_error)
 
 

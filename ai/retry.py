@@ -42,4 +42,4 @@ def parse_retry_after(headers: Mapping[str, str] | None, *, now: float | None = 
 def backoff_delay(attempt: int, *, rng: random.Random | None = None) -> float:
     """Full-jitter exponential backoff for the retry after attempt number `attempt` (1-based)."""
     ceiling = min(MAX_DELAY_S, BASE_DELAY_S * (2 ** (attempt - 1)))
-    return (rng or random).uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
+    return (rng or random).uniform(0, ceiling)

@@ -62,7 +62,7 @@ def error_from_status(
         )
     if status == 404:
         return BadRequestError(
-            f"{name} does not know this model or endpoint (HTTP 404: {said}). Fix: check \"model\" "
+            f'{name} does not know this model or endpoint (HTTP 404: {said}). Fix: check "model" '
             f"('{config.model}') and \"base_url\" for '{name}'.",
             ai=name,
             http_status=status,

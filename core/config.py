@@ -97,9 +97,7 @@ class _FileEntry(BaseModel):
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
 
 
-def find_credentials_file(
-    explicit: str | None, env: Mapping[str, str], cwd: Path, home: Path
-) -> Path | None:
+def find_credentials_file(explicit: str | None, env: Mapping[str, str], cwd: Path, home: Path) -> Path | None:
     """Apply the documented lookup order; an explicit path that does not exist is an error, not a skip."""
     chosen = explicit or env.get("JUNIOR_AI_CREDENTIALS")
     if chosen:
@@ -144,9 +142,7 @@ def load_config(
         if any(env.get(var) for var in preset.key_env) or env.get(_env_name(name, "API_KEY")):
             entries[name] = _FileEntry()
 
-    ais = tuple(
-        _resolve(name, entry, env, settings, where) for name, entry in sorted(entries.items())
-    )
+    ais = tuple(_resolve(name, entry, env, settings, where) for name, entry in sorted(entries.items()))
     for ai in ais:
         if ai.api_key is not None:
             SECRETS.add(ai.api_key.get_secret_value())
@@ -157,7 +153,9 @@ def _read_json_object(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the credentials file ({exc.strerror}). Fix: check its permissions.") from exc
+        raise ConfigError(
+            f"{path}: cannot read the credentials file ({exc.strerror}). Fix: check its permissions."
+        ) from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -256,7 +254,7 @@ def _resolve(name: str, entry: _FileEntry, env: Mapping[str, str], settings: Set
     model = env.get(_env_name(name, "MODEL")) or entry.model or (preset.default_model if preset else None)
     if not model:
         raise ConfigError(
-            f"{where}: AI {name!r} has no model. Fix: add \"model\": \"<model name>\" to its entry "
+            f'{where}: AI {name!r} has no model. Fix: add "model": "<model name>" to its entry '
             f"or export {_env_name(name, 'MODEL')}."
         )
 
@@ -281,8 +279,8 @@ def _resolve(name: str, entry: _FileEntry, env: Mapping[str, str], settings: Set
     if enabled and needs_key and key is None:
         variables = [_env_name(name, "API_KEY"), *(preset.key_env if preset else ())]
         raise ConfigError(
-            f"{where}: AI {name!r} is enabled but has no API key. Fix: set \"api_key\" in its entry, "
-            f"or export {' or '.join(variables)}, or set \"enabled\": false."
+            f'{where}: AI {name!r} is enabled but has no API key. Fix: set "api_key" in its entry, '
+            f'or export {" or ".join(variables)}, or set "enabled": false.'
         )
 
     return AIConfig(
@@ -299,9 +297,7 @@ def _resolve(name: str, entry: _FileEntry, env: Mapping[str, str], settings: Set
     )
 
 
-def _find_key(
-    name: str, entry: _FileEntry, env: Mapping[str, str], preset: Any
-) -> tuple[str | None, str]:
+def _find_key(name: str, entry: _FileEntry, env: Mapping[str, str], preset: Any) -> tuple[str | None, str]:
     override = _env_name(name, "API_KEY")
     if env.get(override):
         return env[override], override

@@ -31,12 +31,8 @@ PRESETS: dict[str, Preset] = {
     "openrouter": Preset(
         "openai_compatible", "https://openrouter.ai/api/v1", ("OPENROUTER_API_KEY",), "openai/gpt-4o-mini"
     ),
-    "mistral": Preset(
-        "openai_compatible", "https://api.mistral.ai/v1", ("MISTRAL_API_KEY",), "mistral-small-latest"
-    ),
-    "groq": Preset(
-        "openai_compatible", "https://api.groq.com/openai/v1", ("GROQ_API_KEY",), "llama-3.3-70b-versatile"
-    ),
+    "mistral": Preset("openai_compatible", "https://api.mistral.ai/v1", ("MISTRAL_API_KEY",), "mistral-small-latest"),
+    "groq": Preset("openai_compatible", "https://api.groq.com/openai/v1", ("GROQ_API_KEY",), "llama-3.3-70b-versatile"),
     "together": Preset(
         "openai_compatible",
         "https://api.together.xyz/v1",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
@@ -29,7 +29,7 @@ class AIStats:
     calls: int = 0
     errors: int = 0
     total_latency_ms: float = 0.0
-    tokens: TokenUsage = TokenUsage()
+    tokens: TokenUsage = field(default_factory=TokenUsage)
     sync_fallbacks: int = 0
 
     def record(self, *, ok: bool, latency_ms: float, usage: TokenUsage | None, sync_fallback: bool) -> None:

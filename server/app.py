@@ -19,13 +19,19 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 
-from ai.registry import DEFAULT_FACTORIES, AIRegistry, ClientFactory, cleanup_async_ai_clients, initialize_all_clients_async
+from ai.registry import (
+    DEFAULT_FACTORIES,
+    AIRegistry,
+    ClientFactory,
+    cleanup_async_ai_clients,
+    initialize_all_clients_async,
+)
 from ai.types import CallResult
 from core.config import JuniorConfig
-from core.version import __version__
 from core.errors import InvalidInputError, JuniorAIError, ProviderError, RateLimitedError
 from core.log import get_logger
 from core.redact import redact
+from core.version import __version__
 from tools import ask as ask_tools
 from tools.list_ais import list_ais as list_ais_tool
 from tools.results import AskManyResult, ListAIsResult, render_ask_many, render_call, render_list_ais
@@ -96,7 +102,8 @@ class JuniorMCPServer(MCPServer[AppState]):
             unknown = sorted(set(arguments) - set(allowed))
             if unknown:
                 hints = [
-                    f"{field!r} (did you mean {close[0]!r}?)" if (close := get_close_matches(field, allowed, n=1))
+                    f"{field!r} (did you mean {close[0]!r}?)"
+                    if (close := get_close_matches(field, allowed, n=1))
                     else repr(field)
                     for field in unknown
                 ]
@@ -124,9 +131,7 @@ Prompt = Annotated[str, Field(description="The question or task.", min_length=1)
 System = Annotated[str | None, Field(description="Optional system prompt.")]
 Temperature = Annotated[float | None, Field(description="Sampling temperature, 0-2.", ge=0, le=2)]
 MaxTokens = Annotated[int | None, Field(description="Cap on answer length in tokens.", ge=1, le=200_000)]
-JsonSchema = Annotated[
-    dict[str, Any] | None, Field(description="JSON Schema (type object) the answer must follow.")
-]
+JsonSchema = Annotated[dict[str, Any] | None, Field(description="JSON Schema (type object) the answer must follow.")]
 TimeoutS = Annotated[float | None, Field(description="Per-AI timeout in seconds, retries included.", gt=0, le=600)]
 DeadlineS = Annotated[
     float | None, Field(description="Overall deadline in seconds; unfinished AIs are reported.", gt=0, le=3600)
@@ -167,8 +172,14 @@ def build_server(
     ) -> Annotated[CallToolResult, CallResult]:
         """Ask one AI and return its answer."""
         result = await ask_tools.ask_one(
-            registry_of(ctx), ai=ai, prompt=prompt, system=system, temperature=temperature,
-            max_tokens=max_tokens, json_schema=json_schema, timeout_s=timeout_s,
+            registry_of(ctx),
+            ai=ai,
+            prompt=prompt,
+            system=system,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            json_schema=json_schema,
+            timeout_s=timeout_s,
         )
         return _result(render_call(result), result.model_dump(mode="json"))
 
@@ -196,9 +207,17 @@ def build_server(
             await ctx.report_progress(done, total, message)
 
         result = await ask_tools.ask_many(
-            registry_of(ctx), prompt=prompt, ais=ais, system=system, temperature=temperature,
-            max_tokens=max_tokens, json_schema=json_schema, timeout_s=timeout_s, deadline_s=deadline_s,
-            min_responses=min_responses, progress=progress,
+            registry_of(ctx),
+            prompt=prompt,
+            ais=ais,
+            system=system,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            json_schema=json_schema,
+            timeout_s=timeout_s,
+            deadline_s=deadline_s,
+            min_responses=min_responses,
+            progress=progress,
         )
         return _result(render_ask_many(result), result.model_dump(mode="json"))
 

@@ -53,11 +53,12 @@ async def run_until_signalled(run: Callable[[], Awaitable[None]]) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from server.app import build_server
+    from server.stdio import run_stdio
 
     config, error = load_or_report(args.credentials)
     server = build_server(config, config_error=error)
     if args.transport == "stdio":
-        anyio.run(run_until_signalled, server.run_stdio_async)
+        anyio.run(run_until_signalled, lambda: run_stdio(server))
     else:
 
         async def http() -> None:
@@ -76,8 +77,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     schema = json.loads(Path(args.json_schema).read_text(encoding="utf-8")) if args.json_schema else None
     names: list[str] = args.ai or []
     common = {
-        "prompt": args.prompt, "system": args.system, "temperature": args.temperature,
-        "max_tokens": args.max_tokens, "json_schema": schema, "timeout_s": args.timeout,
+        "prompt": args.prompt,
+        "system": args.system,
+        "temperature": args.temperature,
+        "max_tokens": args.max_tokens,
+        "json_schema": schema,
+        "timeout_s": args.timeout,
     }
 
     async def run() -> int:
@@ -121,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"junior-ai {__version__}")
     parser.add_argument(
-        "--credentials", help="credentials file (default: $JUNIOR_AI_CREDENTIALS, ./credentials.json, "
-        "~/.config/junior-ai/credentials.json)"
+        "--credentials",
+        help="credentials file (default: $JUNIOR_AI_CREDENTIALS, ./credentials.json, "
+        "~/.config/junior-ai/credentials.json)",
     )
     commands = parser.add_subparsers(dest="command")
 

@@ -23,17 +23,31 @@ from ai.simulator import Scenario, Simulator
 QUESTION = "Should a small team write its HTTP retry logic by hand or use a library?"
 
 DEMO_AIS: dict[str, dict[str, Any]] = {
-    "gemini": {"provider": "gemini", "model": "gemini-2.5-flash-sim", "latency_s": 0.6,
-               "reply": "Use a library (tenacity or the SDK's own), but own the policy: deadlines, which "
-                        "errors retry, and honouring Retry-After."},
-    "openai": {"provider": "openai_compatible", "model": "gpt-4o-mini-sim", "latency_s": 0.3,
-               "reply": "A library. Hand-written retry loops get jitter and Retry-After wrong more often "
-                        "than not."},
-    "grok": {"provider": "openai_compatible", "model": "grok-3-sim", "latency_s": 0.9,
-             "reply": "By hand, if it is twenty lines: you need deadline awareness that generic libraries "
-                      "lack."},
-    "deepseek": {"provider": "openai_compatible", "model": "deepseek-chat-sim", "latency_s": 0.45,
-                 "reply": "Library for backoff, your code for the deadline and error classification."},
+    "gemini": {
+        "provider": "gemini",
+        "model": "gemini-2.5-flash-sim",
+        "latency_s": 0.6,
+        "reply": "Use a library (tenacity or the SDK's own), but own the policy: deadlines, which "
+        "errors retry, and honouring Retry-After.",
+    },
+    "openai": {
+        "provider": "openai_compatible",
+        "model": "gpt-4o-mini-sim",
+        "latency_s": 0.3,
+        "reply": "A library. Hand-written retry loops get jitter and Retry-After wrong more often than not.",
+    },
+    "grok": {
+        "provider": "openai_compatible",
+        "model": "grok-3-sim",
+        "latency_s": 0.9,
+        "reply": "By hand, if it is twenty lines: you need deadline awareness that generic libraries lack.",
+    },
+    "deepseek": {
+        "provider": "openai_compatible",
+        "model": "deepseek-chat-sim",
+        "latency_s": 0.45,
+        "reply": "Library for backoff, your code for the deadline and error classification.",
+    },
 }
 
 
@@ -63,8 +77,10 @@ async def run_demo() -> int:
         credentials = Path(tmp) / "credentials.json"
         credentials.write_text(json.dumps(_credentials(simulator), indent=2), encoding="utf-8")
         credentials.chmod(0o600)
-        _say(f"Provider simulator on 127.0.0.1:{simulator.port} (OpenAI + Gemini wire protocols), "
-             f"{len(DEMO_AIS)} simulated AIs.")
+        _say(
+            f"Provider simulator on 127.0.0.1:{simulator.port} (OpenAI + Gemini wire protocols), "
+            f"{len(DEMO_AIS)} simulated AIs."
+        )
         params = StdioServerParameters(
             command=sys.executable,
             args=["-m", "server", "--credentials", str(credentials), "serve"],
@@ -86,11 +102,11 @@ async def run_demo() -> int:
 
             _say(f'$ ask_many prompt="{QUESTION}"   (all AIs, concurrently)')
 
-            async def progress(done: float, total: float | None, message: str | None) -> None:
-                _say(f"  progress {done:.0f}/{total:.0f}: {message}")
+            async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+                _say(f"  progress {progress:.0f}/{total or 0:.0f}: {message}")
 
             started = time.perf_counter()
-            many = await client.call_tool("ask_many", {"prompt": QUESTION}, progress_callback=progress)
+            many = await client.call_tool("ask_many", {"prompt": QUESTION}, progress_callback=on_progress)
             wall_ms = (time.perf_counter() - started) * 1000
             _say(_text(many) + "\n")
 
@@ -98,11 +114,15 @@ async def run_demo() -> int:
             latencies = [r["latency_ms"] for r in results if r["status"] == "ok"]
             simulated = [spec["latency_s"] * 1000 for spec in DEMO_AIS.values()]
             _say("Fan-out timing:")
-            _say(f"  simulated latencies: {', '.join(f'{s:.0f} ms' for s in simulated)} "
-                 f"(slowest {max(simulated):.0f} ms, sum {sum(simulated):.0f} ms)")
-            _say(f"  measured per-AI latencies sum to {sum(latencies):.0f} ms; ask_many wall time {wall_ms:.0f} ms "
-                 f"= {wall_ms / max(simulated):.2f}x the slowest AI, {sum(latencies) / wall_ms:.1f}x faster than "
-                 "asking them one after another.")
+            _say(
+                f"  simulated latencies: {', '.join(f'{s:.0f} ms' for s in simulated)} "
+                f"(slowest {max(simulated):.0f} ms, sum {sum(simulated):.0f} ms)"
+            )
+            _say(
+                f"  measured per-AI latencies sum to {sum(latencies):.0f} ms; ask_many wall time {wall_ms:.0f} ms "
+                f"= {wall_ms / max(simulated):.2f}x the slowest AI, {sum(latencies) / wall_ms:.1f}x faster than "
+                "asking them one after another."
+            )
             ok = many.is_error is False and len(latencies) == len(DEMO_AIS)
         _say(f"\nSimulator saw {len(simulator.state.requests())} requests. Demo {'OK' if ok else 'FAILED'}.")
         return 0 if ok else 1

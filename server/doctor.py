@@ -15,7 +15,7 @@ _FIXES = {
     "rate_limited": "the key is rate limited or out of quota: wait, or check the provider's billing page",
     "timeout": "the AI did not answer in time: check base_url, the network, or raise timeout_s",
     "unavailable": "cannot reach the AI: check base_url and the network; start the local server if it is one",
-    "bad_request": "the model name or endpoint is wrong: check \"model\" and \"base_url\"",
+    "bad_request": 'the model name or endpoint is wrong: check "model" and "base_url"',
     "blocked": "the provider's safety filter blocked the test prompt (the AI itself works)",
     "error": "unexpected answer: check that base_url points at an OpenAI-compatible /v1 endpoint",
 }
@@ -53,8 +53,12 @@ async def run_doctor(credentials: str | None, timeout_s: float) -> int:
         by_name = {result.ai: result for result in answered}
         results = [
             by_name.get(entry.name)
-            or CallResult(ai=entry.name, model=entry.config.model, status="error",
-                          error=f"could not be initialized: {entry.init_error}")
+            or CallResult(
+                ai=entry.name,
+                model=entry.config.model,
+                status="error",
+                error=f"could not be initialized: {entry.init_error}",
+            )
             for entry in registry
         ]
     finally:
@@ -64,10 +68,15 @@ async def run_doctor(credentials: str | None, timeout_s: float) -> int:
     rows = []
     for result in results:
         ai = config.get(result.ai)
-        rows.append([
-            result.ai, result.status, result.model, f"{result.latency_ms:.0f} ms",
-            ai.key_source if ai else "-",
-        ])
+        rows.append(
+            [
+                result.ai,
+                result.status,
+                result.model,
+                f"{result.latency_ms:.0f} ms",
+                ai.key_source if ai else "-",
+            ]
+        )
     disabled = [ai for ai in config.ais if not ai.enabled]
     rows.extend([ai.name, "disabled", ai.model, "-", ai.key_source] for ai in disabled)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -76,6 +85,7 @@ async def run_doctor(credentials: str | None, timeout_s: float) -> int:
         print(_row(row, widths))  # user-facing
     failures = [r for r in results if not r.ok]
     for result in failures:
-        print(f"\n{result.ai}: {result.error}\n  fix: {_FIXES.get(result.status, 'see the error above')}")  # user-facing
+        print(
+            f"\n{result.ai}: {result.error}\n  fix: {_FIXES.get(result.status, 'see the error above')}"
+        )  # user-facing
     return 1 if failures else 0
-

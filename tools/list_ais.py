@@ -34,11 +34,20 @@ def list_ais(registry: AIRegistry) -> ListAIsResult:
         if ai.name not in listed:
             infos.append(
                 AIInfo(
-                    name=ai.name, provider=ai.provider, model=ai.model,
-                    base_url=redact(ai.base_url) if ai.base_url else None, enabled=False, initialized=False,
-                    init_error="disabled in the configuration", max_concurrency=ai.max_concurrency,
-                    timeout_s=ai.timeout_s, calls=0, errors=0, mean_latency_ms=None,
-                    tokens=TokenUsage(), sync_fallbacks=0,
+                    name=ai.name,
+                    provider=ai.provider,
+                    model=ai.model,
+                    base_url=redact(ai.base_url) if ai.base_url else None,
+                    enabled=False,
+                    initialized=False,
+                    init_error="disabled in the configuration",
+                    max_concurrency=ai.max_concurrency,
+                    timeout_s=ai.timeout_s,
+                    calls=0,
+                    errors=0,
+                    mean_latency_ms=None,
+                    tokens=TokenUsage(),
+                    sync_fallbacks=0,
                 )
             )
     return ListAIsResult(
@@ -47,4 +56,3 @@ def list_ais(registry: AIRegistry) -> ListAIsResult:
         config_error=registry.config_error,
         warnings=list(registry.config.warnings),
     )
-

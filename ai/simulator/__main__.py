@@ -16,7 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     parser = argparse.ArgumentParser(prog="python -m ai.simulator", description=__doc__)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--config", type=Path, help='JSON mapping model names to scenarios, e.g. {"slow": {"latency_s": 1}}')
+    parser.add_argument(
+        "--config", type=Path, help='JSON mapping model names to scenarios, e.g. {"slow": {"latency_s": 1}}'
+    )
     args = parser.parse_args(argv)
     scenarios: dict[str, Scenario] = {}
     if args.config:

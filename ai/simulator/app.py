@@ -25,8 +25,13 @@ class _DropResponse(Response):
     """Starts a 200 with a Content-Length it never fulfils, then aborts: the client sees the connection cut."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+            }
+        )
         await send({"type": "http.response.body", "body": b'{"id": "chatcmpl-sim", "choi', "more_body": True})
         raise ConnectionAbortedError(DROP_MARKER)
 
@@ -69,12 +74,14 @@ class SimulatorApp:
         self.gemini = GeminiWire()
 
     def build(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/v1/chat/completions", self.openai_chat, methods=["POST"]),
-            Route("/v1/models", self.openai_models, methods=["GET"]),
-            Route("/{version}/models", self.gemini_models, methods=["GET"]),
-            Route("/{version}/models/{target}", self.gemini_generate, methods=["POST"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self.openai_chat, methods=["POST"]),
+                Route("/v1/models", self.openai_models, methods=["GET"]),
+                Route("/{version}/models", self.gemini_models, methods=["GET"]),
+                Route("/{version}/models/{target}", self.gemini_generate, methods=["POST"]),
+            ]
+        )
 
     async def openai_chat(self, request: Request) -> Response:
         body = await _json_body(request)
@@ -93,15 +100,24 @@ class SimulatorApp:
         return await self._serve(request, "gemini", self.gemini, model, body, action == "streamGenerateContent")
 
     async def openai_models(self, request: Request) -> Response:
-        return JSONResponse({"object": "list", "data": [
-            {"id": name, "object": "model", "created": 0, "owned_by": "simulator"} for name in self._models()
-        ]})
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [
+                    {"id": name, "object": "model", "created": 0, "owned_by": "simulator"} for name in self._models()
+                ],
+            }
+        )
 
     async def gemini_models(self, request: Request) -> Response:
-        return JSONResponse({"models": [
-            {"name": f"models/{name}", "displayName": name, "supportedGenerationMethods": ["generateContent"]}
-            for name in self._models()
-        ]})
+        return JSONResponse(
+            {
+                "models": [
+                    {"name": f"models/{name}", "displayName": name, "supportedGenerationMethods": ["generateContent"]}
+                    for name in self._models()
+                ]
+            }
+        )
 
     def _models(self) -> list[str]:
         return sorted(self.state.scenarios) or ["sim-fast", "sim-300ms"]
@@ -117,8 +133,9 @@ class SimulatorApp:
     ) -> Response:
         state = self.state
         scenario = state.scenario_for(model)
-        record = state.begin(provider=provider, path=request.url.path, model=model, body=body,
-                             api_key=_api_key(request), stream=stream)
+        record = state.begin(
+            provider=provider, path=request.url.path, model=model, body=body, api_key=_api_key(request), stream=stream
+        )
         try:
             if await _sleep_unless_disconnected(request, state.latency_for(scenario)):
                 state.finish(record, "disconnected")

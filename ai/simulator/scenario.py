@@ -70,7 +70,7 @@ def echo_reply(model: str, prompt: str) -> str:
 
 def instance_of(schema: dict[str, Any]) -> Any:
     """A small value that satisfies a JSON schema, for structured-output requests."""
-    if "enum" in schema and schema["enum"]:
+    if schema.get("enum"):
         return schema["enum"][0]
     if "const" in schema:
         return schema["const"]

@@ -150,4 +150,4 @@ class SimulatorState:
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
         """Block (in a test thread) until `predicate(self)` holds; False on timeout. Not for the event loop."""
         with self._changed:
-            return self._changed.wait_for(lambda: predicate(self), timeout)
+            return bool(self._changed.wait_for(lambda: predicate(self), timeout))

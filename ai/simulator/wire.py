@@ -24,7 +24,12 @@ _GEMINI_STATUS = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
-_OPENAI_TYPE = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error", 429: "rate_limit_error"}
+_OPENAI_TYPE = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    403: "permission_error",
+    429: "rate_limit_error",
+}
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,14 @@ class OpenAIWire:
         return None
 
     def error_body(self, status: int, message: str) -> dict[str, Any]:
-        return {"error": {"message": message, "type": _OPENAI_TYPE.get(status, "server_error"), "param": None,
-                          "code": str(status)}}
+        return {
+            "error": {
+                "message": message,
+                "type": _OPENAI_TYPE.get(status, "server_error"),
+                "param": None,
+                "code": str(status),
+            }
+        }
 
     def _usage(self, answer: Answer) -> dict[str, int]:
         prompt, completion, total = answer.usage
@@ -79,8 +90,9 @@ class OpenAIWire:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": answer.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text},
-                         "finish_reason": "stop"}],
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
+            ],
             "usage": self._usage(answer),
         }
 
@@ -90,21 +102,33 @@ class OpenAIWire:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": None},
-                         "finish_reason": "content_filter"}],
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": None}, "finish_reason": "content_filter"}
+            ],
             "usage": {"prompt_tokens": 1, "completion_tokens": 0, "total_tokens": 1},
         }
 
     def _chunk(self, model: str, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
-        return {"id": "chatcmpl-sim", "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return {
+            "id": "chatcmpl-sim",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
 
     def stream_piece(self, answer: Answer, piece: str) -> bytes:
         return sse(self._chunk(answer.model, {"content": piece}, None))
 
     def stream_end(self, answer: Answer) -> bytes:
-        usage_chunk = {"id": "chatcmpl-sim", "object": "chat.completion.chunk", "created": int(time.time()),
-                       "model": answer.model, "choices": [], "usage": self._usage(answer)}
+        usage_chunk = {
+            "id": "chatcmpl-sim",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": answer.model,
+            "choices": [],
+            "usage": self._usage(answer),
+        }
         return sse(self._chunk(answer.model, {}, "stop")) + sse(usage_chunk) + sse("[DONE]")
 
 
@@ -129,24 +153,38 @@ class GeminiWire:
 
     def completion(self, answer: Answer) -> dict[str, Any]:
         return {
-            "candidates": [{"content": {"parts": [{"text": answer.text}], "role": "model"},
-                            "finishReason": "STOP", "index": 0}],
+            "candidates": [
+                {"content": {"parts": [{"text": answer.text}], "role": "model"}, "finishReason": "STOP", "index": 0}
+            ],
             "usageMetadata": self._usage(answer),
             "modelVersion": answer.model,
         }
 
     def blocked(self, model: str) -> dict[str, Any]:
-        return {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 1},
-                "modelVersion": model}
+        return {
+            "promptFeedback": {"blockReason": "SAFETY"},
+            "usageMetadata": {"promptTokenCount": 1},
+            "modelVersion": model,
+        }
 
     def empty(self, model: str) -> dict[str, Any]:
         return {"candidates": [], "usageMetadata": {"promptTokenCount": 1}, "modelVersion": model}
 
     def stream_piece(self, answer: Answer, piece: str) -> bytes:
-        return sse({"candidates": [{"content": {"parts": [{"text": piece}], "role": "model"}, "index": 0}],
-                    "modelVersion": answer.model})
+        return sse(
+            {
+                "candidates": [{"content": {"parts": [{"text": piece}], "role": "model"}, "index": 0}],
+                "modelVersion": answer.model,
+            }
+        )
 
     def stream_end(self, answer: Answer) -> bytes:
-        return sse({"candidates": [{"content": {"parts": [{"text": ""}], "role": "model"},
-                                    "finishReason": "STOP", "index": 0}],
-                    "usageMetadata": self._usage(answer), "modelVersion": answer.model})
+        return sse(
+            {
+                "candidates": [
+                    {"content": {"parts": [{"text": ""}], "role": "model"}, "finishReason": "STOP", "index": 0}
+                ],
+                "usageMetadata": self._usage(answer),
+                "modelVersion": answer.model,
+            }
+        )

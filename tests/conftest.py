@@ -1,0 +1,82 @@
+"""Shared fixtures: one provider simulator per test session (reset per test), configs that point at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from ai.registry import AIRegistry, cleanup_async_ai_clients, initialize_all_clients_async
+from ai.simulator import Simulator
+from core.config import AIConfig, JuniorConfig, Settings
+from core.log import configure_logging
+from core.redact import SECRETS
+
+# Recognisable fake keys: the secrets tests assert they never appear anywhere.
+OPENAI_KEY = "sk-test-FAKEKEY-openai-0123456789abcdef"
+GEMINI_KEY = "AIzaFAKEKEYgemini0123456789abcdefXYZ"
+SECRETS.add(OPENAI_KEY)
+SECRETS.add(GEMINI_KEY)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logging() -> None:
+    configure_logging("DEBUG", json=True)
+
+
+@pytest.fixture(scope="session")
+def _simulator_process() -> Iterator[Simulator]:
+    with Simulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def sim(_simulator_process: Simulator) -> Iterator[Simulator]:
+    _simulator_process.state.reset()
+    yield _simulator_process
+    _simulator_process.state.reset()
+
+
+def openai_ai(sim: Simulator, name: str, model: str, **overrides: Any) -> AIConfig:
+    fields: dict[str, Any] = {
+        "name": name,
+        "provider": "openai_compatible",
+        "model": model,
+        "api_key": SecretStr(OPENAI_KEY),
+        "base_url": sim.openai_base_url,
+        "timeout_s": 10.0,
+        "key_source": "file",
+    }
+    return AIConfig(**(fields | overrides))
+
+
+def gemini_ai(sim: Simulator, name: str, model: str, **overrides: Any) -> AIConfig:
+    fields: dict[str, Any] = {
+        "name": name,
+        "provider": "gemini",
+        "model": model,
+        "api_key": SecretStr(GEMINI_KEY),
+        "base_url": sim.gemini_base_url,
+        "timeout_s": 10.0,
+        "key_source": "file",
+    }
+    return AIConfig(**(fields | overrides))
+
+
+def config_of(*ais: AIConfig, **settings: Any) -> JuniorConfig:
+    return JuniorConfig(ais=ais, settings=Settings(**settings))
+
+
+@pytest.fixture
+def two_ais(sim: Simulator) -> JuniorConfig:
+    """One AI per protocol, answering at once: the usual pair for behaviour that must hold for both."""
+    return config_of(openai_ai(sim, "oai", "oai-model"), gemini_ai(sim, "gem", "gem-model"))
+
+
+@pytest.fixture
+async def registry(two_ais: JuniorConfig) -> AsyncIterator[AIRegistry]:
+    registry = await initialize_all_clients_async(two_ais)
+    yield registry
+    await cleanup_async_ai_clients(registry)

@@ -1,0 +1,34 @@
+"""`junior-ai demo` — the README's first command — runs offline and shows the fan-out."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_demo_runs_offline_and_shows_every_step() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "JUNIOR_AI_CREDENTIALS"}
+    result = subprocess.run(
+        [sys.executable, "-m", "server", "demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "Tools: ask_one, ask_many, list_ais" in out
+    assert "4 AI(s) configured" in out
+    assert "## openai (gpt-4o-mini-sim) — ok" in out
+    assert re.search(r"progress 4/4: \w+: ok", out)
+    assert "4/4 AIs answered" in out
+    match = re.search(r"ask_many wall time (\d+) ms = ([\d.]+)x the slowest AI", out)
+    assert match is not None and float(match.group(2)) < 1.5  # concurrent: near the slowest, far from the sum
+    assert out.rstrip().endswith("Demo OK.")
