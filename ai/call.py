@@ -73,9 +73,15 @@ async def call_ai_async(
                             entry, request, remaining, stream, idle_timeout_s or remaining, on_delta
                         )
                     ok = True
-                    return response.model_copy(
-                        update={"attempts": attempt, "latency_ms": (time.perf_counter() - started) * 1000}
+                    cost = registry.cost_of(response.usage, request.model or entry.config.model, response.model)
+                    response = response.model_copy(
+                        update={
+                            "attempts": attempt,
+                            "latency_ms": (time.perf_counter() - started) * 1000,
+                            "cost_usd": cost,
+                        }
                     )
+                    return response
                 except AsyncPathBrokenError as broken:
                     log.warning("async_path_broken", ai=ai, error=broken.message, action="sync_fallback")
                     use_sync = True
@@ -112,6 +118,7 @@ async def call_ai_async(
                 latency_ms=(time.perf_counter() - started) * 1000,
                 usage=response.usage if response else None,
                 sync_fallback=bool(response and response.path == "sync_fallback"),
+                cost=response.cost_usd if response else None,
             )
 
 

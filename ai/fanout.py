@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import anyio
 
 from ai.call import call_ai_async
 from ai.registry import AIRegistry
 from ai.translate import detail
-from ai.types import CallResult, GenerateRequest
-from core.errors import InvalidInputError, ProviderError, RateLimitedError
+from ai.types import CallResult, GenerateRequest, failed_result, ok_result
+from core.errors import InvalidInputError, ProviderError
 from core.log import get_logger
 
 log = get_logger(__name__)
@@ -39,7 +39,7 @@ def resolve_ais(registry: AIRegistry, ais: Sequence[str] | None) -> list[str]:
 
 async def call_multiple_ais(
     registry: AIRegistry,
-    request: GenerateRequest,
+    request: GenerateRequest | Mapping[str, GenerateRequest],
     ais: Sequence[str] | None = None,
     *,
     timeout_s: float | None = None,
@@ -50,12 +50,20 @@ async def call_multiple_ais(
 ) -> list[CallResult]:
     """Ask every AI in `ais` concurrently; return one `CallResult` per AI, in the order asked.
 
+    `request` is the same for every AI, or a mapping from AI name to its own request (then `ais` is its keys).
+
     `timeout_s` bounds each call (retries included); `deadline_s` bounds the whole fan-out: whatever has
     not answered by then is reported as `timeout`, and the answers that did arrive are kept. With
     `min_responses`, the fan-out returns as soon as that many AIs answered `ok`, and the rest are cancelled
     (status `cancelled`). Cancelling the caller cancels every in-flight request.
     """
-    names = resolve_ais(registry, ais)
+    if isinstance(request, Mapping):
+        # One request per AI (e.g. a critique prompt that shows each AI the others' answers but not its own).
+        requests: Mapping[str, GenerateRequest] = request
+        names = resolve_ais(registry, list(requests))
+    else:
+        names = resolve_ais(registry, ais)
+        requests = dict.fromkeys(names, request)
     if min_responses is not None and not 1 <= min_responses <= len(names):
         raise InvalidInputError(f"min_responses must be between 1 and {len(names)} (the number of AIs asked).")
     total = len(names)
@@ -63,7 +71,7 @@ async def call_multiple_ais(
     started = time.perf_counter()
 
     async def ask(name: str, scope: anyio.CancelScope) -> None:
-        result = await _one(registry, name, request, timeout_s, stream)
+        result = await _one(registry, name, requests[name], timeout_s, stream)
         results[name] = result
         if on_result is not None:
             try:
@@ -83,7 +91,7 @@ async def call_multiple_ais(
         if name in results:
             continue
         entry = registry.get(name)
-        model = request.model or entry.config.model
+        model = requests[name].model or entry.config.model
         if deadline_scope.cancelled_caught:
             results[name] = CallResult(
                 ai=name,
@@ -112,23 +120,5 @@ async def _one(
     try:
         response = await call_ai_async(registry, name, request, timeout_s=timeout_s, stream=stream)
     except ProviderError as err:
-        return CallResult(
-            ai=name,
-            model=model,
-            status=err.status,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            error=err.message,
-            retry_after_s=err.retry_after_s if isinstance(err, RateLimitedError) else None,
-            attempts=err.attempts,
-        )
-    return CallResult(
-        ai=name,
-        model=response.model,
-        status="ok",
-        text=response.text,
-        latency_ms=response.latency_ms,
-        usage=response.usage,
-        path=response.path,
-        attempts=response.attempts,
-        finish_reason=response.finish_reason,
-    )
+        return failed_result(name, model, err, (time.perf_counter() - started) * 1000)
+    return ok_result(name, response)

@@ -15,7 +15,7 @@ from ai.translate import detail
 from core.config import AIConfig, JuniorConfig
 from core.errors import InvalidInputError, NoAIConfiguredError
 from core.log import get_logger
-from core.usage import AIStats
+from core.usage import AIStats, TokenUsage, cost_usd
 
 log = get_logger(__name__)
 
@@ -87,6 +87,15 @@ class AIRegistry:
                 "one AI, or export a provider key such as OPENAI_API_KEY or GEMINI_API_KEY, or point "
                 "JUNIOR_AI_CREDENTIALS at your file; then restart the server. `junior-ai doctor` checks the setup."
             )
+
+    def cost_of(self, usage: TokenUsage | None, *models: str | None) -> float | None:
+        """USD for `usage` at the first of `models` with a configured price; None when none has one."""
+        prices = self.config.settings.prices
+        for model in models:
+            if usage is not None and model and model in prices:
+                price = prices[model]
+                return cost_usd(usage, price.input_per_million, price.output_per_million)
+        return None
 
     @property
     def closed(self) -> bool:

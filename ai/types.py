@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import CallStatus
+from core.errors import CallStatus, ProviderError, RateLimitedError
 from core.usage import TokenUsage
 
 Role = Literal["user", "assistant"]
@@ -50,6 +50,7 @@ class AIResponse(BaseModel):
     latency_ms: float = 0.0
     path: Path = "async"
     attempts: int = 1
+    cost_usd: float | None = None
 
 
 class StreamDelta(BaseModel):
@@ -89,7 +90,37 @@ class CallResult(BaseModel):
     retry_after_s: float | None = Field(default=None, description="Set when rate limited and the provider said when.")
     attempts: int = 0
     finish_reason: str | None = None
+    cost_usd: float | None = Field(default=None, description="Set when the model has a configured price.")
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+
+def ok_result(ai: str, response: AIResponse) -> CallResult:
+    """The `CallResult` for a successful call."""
+    return CallResult(
+        ai=ai,
+        model=response.model,
+        status="ok",
+        text=response.text,
+        latency_ms=response.latency_ms,
+        usage=response.usage,
+        path=response.path,
+        attempts=response.attempts,
+        finish_reason=response.finish_reason,
+        cost_usd=response.cost_usd,
+    )
+
+
+def failed_result(ai: str, model: str, error: ProviderError, latency_ms: float) -> CallResult:
+    """The `CallResult` for a call that ended in `error`."""
+    return CallResult(
+        ai=ai,
+        model=model,
+        status=error.status,
+        latency_ms=latency_ms,
+        error=error.message,
+        retry_after_s=error.retry_after_s if isinstance(error, RateLimitedError) else None,
+        attempts=error.attempts,
+    )

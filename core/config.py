@@ -54,6 +54,15 @@ class AIConfig(BaseModel):
     """Where the key came from (a variable name or 'file'), for doctor's messages. Never the key."""
 
 
+class ModelPrice(BaseModel):
+    """USD per million tokens, for cost accounting and `max_cost_usd` budgets."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    input_per_million: float = Field(ge=0)
+    output_per_million: float = Field(ge=0)
+
+
 class Settings(BaseModel):
     """Server-wide settings (the file's `"settings"` entry)."""
 
@@ -64,6 +73,10 @@ class Settings(BaseModel):
     deadline_s: float = Field(default=50.0, gt=0, le=3600)
     """Whole-tool deadline: below the common 60 s host timeout so partial results get back."""
     max_attempts: int = Field(default=3, ge=1, le=10)
+    judge: str | None = None
+    """The AI that writes consensus and debate syntheses by default (else the first healthy AI)."""
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    """Price per model name: enables `cost_usd` in results and `max_cost_usd` budgets."""
 
 
 class JuniorConfig(BaseModel):

@@ -22,6 +22,10 @@ class TokenUsage(BaseModel):
         )
 
 
+def cost_usd(usage: TokenUsage, input_per_million: float, output_per_million: float) -> float:
+    return (usage.prompt_tokens * input_per_million + usage.completion_tokens * output_per_million) / 1_000_000
+
+
 @dataclass
 class AIStats:
     """Running totals for one AI over the life of the process (what `list_ais` reports)."""
@@ -31,8 +35,11 @@ class AIStats:
     total_latency_ms: float = 0.0
     tokens: TokenUsage = field(default_factory=TokenUsage)
     sync_fallbacks: int = 0
+    cost_usd: float = 0.0
 
-    def record(self, *, ok: bool, latency_ms: float, usage: TokenUsage | None, sync_fallback: bool) -> None:
+    def record(
+        self, *, ok: bool, latency_ms: float, usage: TokenUsage | None, sync_fallback: bool, cost: float | None = None
+    ) -> None:
         self.calls += 1
         if not ok:
             self.errors += 1
@@ -41,6 +48,8 @@ class AIStats:
             self.tokens = self.tokens + usage
         if sync_fallback:
             self.sync_fallbacks += 1
+        if cost is not None:
+            self.cost_usd += cost
 
     @property
     def mean_latency_ms(self) -> float | None:

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from difflib import get_close_matches
 from functools import wraps
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
@@ -32,16 +32,21 @@ from core.errors import InvalidInputError, JuniorAIError, ProviderError, RateLim
 from core.log import get_logger
 from core.redact import redact
 from core.version import __version__
+from server.prompts import register_prompts
 from tools import ask as ask_tools
+from tools.collab_models import ConsensusResult, DebateResult
+from tools.collab_render import render_consensus, render_debate
+from tools.consensus import consensus as consensus_tool
+from tools.debate import debate as debate_tool
 from tools.list_ais import list_ais as list_ais_tool
-from tools.results import AskManyResult, ListAIsResult, render_ask_many, render_call, render_list_ais
+from tools.results import AskManyResult, ListAIsResult, ProgressFn, render_ask_many, render_call, render_list_ais
 
 log = get_logger(__name__)
 
 INSTRUCTIONS = (
-    "Junior AI asks other AI models (Gemini, GPT, Grok, DeepSeek, local models...) for second opinions: "
-    "ask_one for one model, ask_many to ask several at once and compare their answers. "
-    "Call list_ais first to see which AIs are configured and healthy."
+    "Junior AI asks other AI models (Gemini, GPT, Grok, DeepSeek, local models...) for second opinions: ask_one "
+    "for one model, ask_many to compare several, consensus for a critiqued collective answer with its dissent, "
+    "debate for opposing arguments and a verdict. Call list_ais first to see which AIs are configured and healthy."
 )
 
 P = ParamSpec("P")
@@ -121,6 +126,13 @@ class JuniorMCPServer(MCPServer[AppState]):
             raise
 
 
+def _progress(ctx: Context[AppState, Any]) -> ProgressFn:
+    async def report(done: float, total: float | None, message: str | None) -> None:
+        await ctx.report_progress(done, total, message)
+
+    return report
+
+
 def _result(text: str, structured: Mapping[str, Any]) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=dict(structured))
 
@@ -133,6 +145,7 @@ Temperature = Annotated[float | None, Field(description="Sampling temperature, 0
 MaxTokens = Annotated[int | None, Field(description="Cap on answer length in tokens.", ge=1, le=200_000)]
 JsonSchema = Annotated[dict[str, Any] | None, Field(description="JSON Schema (type object) the answer must follow.")]
 TimeoutS = Annotated[float | None, Field(description="Per-AI timeout in seconds, retries included.", gt=0, le=600)]
+AIList = Annotated[list[str] | None, Field(description="AIs to ask; omit for every enabled AI.", max_length=50)]
 DeadlineS = Annotated[
     float | None, Field(description="Overall deadline in seconds; unfinished AIs are reported.", gt=0, le=3600)
 ]
@@ -188,9 +201,7 @@ def build_server(
     async def ask_many(
         prompt: Prompt,
         ctx: Context[AppState, Any],
-        ais: Annotated[
-            list[str] | None, Field(description="AIs to ask; omit for every enabled AI.", max_length=50)
-        ] = None,
+        ais: AIList = None,
         system: System = None,
         temperature: Temperature = None,
         max_tokens: MaxTokens = None,
@@ -203,9 +214,6 @@ def build_server(
     ) -> Annotated[CallToolResult, AskManyResult]:
         """Ask several AIs the same prompt concurrently; one result per AI with its status."""
 
-        async def progress(done: float, total: float | None, message: str | None) -> None:
-            await ctx.report_progress(done, total, message)
-
         result = await ask_tools.ask_many(
             registry_of(ctx),
             prompt=prompt,
@@ -217,9 +225,74 @@ def build_server(
             timeout_s=timeout_s,
             deadline_s=deadline_s,
             min_responses=min_responses,
-            progress=progress,
+            progress=_progress(ctx),
         )
         return _result(render_ask_many(result), result.model_dump(mode="json"))
+
+    @server.tool(annotations=read_only)
+    @maps_errors
+    async def consensus(
+        question: Annotated[str, Field(description="The question to reach a consensus on.", min_length=1)],
+        ctx: Context[AppState, Any],
+        ais: AIList = None,
+        judge: Annotated[
+            str | None, Field(description="AI that writes the synthesis (default: configured or first healthy).")
+        ] = None,
+        rounds: Annotated[int, Field(description="Critique rounds after the independent answers.", ge=0, le=3)] = 1,
+        options: Annotated[
+            list[str] | None, Field(description="Choices to vote on; votes are tallied.", max_length=20)
+        ] = None,
+        deadline_s: DeadlineS = None,
+        max_cost_usd: Annotated[
+            float | None, Field(description="Stop starting calls once this would be exceeded (needs prices).", gt=0)
+        ] = None,
+    ) -> Annotated[CallToolResult, ConsensusResult]:
+        """Several AIs answer independently, critique each other anonymously, and a judge synthesises the
+        consensus with agreement level, dissent and risks."""
+        result = await consensus_tool(
+            registry_of(ctx),
+            question=question,
+            ais=ais,
+            judge=judge,
+            rounds=rounds,
+            options=options,
+            deadline_s=deadline_s,
+            max_cost_usd=max_cost_usd,
+            progress=_progress(ctx),
+        )
+        return _result(render_consensus(result), result.model_dump(mode="json"))
+
+    @server.tool(annotations=read_only)
+    @maps_errors
+    async def debate(
+        topic: Annotated[str, Field(description="What to debate.", min_length=1)],
+        ctx: Context[AppState, Any],
+        ais: AIList = None,
+        rounds: Annotated[int, Field(description="Turns each AI takes.", ge=1, le=4)] = 2,
+        judge: Annotated[str | None, Field(description="AI that gives the verdict.")] = None,
+        stances: Annotated[
+            list[str] | None, Field(description="One position per AI (default: for / against / alternative).")
+        ] = None,
+        mode: Annotated[
+            Literal["rounds", "sequential"],
+            Field(description="rounds: concurrent turns; sequential: each builds on the previous speaker."),
+        ] = "rounds",
+        deadline_s: DeadlineS = None,
+    ) -> Annotated[CallToolResult, DebateResult]:
+        """AIs argue assigned positions over rounds; a judge names each side's strongest arguments and a
+        verdict."""
+        result = await debate_tool(
+            registry_of(ctx),
+            topic=topic,
+            ais=ais,
+            rounds=rounds,
+            judge=judge,
+            stances=stances,
+            mode=mode,
+            deadline_s=deadline_s,
+            progress=_progress(ctx),
+        )
+        return _result(render_debate(result), result.model_dump(mode="json"))
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
     @maps_errors
@@ -228,4 +301,5 @@ def build_server(
         result = list_ais_tool(registry_of(ctx))
         return _result(render_list_ais(result), result.model_dump(mode="json"))
 
+    register_prompts(server)
     return server

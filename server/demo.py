@@ -2,7 +2,7 @@
 
 Starts the provider simulator on a free loopback port with four simulated AIs (Gemini and OpenAI-compatible,
 different latencies), spawns the real `junior-ai serve` over stdio as an MCP client would, and prints what a
-host sees: list_ais, ask_one, ask_many (with progress), and the fan-out timing.
+host sees: list_ais, ask_one, ask_many (with progress) and its fan-out timing, and a consensus run.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 
-from ai.simulator import Scenario, Simulator
+from ai.simulator import ReplyRule, Scenario, Simulator
 
 QUESTION = "Should a small team write its HTTP retry logic by hand or use a library?"
 
@@ -51,6 +51,40 @@ DEMO_AIS: dict[str, dict[str, Any]] = {
 }
 
 
+def _stance(recommendation: str, option: str, confidence: float, changed: bool | None = None) -> str:
+    data: dict[str, Any] = {
+        "recommendation": recommendation,
+        "key_reasons": ["backoff with jitter is easy to get subtly wrong"],
+        "risks": ["a generic library may ignore the call's deadline"],
+        "confidence": confidence,
+        "option": option,
+    }
+    if changed is not None:
+        data = {"critique": "The other answers underrate deadline handling.", "changed": changed, **data}
+    return json.dumps(data)
+
+
+JUDGE_REPLY = json.dumps(
+    {
+        "answer": "Use a library for backoff and jitter, and keep deadline and error classification in your own code.",
+        "agreement": "majority",
+        "supporters": ["gemini", "openai", "deepseek"],
+        "dissent": [{"ai": "grok", "point": "A twenty-line hand-written loop is easier to make deadline-aware."}],
+        "risks": ["Library defaults can retry non-idempotent requests."],
+    }
+)
+
+
+def _rules(name: str, spec: dict[str, Any]) -> tuple[ReplyRule, ...]:
+    """Scripted consensus answers, so the demo shows a realistic synthesis."""
+    option = "by hand" if name == "grok" else "library"
+    return (
+        ReplyRule(contains="[stage: synthesis]", reply=JUDGE_REPLY),
+        ReplyRule(contains="[stage: critique", reply=_stance(spec["reply"], option, 0.8, changed=False)),
+        ReplyRule(contains="[stage: independent answer]", reply=_stance(spec["reply"], option, 0.7)),
+    )
+
+
 def _credentials(simulator: Simulator) -> dict[str, Any]:
     entries: dict[str, Any] = {}
     for name, spec in DEMO_AIS.items():
@@ -71,7 +105,8 @@ def _say(text: str = "") -> None:
 
 async def run_demo() -> int:
     scenarios = {
-        spec["model"]: Scenario(latency_s=spec["latency_s"], replies=(spec["reply"],)) for spec in DEMO_AIS.values()
+        spec["model"]: Scenario(latency_s=spec["latency_s"], replies=(spec["reply"],), rules=_rules(name, spec))
+        for name, spec in DEMO_AIS.items()
     }
     with Simulator(scenarios) as simulator, tempfile.TemporaryDirectory() as tmp:
         credentials = Path(tmp) / "credentials.json"
@@ -123,7 +158,29 @@ async def run_demo() -> int:
                 f"= {wall_ms / max(simulated):.2f}x the slowest AI, {sum(latencies) / wall_ms:.1f}x faster than "
                 "asking them one after another."
             )
-            ok = many.is_error is False and len(latencies) == len(DEMO_AIS)
+
+            _say(f'\n$ consensus question="{QUESTION}" options=["library", "by hand"] rounds=1')
+            started = time.perf_counter()
+            agreed = await client.call_tool(
+                "consensus",
+                {"question": QUESTION, "options": ["library", "by hand"], "rounds": 1},
+                progress_callback=on_progress,
+            )
+            consensus_ms = (time.perf_counter() - started) * 1000
+            _say(_text(agreed))
+            judge = (agreed.structured_content or {}).get("judge") or "openai"
+            judge_ms = DEMO_AIS[judge]["latency_s"] * 1000
+            _say(
+                f"\nconsensus wall time {consensus_ms:.0f} ms: 2 rounds x {len(DEMO_AIS)} AIs + the judge ({judge}). "
+                f"Simulated floor {2 * max(simulated) + judge_ms:.0f} ms (the slowest AI twice, then the judge); "
+                f"one call at a time would take {2 * sum(simulated) + judge_ms:.0f} ms."
+            )
+            ok = (
+                many.is_error is False
+                and len(latencies) == len(DEMO_AIS)
+                and agreed.is_error is False
+                and (agreed.structured_content or {}).get("votes") == {"library": 3, "by hand": 1}
+            )
         _say(f"\nSimulator saw {len(simulator.state.requests())} requests. Demo {'OK' if ok else 'FAILED'}.")
         return 0 if ok else 1
 

@@ -23,7 +23,7 @@ SECRETS.add(GEMINI_KEY)
 
 @pytest.fixture(scope="session", autouse=True)
 def _logging() -> None:
-    configure_logging("DEBUG", json=True)
+    configure_logging("INFO", json=True)
 
 
 @pytest.fixture(scope="session")

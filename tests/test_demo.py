@@ -24,11 +24,13 @@ def test_demo_runs_offline_and_shows_every_step() -> None:
     )
     out = result.stdout
     assert result.returncode == 0, result.stderr
-    assert "Tools: ask_one, ask_many, list_ais" in out
+    assert "Tools: ask_one, ask_many, consensus, debate, list_ais" in out
     assert "4 AI(s) configured" in out
     assert "## openai (gpt-4o-mini-sim) — ok" in out
     assert re.search(r"progress 4/4: \w+: ok", out)
     assert "4/4 AIs answered" in out
     match = re.search(r"ask_many wall time (\d+) ms = ([\d.]+)x the slowest AI", out)
     assert match is not None and float(match.group(2)) < 1.5  # concurrent: near the slowest, far from the sum
+    assert "# Consensus: majority (3 of 4)" in out and "Votes: library 3, by hand 1" in out
+    assert "- grok: chose by hand" in out
     assert out.rstrip().endswith("Demo OK.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Iterator
 
 import pytest
@@ -21,7 +20,7 @@ def log_output() -> Iterator[io.StringIO]:
     buffer = io.StringIO()
     configure_logging("DEBUG", stream=buffer, json=True)
     yield buffer
-    configure_logging("DEBUG", json=True)
+    configure_logging("INFO", json=True)
 
 
 def test_redact_scrubs_known_keys_and_key_shaped_strings() -> None:
@@ -50,8 +49,6 @@ async def test_no_key_in_logs_errors_or_results_across_faults(sim: Simulator, lo
         openai_ai(sim, "o3", "bad"),
         gemini_ai(sim, "g3", "fine"),
     )
-    logging.getLogger("openai").setLevel("DEBUG")
-    logging.getLogger("httpx2").setLevel("DEBUG")
     seen: list[str] = []
     async with Client(build_server(config)) as client:
         many = await client.call_tool("ask_many", {"prompt": "hi", "timeout_s": 5})

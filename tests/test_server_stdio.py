@@ -112,7 +112,13 @@ async def test_stdout_carries_only_json_rpc_and_stdin_eof_exits_cleanly(sim: Sim
         with anyio.fail_after(30):
             await initialize(session)
             tools = await session.request("tools/list")
-            assert {t["name"] for t in tools["result"]["tools"]} == {"ask_one", "ask_many", "list_ais"}
+            assert {t["name"] for t in tools["result"]["tools"]} == {
+                "ask_one",
+                "ask_many",
+                "consensus",
+                "debate",
+                "list_ais",
+            }
             reply = await session.request(
                 "tools/call", {"name": "ask_many", "arguments": {"prompt": "over stdio"}, "_meta": {"progressToken": 7}}
             )

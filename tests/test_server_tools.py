@@ -32,7 +32,7 @@ async def test_tools_are_listed_with_schemas_and_output_schemas(two_ais: JuniorC
         listed = (await client.list_tools()).tools
         assert client.instructions and "second opinions" in client.instructions
     by_name = {tool.name: tool for tool in listed}
-    assert set(by_name) == {"ask_one", "ask_many", "list_ais"}
+    assert set(by_name) == {"ask_one", "ask_many", "consensus", "debate", "list_ais"}
     assert by_name["ask_one"].input_schema["required"] == ["ai", "prompt"]
     assert by_name["ask_many"].input_schema["required"] == ["prompt"]
     for tool in listed:

@@ -9,8 +9,8 @@ from typing import Any
 from ai.call import DeltaCallback, call_ai_async
 from ai.fanout import call_multiple_ais
 from ai.registry import AIRegistry
-from ai.types import CallResult, GenerateRequest
-from tools.results import AskManyResult, ProgressFn
+from ai.types import CallResult, GenerateRequest, ok_result
+from tools.results import AskManyResult, ProgressFn, total_cost, total_usage
 from tools.validation import check_json_schema, check_prompt
 
 
@@ -51,17 +51,7 @@ async def ask_one(
     response = await call_ai_async(
         registry, ai, request, timeout_s=timeout_s, stream=on_delta is not None, on_delta=on_delta
     )
-    return CallResult(
-        ai=ai,
-        model=response.model,
-        status="ok",
-        text=response.text,
-        latency_ms=response.latency_ms,
-        usage=response.usage,
-        path=response.path,
-        attempts=response.attempts,
-        finish_reason=response.finish_reason,
-    )
+    return ok_result(ai, response)
 
 
 async def ask_many(
@@ -104,4 +94,6 @@ async def ask_many(
         elapsed_ms=(time.perf_counter() - started) * 1000,
         ok_count=ok_count,
         partial=ok_count < len(results),
+        usage=total_usage(results),
+        cost_usd=total_cost(results),
     )

@@ -25,6 +25,7 @@ def list_ais(registry: AIRegistry) -> ListAIsResult:
             mean_latency_ms=entry.stats.mean_latency_ms,
             tokens=entry.stats.tokens,
             sync_fallbacks=entry.stats.sync_fallbacks,
+            cost_usd=round(entry.stats.cost_usd, 6),
         )
         for entry in registry
     ]
@@ -48,6 +49,7 @@ def list_ais(registry: AIRegistry) -> ListAIsResult:
                     mean_latency_ms=None,
                     tokens=TokenUsage(),
                     sync_fallbacks=0,
+                    cost_usd=0.0,
                 )
             )
     return ListAIsResult(

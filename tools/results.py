@@ -20,6 +20,8 @@ class AskManyResult(BaseModel):
     elapsed_ms: float
     ok_count: int
     partial: bool = Field(description="True when some AI did not answer (deadline, failure or min_responses).")
+    usage: TokenUsage = TokenUsage()
+    cost_usd: float | None = None
 
 
 class AIInfo(BaseModel):
@@ -39,6 +41,7 @@ class AIInfo(BaseModel):
     mean_latency_ms: float | None
     tokens: TokenUsage
     sync_fallbacks: int
+    cost_usd: float = Field(description="Spent so far; 0 unless prices are configured.")
 
 
 class ListAIsResult(BaseModel):
@@ -48,6 +51,19 @@ class ListAIsResult(BaseModel):
     config_source: str | None = Field(description="The credentials file in use, or null for environment only.")
     config_error: str | None = None
     warnings: list[str] = []
+
+
+def total_usage(results: list[CallResult]) -> TokenUsage:
+    total = TokenUsage()
+    for result in results:
+        if result.usage is not None:
+            total = total + result.usage
+    return total
+
+
+def total_cost(results: list[CallResult]) -> float | None:
+    costs = [r.cost_usd for r in results if r.cost_usd is not None]
+    return round(sum(costs), 6) if costs else None
 
 
 def render_call(result: CallResult) -> str:

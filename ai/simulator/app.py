@@ -15,7 +15,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ai.simulator.scenario import Fault, echo_reply, json_reply, split_chunks
-from ai.simulator.state import RequestRecord, SimulatorState
+from ai.simulator.state import RequestRecord, SimulatorState, matching_rule
 from ai.simulator.wire import Answer, GeminiWire, OpenAIWire, Wire
 
 DROP_MARKER = "simulated connection drop"
@@ -137,12 +137,14 @@ class SimulatorApp:
             provider=provider, path=request.url.path, model=model, body=body, api_key=_api_key(request), stream=stream
         )
         try:
-            if await _sleep_unless_disconnected(request, state.latency_for(scenario)):
+            rule = matching_rule(scenario, record.full_text)
+            delay = state.latency_for(scenario) + (rule.delay_s if rule else 0.0)
+            if await _sleep_unless_disconnected(request, delay):
                 state.finish(record, "disconnected")
                 return Response(status_code=499)
             fault = scenario.fault if state.should_fault(model, scenario) else None
             schema = wire.json_schema(body)
-            text = state.next_reply(model, scenario) or (
+            text = state.next_reply(model, scenario, record.full_text) or (
                 json_reply(schema) if schema is not None else echo_reply(model, record.prompt)
             )
             answer = Answer(model=model, text=text, prompt_tokens=wire.prompt_tokens(body))

@@ -37,6 +37,17 @@ class Fault(BaseModel):
     """Fail only the first `times` requests for this model, then answer normally; None fails every request."""
 
 
+class ReplyRule(BaseModel):
+    """Answer `reply` when the request's prompt text contains `contains` (first matching rule wins)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    contains: str
+    reply: str
+    delay_s: float = Field(default=0.0, ge=0)
+    """Extra latency for requests this rule answers (e.g. to stall one stage of a multi-stage tool)."""
+
+
 class Scenario(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -47,6 +58,8 @@ class Scenario(BaseModel):
     chunk_delay_s: float = Field(default=0.0, ge=0)
     replies: tuple[str, ...] = ()
     """Scripted answers, used in turn (cycling); empty means the deterministic echo."""
+    rules: tuple[ReplyRule, ...] = ()
+    """Scripted answers chosen by prompt content; checked before `replies`."""
     fault: Fault | None = None
 
 

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ai.simulator.scenario import Scenario, scenario_from_name
+from ai.simulator.scenario import ReplyRule, Scenario, scenario_from_name
 
 Outcome = Literal["pending", "completed", "fault", "disconnected"]
 
@@ -32,6 +32,16 @@ class RequestRecord:
     chunks_sent: int = 0
 
     @property
+    def full_text(self) -> str:
+        """Every text the request carried (system prompt, all turns), joined: what scripted rules match."""
+        if self.provider == "openai":
+            return "\n".join(str(m.get("content", "")) for m in self.body.get("messages", []))
+        system = self.body.get("systemInstruction") or {}
+        parts = [p.get("text", "") for p in system.get("parts", [])] if isinstance(system, dict) else []
+        parts += [p.get("text", "") for c in self.body.get("contents", []) for p in c.get("parts", [])]
+        return "\n".join(parts)
+
+    @property
     def prompt(self) -> str:
         """The last user text, whichever protocol carried it."""
         if self.provider == "openai":
@@ -41,6 +51,10 @@ class RequestRecord:
         contents = [c for c in self.body.get("contents", []) if c.get("role", "user") == "user"]
         parts = contents[-1].get("parts", []) if contents else []
         return "".join(p.get("text", "") for p in parts)
+
+
+def matching_rule(scenario: Scenario, prompt: str) -> ReplyRule | None:
+    return next((rule for rule in scenario.rules if rule.contains in prompt), None)
 
 
 @dataclass
@@ -98,7 +112,10 @@ class SimulatorState:
             self._fault_counts[model] = used + 1
             return True
 
-    def next_reply(self, model: str, scenario: Scenario) -> str | None:
+    def next_reply(self, model: str, scenario: Scenario, prompt: str = "") -> str | None:
+        rule = matching_rule(scenario, prompt)
+        if rule is not None:
+            return rule.reply
         if not scenario.replies:
             return None
         with self._lock:

@@ -1,0 +1,77 @@
+"""MCP prompts: templates a host shows as slash commands, steering the host model to use the tools well."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+
+
+def second_opinion_text(question: str, ais: str = "") -> str:
+    target = f"the AIs {ais}" if ais else "every configured AI (call list_ais first to see which are healthy)"
+    return (
+        f"Get a second opinion on this from {target} using the ask_many tool"
+        + (f" with ais={[a.strip() for a in ais.split(',') if a.strip()]}" if ais else "")
+        + ".\n\n"
+        f"Question:\n{question}\n\n"
+        "Pass the question as the prompt, with enough context that a model with no access to our conversation "
+        "can answer it. When the answers arrive, present them side by side: where they agree, where they differ "
+        "and why, and which answer you find most convincing. If an AI failed, say so and give its status."
+    )
+
+
+def consensus_text(question: str, options: str = "") -> str:
+    choices = [o.strip() for o in options.split(",") if o.strip()]
+    return (
+        "Use the consensus tool to get a considered, collective answer to this question"
+        + (f", with options={choices} so the votes are tallied" if choices else "")
+        + ".\n\n"
+        f"Question:\n{question}\n\n"
+        "Make the question self-contained (the AIs cannot see our conversation). Keep rounds=1 unless the "
+        "question is contentious. Then report: the consensus answer, the agreement level with its counts, "
+        "every point of dissent and which AI held it, and the open risks. Do not hide the dissent: it is "
+        "often the most useful part. If the result is marked partial, say what was missing."
+    )
+
+
+def debate_text(topic: str, stances: str = "") -> str:
+    positions = [s.strip() for s in stances.split(",") if s.strip()]
+    return (
+        "Use the debate tool on this topic"
+        + (f" with stances={positions} (one AI per stance, so pass as many AIs)" if positions else "")
+        + ".\n\n"
+        f"Topic:\n{topic}\n\n"
+        "Afterwards, summarise each side's strongest arguments in a few bullets, give the judge's verdict, and "
+        "add your own assessment of which arguments hold up — clearly labelled as yours."
+    )
+
+
+def code_review_text(code: str, focus: str = "") -> str:
+    return (
+        "Ask several AIs to review this code with the ask_many tool (or consensus, for a single verdict on "
+        "whether it is ready to merge).\n\n"
+        f"Focus: {focus or 'correctness, security, error handling, concurrency, and readability'}\n\n"
+        f"Code:\n```\n{code}\n```\n\n"
+        "In the prompt you send, include the code and the focus, and ask each AI for concrete findings with line "
+        "references and a severity (blocker / should fix / nit). Then merge the findings: deduplicate, mark "
+        "which AIs found each one, and list the blockers first. Flag findings only one AI reported as "
+        "lower-confidence rather than dropping them."
+    )
+
+
+def register_prompts(server: MCPServer[Any]) -> None:
+    @server.prompt(name="second_opinion", title="Second opinion", description="Ask other AIs the same question.")
+    def second_opinion(question: str, ais: str = "") -> str:
+        return second_opinion_text(question, ais)
+
+    @server.prompt(name="consensus", title="Consensus", description="Several AIs critique and converge.")
+    def consensus(question: str, options: str = "") -> str:
+        return consensus_text(question, options)
+
+    @server.prompt(name="debate", title="Debate", description="AIs argue positions; a judge gives a verdict.")
+    def debate(topic: str, stances: str = "") -> str:
+        return debate_text(topic, stances)
+
+    @server.prompt(name="code_review", title="Code review", description="Multi-AI code review, merged.")
+    def code_review(code: str, focus: str = "") -> str:
+        return code_review_text(code, focus)

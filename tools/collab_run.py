@@ -1,0 +1,138 @@
+"""What consensus and debate share: running a stage of calls within the deadline, progress, usage, budget,
+and asking a judge with fallback to other healthy AIs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+
+from ai.call import call_ai_async
+from ai.fanout import call_multiple_ais
+from ai.registry import AIRegistry
+from ai.types import CallResult, GenerateRequest, failed_result, ok_result
+from core.errors import InvalidInputError, ProviderError
+from core.usage import TokenUsage
+from tools.collab_text import Deadline
+from tools.results import ProgressFn, total_cost, total_usage
+
+MIN_STAGE_S = 1.0
+"""A stage with less time than this left is not started: it could not finish."""
+RETURN_MARGIN_S = 0.3
+"""Kept back from the deadline so the result itself gets out in time."""
+
+
+class CollabRun:
+    """One run of a collaborative tool: its deadline, every call made, notes, progress and budget."""
+
+    def __init__(
+        self,
+        registry: AIRegistry,
+        deadline: Deadline,
+        total_steps: int,
+        progress: ProgressFn | None,
+        max_cost_usd: float | None,
+    ) -> None:
+        self.registry = registry
+        self.deadline = deadline
+        self.total_steps = total_steps
+        self.progress = progress
+        self.max_cost_usd = max_cost_usd
+        self.calls: list[CallResult] = []
+        self.notes: list[str] = []
+        self.partial = False
+        self.steps_done = 0
+        self.started = time.perf_counter()
+
+    def note(self, text: str, *, partial: bool = True) -> None:
+        self.notes.append(text)
+        self.partial = self.partial or partial
+
+    async def stage_started(self, label: str) -> None:
+        if self.progress is not None:
+            await self.progress(self.steps_done, self.total_steps, f"stage: {label}")
+
+    def time_for_stage(self, reserve_s: float) -> float:
+        """Seconds this stage may use, keeping `reserve_s` for what must follow it."""
+        return self.deadline.remaining() - reserve_s - RETURN_MARGIN_S
+
+    def budget_allows(self, calls: int) -> bool:
+        """False when `calls` more calls would likely exceed `max_cost_usd` (estimated from calls so far)."""
+        if self.max_cost_usd is None:
+            return True
+        costs = [c.cost_usd for c in self.calls if c.cost_usd is not None]
+        if not costs:
+            return True  # nothing to estimate from yet
+        per_call = sum(costs) / len(costs)
+        return sum(costs) + per_call * calls <= self.max_cost_usd
+
+    async def stage(self, requests: Mapping[str, GenerateRequest], seconds: float, label: str) -> list[CallResult]:
+        """Ask each AI its own request concurrently, within `seconds`; report progress per answer."""
+
+        async def on_result(result: CallResult, _done: int, _total: int) -> None:
+            self.steps_done += 1
+            if self.progress is not None:
+                await self.progress(self.steps_done, self.total_steps, f"{label}: {result.ai} {result.status}")
+
+        results = await call_multiple_ais(self.registry, requests, deadline_s=seconds, on_result=on_result)
+        self.calls.extend(results)
+        return results
+
+    async def ask_judge(
+        self, preferred: str | None, fallbacks: Sequence[str], request: GenerateRequest
+    ) -> tuple[str, CallResult] | None:
+        """Ask the preferred judge, then each fallback in turn, until one answers within the deadline."""
+        candidates = [name for name in dict.fromkeys([*(p for p in [preferred] if p), *fallbacks])]
+        for name in candidates:
+            entry = self.registry.get(name)
+            if not entry.ready:
+                continue
+            seconds = self.deadline.remaining() - RETURN_MARGIN_S
+            if seconds < MIN_STAGE_S:
+                self.note("no time was left for the synthesis; returning the answers as they stand")
+                return None
+            started = time.perf_counter()
+            try:
+                response = await call_ai_async(self.registry, name, request, timeout_s=seconds)
+            except ProviderError as error:
+                self.calls.append(
+                    failed_result(name, entry.config.model, error, (time.perf_counter() - started) * 1000)
+                )
+                self.note(f"judge {name} failed ({error.status}); trying another AI", partial=False)
+                continue
+            result = ok_result(name, response)
+            self.calls.append(result)
+            self.steps_done += 1
+            if self.progress is not None:
+                await self.progress(self.steps_done, self.total_steps, f"synthesis: {name} ok")
+            return name, result
+        self.note("every judge candidate failed; returning the answers without a synthesis")
+        return None
+
+    @property
+    def usage(self) -> TokenUsage:
+        return total_usage(self.calls)
+
+    @property
+    def cost_usd(self) -> float | None:
+        return total_cost(self.calls)
+
+    @property
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+
+def check_judge(registry: AIRegistry, judge: str | None) -> str | None:
+    """The judge to prefer: the caller's (validated), else the configured one if it exists."""
+    if judge is not None:
+        registry.get(judge)
+        return judge
+    configured = registry.config.settings.judge
+    if configured is not None and configured in registry.names:
+        return configured
+    return None
+
+
+def check_rounds(rounds: int, *, low: int, high: int) -> int:
+    if not low <= rounds <= high:
+        raise InvalidInputError(f"rounds must be between {low} and {high}; got {rounds}.")
+    return rounds
