@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 import anyio
 
 from ai.base import AIClient
-from ai.gemini import GeminiClient
-from ai.openai_compat import OpenAICompatibleClient
 from ai.translate import detail
 from core.config import AIConfig, JuniorConfig
 from core.errors import InvalidInputError, NoAIConfiguredError
@@ -21,9 +19,23 @@ log = get_logger(__name__)
 
 ClientFactory = Callable[[AIConfig], AIClient]
 
+
+def build_gemini(config: AIConfig) -> AIClient:
+    # Imported here, in the start-up worker thread, so the server answers `initialize` while the SDK loads.
+    from ai.gemini import GeminiClient
+
+    return GeminiClient.build(config)
+
+
+def build_openai_compatible(config: AIConfig) -> AIClient:
+    from ai.openai_compat import OpenAICompatibleClient
+
+    return OpenAICompatibleClient.build(config)
+
+
 DEFAULT_FACTORIES: Mapping[str, ClientFactory] = {
-    "gemini": GeminiClient.build,
-    "openai_compatible": OpenAICompatibleClient.build,
+    "gemini": build_gemini,
+    "openai_compatible": build_openai_compatible,
 }
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import get_close_matches
 from functools import wraps
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
@@ -55,11 +56,23 @@ R = TypeVar("R")
 
 @dataclass
 class AppState:
-    registry: AIRegistry
+    """Shared by every tool call. The registry is built in the background as the server starts, so the host's
+    `initialize` is answered while the SDKs load; a tool call that arrives first waits for it."""
+
+    ready: anyio.Event = field(default_factory=anyio.Event)
+    built: AIRegistry | None = None
+
+    async def registry(self) -> AIRegistry:
+        await self.ready.wait()
+        return self.registry_unchecked()
+
+    def registry_unchecked(self) -> AIRegistry:
+        assert self.built is not None, "registry used before it was built"
+        return self.built
 
 
-def registry_of(ctx: Context[AppState, Any]) -> AIRegistry:
-    return ctx.request_context.lifespan_context.registry
+async def registry_of(ctx: Context[AppState, Any]) -> AIRegistry:
+    return await ctx.request_context.lifespan_context.registry()
 
 
 def as_tool_error(error: JuniorAIError) -> ToolError:
@@ -161,12 +174,30 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        registry = await initialize_all_clients_async(config, factories=factories, config_error=config_error)
-        try:
-            yield AppState(registry)
-        finally:
-            await cleanup_async_ai_clients(registry)
-            log.info("ai_clients_closed")
+        state = AppState()
+
+        async def initialize() -> None:
+            # Shielded: a shutdown that arrives mid-start-up must not leave half-built clients unclosed.
+            with anyio.CancelScope(shield=True):
+                try:
+                    state.built = await initialize_all_clients_async(
+                        config, factories=factories, config_error=config_error
+                    )
+                finally:
+                    if state.built is None:  # initialisation itself crashed: serve the error, not a hang
+                        state.built = AIRegistry(config, {}, config_error=config_error or "start-up failed")
+                    state.ready.set()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(initialize)
+            try:
+                yield state
+            finally:
+                # Shutdown during start-up waits for the clients being built, then closes them all.
+                with anyio.CancelScope(shield=True):
+                    await state.ready.wait()
+                    await cleanup_async_ai_clients(state.registry_unchecked())
+                log.info("ai_clients_closed")
 
     server = JuniorMCPServer("junior-ai", instructions=INSTRUCTIONS, lifespan=lifespan, version=__version__)
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=True)
@@ -185,7 +216,7 @@ def build_server(
     ) -> Annotated[CallToolResult, CallResult]:
         """Ask one AI and return its answer."""
         result = await ask_tools.ask_one(
-            registry_of(ctx),
+            await registry_of(ctx),
             ai=ai,
             prompt=prompt,
             system=system,
@@ -215,7 +246,7 @@ def build_server(
         """Ask several AIs the same prompt concurrently; one result per AI with its status."""
 
         result = await ask_tools.ask_many(
-            registry_of(ctx),
+            await registry_of(ctx),
             prompt=prompt,
             ais=ais,
             system=system,
@@ -250,7 +281,7 @@ def build_server(
         """Several AIs answer independently, critique each other anonymously, and a judge synthesises the
         consensus with agreement level, dissent and risks."""
         result = await consensus_tool(
-            registry_of(ctx),
+            await registry_of(ctx),
             question=question,
             ais=ais,
             judge=judge,
@@ -282,7 +313,7 @@ def build_server(
         """AIs argue assigned positions over rounds; a judge names each side's strongest arguments and a
         verdict."""
         result = await debate_tool(
-            registry_of(ctx),
+            await registry_of(ctx),
             topic=topic,
             ais=ais,
             rounds=rounds,
@@ -298,7 +329,7 @@ def build_server(
     @maps_errors
     async def list_ais(ctx: Context[AppState, Any]) -> Annotated[CallToolResult, ListAIsResult]:
         """List configured AIs: model, health, and calls/errors/latency/tokens so far."""
-        result = list_ais_tool(registry_of(ctx))
+        result = list_ais_tool(await registry_of(ctx))
         return _result(render_list_ais(result), result.model_dump(mode="json"))
 
     register_prompts(server)

@@ -1,0 +1,333 @@
+"""Junior AI benchmarks: `python -m benchmarks.run` (add `--quick` for a smoke run).
+
+Everything goes through real stdio MCP sessions to real server processes against the provider simulator (its own
+process). Each figure is a ratio against a baseline measured in the same run; absolute times are reported too.
+Writes benchmarks/results/latest.md and latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+import openai
+
+from benchmarks.harness import (
+    FAKE_KEY,
+    ROOT,
+    child_pids,
+    credentials,
+    echo_command,
+    junior_command,
+    median,
+    peak_rss_mb,
+    percentile,
+    session,
+    simulator_process,
+)
+
+
+@dataclass
+class Row:
+    benchmark: str
+    measured: str
+    value: str
+    baseline: str
+    ratio: float | None
+    target: str
+    met: bool | None
+
+
+def spread(count: int, low: float = 0.2, high: float = 1.0) -> list[float]:
+    return [round(low + (high - low) * i / (count - 1), 3) for i in range(count)]
+
+
+async def fan_out(port: int, count: int, repeats: int) -> list[Row]:
+    latencies = spread(count)
+    ais = {
+        f"ai{i}": ("gemini" if i % 2 else "openai_compatible", f"fan{count}-{i}-{int(lat * 1000)}ms")
+        for i, lat in enumerate(latencies)
+    }
+    async with session(junior_command(credentials(port, ais))) as client:
+        await client.call_tool("ask_many", {"prompt": "warm up"})
+        walls = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            result = await client.call_tool("ask_many", {"prompt": "fan out"})
+            walls.append(time.perf_counter() - started)
+            assert (result.structured_content or {}).get("ok_count") == count, result
+        started = time.perf_counter()
+        for name in ais:
+            await client.call_tool("ask_one", {"ai": name, "prompt": "one at a time"})
+        sequential = time.perf_counter() - started
+    wall, slowest = median(walls), max(latencies)
+    return [
+        Row(
+            f"fan-out, {count} AIs (0.2-1.0 s)",
+            "ask_many wall / slowest AI",
+            f"{wall * 1000:.0f} ms",
+            f"{slowest * 1000:.0f} ms",
+            wall / slowest,
+            "<= 1.05",
+            wall / slowest <= 1.05,
+        ),
+        Row(
+            f"fan-out, {count} AIs (0.2-1.0 s)",
+            "speed-up vs one after another",
+            f"{wall * 1000:.0f} ms",
+            f"{sequential * 1000:.0f} ms sequential",
+            sequential / wall,
+            "report",
+            None,
+        ),
+    ]
+
+
+async def overhead(port: int, calls: int) -> list[Row]:
+    async def timed(call: Any) -> list[float]:
+        for _ in range(20):
+            await call()
+        samples = []
+        for _ in range(calls):
+            started = time.perf_counter()
+            await call()
+            samples.append((time.perf_counter() - started) * 1000)
+        return samples
+
+    path = credentials(port, {"zero": ("openai_compatible", "zero-latency")})
+    async with session(junior_command(path)) as client:
+        ask = await timed(lambda: client.call_tool("ask_one", {"ai": "zero", "prompt": "ping"}))
+    async with session(echo_command()) as client:
+        echo = await timed(lambda: client.call_tool("echo", {"text": "ping"}))
+    direct_client = openai.AsyncOpenAI(api_key=FAKE_KEY, base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
+    try:
+        direct = await timed(
+            lambda: direct_client.chat.completions.create(
+                model="zero-latency", messages=[{"role": "user", "content": "ping"}]
+            )
+        )
+    finally:
+        await direct_client.close()
+    rows = []
+    for q in (50, 99):
+        floor = percentile(echo, q) + percentile(direct, q)
+        value = percentile(ask, q)
+        rows.append(
+            Row(
+                f"tool-call overhead ({calls} calls)",
+                f"ask_one p{q} vs echo tool + direct SDK call",
+                f"{value:.2f} ms",
+                f"{percentile(echo, q):.2f} + {percentile(direct, q):.2f} ms",
+                value / floor,
+                "<= 1.25",
+                value / floor <= 1.25,
+            )
+        )
+    return rows
+
+
+async def scale(port: int, count: int) -> list[Row]:
+    path = credentials(port, {"bulk": ("openai_compatible", "bulk-200ms")}, max_concurrency=1000, timeout_s=120)
+    async with session(junior_command(path)) as client:
+        await client.call_tool("ask_one", {"ai": "bulk", "prompt": "warm"})
+        server_pid = max(child_pids())
+        failures = 0
+        mismatched = 0
+
+        async def one(index: int) -> None:
+            nonlocal failures, mismatched
+            result = await client.call_tool("ask_one", {"ai": "bulk", "prompt": f"item {index}"})
+            if result.is_error:
+                failures += 1
+            elif f"item {index}" not in ((result.structured_content or {}).get("text") or ""):
+                mismatched += 1
+
+        started = time.perf_counter()
+        async with anyio.create_task_group() as tg:
+            for index in range(count):
+                tg.start_soon(one, index)
+        wall = time.perf_counter() - started
+        rss = peak_rss_mb(server_pid) or 0.0
+    ideal = 0.2
+    return [
+        Row(
+            f"scale: {count} concurrent tools/call, one session",
+            "wall (each call 200 ms)",
+            f"{wall * 1000:.0f} ms",
+            f"{ideal * 1000:.0f} ms",
+            wall / ideal,
+            "report",
+            None,
+        ),
+        Row(
+            f"scale: {count} concurrent tools/call, one session",
+            "failures + mixed-up answers",
+            f"{failures} + {mismatched}",
+            "0",
+            None,
+            "0",
+            failures + mismatched == 0,
+        ),
+        Row(
+            f"scale: {count} concurrent tools/call, one session",
+            "server peak RSS",
+            f"{rss:.0f} MB",
+            "-",
+            None,
+            "< 300 MB",
+            rss < 300,
+        ),
+        Row(
+            f"scale: {count} concurrent tools/call, one session",
+            "throughput",
+            f"{count / wall:.0f} calls/s",
+            "-",
+            None,
+            "report",
+            None,
+        ),
+    ]
+
+
+async def startup(port: int, repeats: int) -> list[Row]:
+    async def spawn_to_list(command: list[str]) -> float:
+        started = time.perf_counter()
+        async with session(command) as client:
+            await client.list_tools()
+            return time.perf_counter() - started
+
+    path = credentials(port, {"a": ("openai_compatible", "x"), "b": ("gemini", "y")})
+    ours = median([await spawn_to_list(junior_command(path)) for _ in range(repeats)])
+    floor = median([await spawn_to_list(echo_command()) for _ in range(repeats)])
+
+    def import_time(module: str) -> float:
+        samples = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", f"import {module}"], check=True, cwd=ROOT)
+            samples.append(time.perf_counter() - started)
+        return median(samples)
+
+    bare = import_time("sys")
+    rows = [
+        Row(
+            "start-up",
+            "spawn -> initialize -> tools/list",
+            f"{ours * 1000:.0f} ms",
+            f"{floor * 1000:.0f} ms bare MCPServer",
+            ours / floor,
+            "<= 1.5",
+            ours / floor <= 1.5,
+        )
+    ]
+    for module in ("openai", "google.genai"):
+        cost = import_time(module) - bare
+        rows.append(
+            Row(
+                "start-up",
+                f"import {module} (cost over bare python)",
+                f"{cost * 1000:.0f} ms",
+                "-",
+                None,
+                "report",
+                None,
+            )
+        )
+    return rows
+
+
+async def consensus_run(port: int) -> list[Row]:
+    ais = {
+        "c1": ("openai_compatible", "cons-1000ms"),
+        "c2": ("gemini", "cons2-1000ms"),
+        "c3": ("openai_compatible", "cons3-1000ms"),
+    }
+    async with session(junior_command(credentials(port, ais))) as client:
+        started = time.perf_counter()
+        result = await client.call_tool("consensus", {"question": "Is this fast?", "rounds": 1})
+        wall = time.perf_counter() - started
+    structured = result.structured_content or {}
+    calls = len(structured.get("rounds", [])) + 1
+    sequential = calls * 1.0
+    return [
+        Row(
+            "consensus: 3 AIs, 1 critique round, judge (1 s per call)",
+            "wall vs sequential sum of calls",
+            f"{wall * 1000:.0f} ms",
+            f"{sequential * 1000:.0f} ms ({calls} calls)",
+            sequential / wall,
+            "report",
+            None,
+        )
+    ]
+
+
+def render(rows: list[Row], meta: dict[str, Any]) -> str:
+    lines = [
+        f"Junior AI benchmarks — {meta['date']}, {meta['cores']} cores, Python {meta['python']}, "
+        f"command: `{meta['command']}`",
+        "",
+        "| benchmark | measured | value | baseline (same run) | ratio | target | met |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "-"
+        met = {True: "yes", False: "NO", None: "-"}[row.met]
+        lines.append(
+            f"| {row.benchmark} | {row.measured} | {row.value} | {row.baseline} | {ratio} | {row.target} | {met} |"
+        )
+    return "\n".join(lines)
+
+
+SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus")
+
+
+async def main(quick: bool, only: list[str]) -> int:
+    scenarios = {"zero-latency": {"latency_s": 0}}
+    chosen = set(only or SECTIONS)
+    with simulator_process(scenarios) as port:
+        rows: list[Row] = []
+        if "fanout" in chosen:
+            rows += await fan_out(port, 3, 2 if quick else 5)
+            rows += await fan_out(port, 10, 2 if quick else 5)
+        if "overhead" in chosen:
+            rows += await overhead(port, 100 if quick else 300)
+        if "scale" in chosen:
+            rows += await scale(port, 200 if quick else 1000)
+        if "startup" in chosen:
+            rows += await startup(port, 2 if quick else 5)
+        if "consensus" in chosen:
+            rows += await consensus_run(port)
+    meta = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "command": "python -m benchmarks.run" + (" --quick" if quick else ""),
+    }
+    table = render(rows, meta)
+    print(table)
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    name = "quick" if quick or only else "latest"
+    (out / f"{name}.md").write_text(table + "\n", encoding="utf-8")
+    (out / f"{name}.json").write_text(
+        json.dumps({"meta": meta, "rows": [asdict(r) for r in rows]}, indent=1), encoding="utf-8"
+    )
+    return 0 if all(row.met is not False for row in rows) else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and calls (a smoke run)")
+    parser.add_argument("--only", action="append", choices=SECTIONS, help="run only this section (repeatable)")
+    args = parser.parse_args()
+    raise SystemExit(anyio.run(main, args.quick, args.only or []))
