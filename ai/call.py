@@ -21,7 +21,7 @@ from core.log import get_logger
 log = get_logger(__name__)
 
 DeltaCallback = Callable[[str], Awaitable[None]]
-"""Receives each streamed piece of text (for progress). After a retry, pieces may repeat."""
+"""Receives each streamed piece of text. After a retry the answer starts again: see `on_retry`."""
 
 
 async def call_ai_async(
@@ -34,9 +34,13 @@ async def call_ai_async(
     stream: bool = False,
     idle_timeout_s: float | None = None,
     on_delta: DeltaCallback | None = None,
+    on_retry: Callable[[], None] | None = None,
     rng: random.Random | None = None,
 ) -> AIResponse:
     """Ask one AI, within `timeout_s` in total (default: the AI's configured timeout), retries included.
+
+    With `stream`, text arrives through `on_delta`; `on_retry` is called when an attempt is abandoned, so a
+    listener can drop what that attempt streamed. `idle_timeout_s` cuts a stream that goes silent mid-answer.
 
     Retries 429, 5xx, connection errors, stalled streams and unparseable answers with full-jitter backoff,
     waiting exactly as long as `Retry-After` says when the provider says; gives up at once, rate-limited, if
@@ -85,6 +89,8 @@ async def call_ai_async(
                 except AsyncPathBrokenError as broken:
                     log.warning("async_path_broken", ai=ai, error=broken.message, action="sync_fallback")
                     use_sync = True
+                    if on_retry is not None:
+                        on_retry()
                     attempt -= 1  # the broken async path is not the provider's failure; do not spend an attempt
                     continue
                 except ProviderError as err:
@@ -105,6 +111,8 @@ async def call_ai_async(
                             ) from err
                         raise
                     log.info("retrying", ai=ai, attempt=attempt, status=err.status, delay_s=round(delay, 3))
+                    if on_retry is not None:
+                        on_retry()  # text streamed by the failed attempt is void
                     await anyio.sleep(delay)
     except TimeoutError as exc:
         raise _deadline_error(entry, budget, attempt) from exc

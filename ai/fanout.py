@@ -18,6 +18,8 @@ log = get_logger(__name__)
 
 ResultCallback = Callable[[CallResult, int, int], Awaitable[None]]
 """Called as each AI finishes with (its result, how many have finished, how many were asked)."""
+TextCallback = Callable[[str, int], Awaitable[None]]
+"""With streaming: called as text arrives with (AI name, characters received from it so far)."""
 
 
 def resolve_ais(registry: AIRegistry, ais: Sequence[str] | None) -> list[str]:
@@ -46,7 +48,9 @@ async def call_multiple_ais(
     deadline_s: float | None = None,
     min_responses: int | None = None,
     stream: bool = False,
+    idle_timeout_s: float | None = None,
     on_result: ResultCallback | None = None,
+    on_text: TextCallback | None = None,
 ) -> list[CallResult]:
     """Ask every AI in `ais` concurrently; return one `CallResult` per AI, in the order asked.
 
@@ -56,6 +60,10 @@ async def call_multiple_ais(
     not answered by then is reported as `timeout`, and the answers that did arrive are kept. With
     `min_responses`, the fan-out returns as soon as that many AIs answered `ok`, and the rest are cancelled
     (status `cancelled`). Cancelling the caller cancels every in-flight request.
+
+    With `stream`, answers stream from the providers: a stalled stream is cut after `idle_timeout_s`, `on_text`
+    hears how much has arrived, and an AI cut off by the deadline keeps the text it had written so far (its
+    status stays `timeout`, and `partial` is true).
     """
     if isinstance(request, Mapping):
         # One request per AI (e.g. a critique prompt that shows each AI the others' answers but not its own).
@@ -68,10 +76,31 @@ async def call_multiple_ais(
         raise InvalidInputError(f"min_responses must be between 1 and {len(names)} (the number of AIs asked).")
     total = len(names)
     results: dict[str, CallResult] = {}
+    received: dict[str, list[str]] = {name: [] for name in names}
     started = time.perf_counter()
 
+    def text_sink(name: str) -> Callable[[str], Awaitable[None]]:
+        async def sink(piece: str) -> None:
+            received[name].append(piece)
+            if on_text is not None:
+                await on_text(name, sum(len(p) for p in received[name]))
+
+        return sink
+
+    def restart(name: str) -> Callable[[], None]:
+        return received[name].clear
+
     async def ask(name: str, scope: anyio.CancelScope) -> None:
-        result = await _one(registry, name, requests[name], timeout_s, stream)
+        result = await _one(
+            registry,
+            name,
+            requests[name],
+            timeout_s,
+            stream,
+            idle_timeout_s,
+            text_sink(name) if stream else None,
+            restart(name),
+        )
         results[name] = result
         if on_result is not None:
             try:
@@ -93,12 +122,16 @@ async def call_multiple_ais(
         entry = registry.get(name)
         model = requests[name].model or entry.config.model
         if deadline_scope.cancelled_caught:
+            so_far = "".join(received[name])
             results[name] = CallResult(
                 ai=name,
                 model=model,
                 status="timeout",
                 latency_ms=elapsed_ms,
-                error=f"{name} had not answered when the overall deadline of {deadline_s} s was reached.",
+                text=so_far or None,
+                partial=bool(so_far),
+                error=f"{name} had not finished when the overall deadline of {deadline_s} s was reached"
+                + (f"; the text is the {len(so_far)} characters it had written by then." if so_far else "."),
             )
         else:
             results[name] = CallResult(
@@ -112,13 +145,29 @@ async def call_multiple_ais(
 
 
 async def _one(
-    registry: AIRegistry, name: str, request: GenerateRequest, timeout_s: float | None, stream: bool
+    registry: AIRegistry,
+    name: str,
+    request: GenerateRequest,
+    timeout_s: float | None,
+    stream: bool,
+    idle_timeout_s: float | None,
+    on_delta: Callable[[str], Awaitable[None]] | None,
+    on_retry: Callable[[], None],
 ) -> CallResult:
     entry = registry.get(name)
     model = request.model or entry.config.model
     started = time.perf_counter()
     try:
-        response = await call_ai_async(registry, name, request, timeout_s=timeout_s, stream=stream)
+        response = await call_ai_async(
+            registry,
+            name,
+            request,
+            timeout_s=timeout_s,
+            stream=stream,
+            idle_timeout_s=idle_timeout_s,
+            on_delta=on_delta,
+            on_retry=on_retry,
+        )
     except ProviderError as err:
         return failed_result(name, model, err, (time.perf_counter() - started) * 1000)
     return ok_result(name, response)

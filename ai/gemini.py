@@ -13,13 +13,11 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as gtypes
 
-from ai.translate import connection_error, detail, error_from_status, timeout_error
+from ai.translate import blocked_error, connection_error, detail, error_from_status, idle_error, timeout_error
 from ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd, StreamEvent
 from core.config import AIConfig
 from core.errors import (
     AsyncPathBrokenError,
-    ContentBlockedError,
-    IdleTimeoutError,
     MalformedResponseError,
     ProviderError,
 )
@@ -125,7 +123,7 @@ class GeminiClient:
                     model=model, contents=self._contents(request), config=self._generation_config(request, timeout_s)
                 )
         except TimeoutError as exc:
-            raise self._idle(idle_timeout_s) from exc
+            raise idle_error(self._config, idle_timeout_s) from exc
         except Exception as exc:
             raise self._translate(exc, timeout_s, async_path=True) from exc
 
@@ -133,17 +131,23 @@ class GeminiClient:
         usage = TokenUsage()
         produced_text = False
         iterator = chunks.__aiter__()
+        started_streaming = False
         try:
             while True:
                 try:
-                    with anyio.fail_after(idle_timeout_s):
+                    # Time to the first chunk may be long (a model that thinks first): the call's own timeout
+                    # covers it. After that, silence longer than the idle timeout means a stalled stream.
+                    with anyio.fail_after(idle_timeout_s if started_streaming else timeout_s):
                         chunk = await iterator.__anext__()
                 except StopAsyncIteration:
                     break
                 except TimeoutError as exc:
-                    raise self._idle(idle_timeout_s) from exc
+                    if not started_streaming:
+                        raise timeout_error(self._config, timeout_s) from exc
+                    raise idle_error(self._config, idle_timeout_s) from exc
                 except Exception as exc:
                     raise self._translate(exc, timeout_s, async_path=True) from exc
+                started_streaming = True
                 model = chunk.model_version or model
                 if chunk.usage_metadata is not None:
                     usage = _usage(chunk.usage_metadata)
@@ -166,7 +170,7 @@ class GeminiClient:
                 ai=self._config.name,
             )
         if finish_reason in _BLOCK_REASONS and not produced_text:
-            raise self._blocked(finish_reason)
+            raise blocked_error(self._config, f"safety block: {finish_reason}")
         yield StreamEnd(model=model, finish_reason=finish_reason.lower(), usage=usage)
 
     async def aclose(self) -> None:
@@ -180,19 +184,19 @@ class GeminiClient:
     def _raise_if_prompt_blocked(self, response: gtypes.GenerateContentResponse) -> None:
         feedback = response.prompt_feedback
         if feedback is not None and feedback.block_reason is not None:
-            raise self._blocked(_enum_name(feedback.block_reason))
+            raise blocked_error(self._config, f"safety block: {_enum_name(feedback.block_reason)}")
 
     def _to_response(self, response: object, request: GenerateRequest, started: float, path: str) -> AIResponse:
         if not isinstance(response, gtypes.GenerateContentResponse):
             raise MalformedResponseError(f"{self._config.name} sent an unexpected response.", ai=self._config.name)
         self._raise_if_prompt_blocked(response)
         if not response.candidates:
-            raise self._blocked("no candidates")
+            raise blocked_error(self._config, "safety block: no candidates")
         candidate = response.candidates[0]
         finish = _enum_name(candidate.finish_reason) if candidate.finish_reason is not None else None
         text = _text_of(response)
         if not text and finish in _BLOCK_REASONS:
-            raise self._blocked(finish or "unknown")
+            raise blocked_error(self._config, f"safety block: {finish or 'unknown'}")
         return AIResponse(
             text=text,
             model=response.model_version or request.model or self._config.model,
@@ -200,18 +204,6 @@ class GeminiClient:
             usage=_usage(response.usage_metadata) if response.usage_metadata else TokenUsage(),
             latency_ms=(time.perf_counter() - started) * 1000,
             path="async" if path == "async" else "sync_fallback",
-        )
-
-    def _blocked(self, reason: str) -> ContentBlockedError:
-        return ContentBlockedError(
-            f"{self._config.name} withheld its answer (safety block: {reason}). Rephrase the prompt or ask another AI.",
-            ai=self._config.name,
-        )
-
-    def _idle(self, idle_timeout_s: float) -> IdleTimeoutError:
-        return IdleTimeoutError(
-            f"{self._config.name} stopped sending for {idle_timeout_s:.1f} s mid-answer (stalled stream).",
-            ai=self._config.name,
         )
 
     def _translate(self, exc: Exception, timeout_s: float, *, async_path: bool) -> ProviderError:

@@ -12,13 +12,11 @@ import httpx2
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from ai.translate import connection_error, detail, error_from_status, timeout_error
+from ai.translate import blocked_error, connection_error, detail, error_from_status, idle_error, timeout_error
 from ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd, StreamEvent
 from core.config import AIConfig
 from core.errors import (
     AsyncPathBrokenError,
-    ContentBlockedError,
-    IdleTimeoutError,
     MalformedResponseError,
     ProviderError,
     UnavailableError,
@@ -111,7 +109,7 @@ class OpenAICompatibleClient:
                     timeout=timeout_s,
                 )
         except TimeoutError as exc:
-            raise self._idle(idle_timeout_s) from exc
+            raise idle_error(self._config, idle_timeout_s) from exc
         except Exception as exc:
             raise self._translate(exc, timeout_s, async_path=True) from exc
 
@@ -119,17 +117,23 @@ class OpenAICompatibleClient:
         finish_reason: str | None = None
         usage = TokenUsage()
         chunks = response.__aiter__()
+        started_streaming = False
         try:
             while True:
                 try:
-                    with anyio.fail_after(idle_timeout_s):
+                    # Time to the first chunk may be long (a model that thinks first): the call's own timeout
+                    # covers it. After that, silence longer than the idle timeout means a stalled stream.
+                    with anyio.fail_after(idle_timeout_s if started_streaming else timeout_s):
                         chunk: ChatCompletionChunk = await chunks.__anext__()
                 except StopAsyncIteration:
                     break
                 except TimeoutError as exc:
-                    raise self._idle(idle_timeout_s) from exc
+                    if not started_streaming:
+                        raise timeout_error(self._config, timeout_s) from exc
+                    raise idle_error(self._config, idle_timeout_s) from exc
                 except Exception as exc:
                     raise self._translate(exc, timeout_s, async_path=True) from exc
+                started_streaming = True
                 model = chunk.model or model
                 if chunk.usage is not None:
                     usage = _usage(chunk.usage)
@@ -147,7 +151,7 @@ class OpenAICompatibleClient:
                 ai=self._config.name,
             )
         if finish_reason == "content_filter":
-            raise self._blocked()
+            raise blocked_error(self._config, "content filter")
         yield StreamEnd(model=model, finish_reason=finish_reason, usage=usage)
 
     async def aclose(self) -> None:
@@ -166,7 +170,7 @@ class OpenAICompatibleClient:
             )
         choice = completion.choices[0]
         if choice.finish_reason == "content_filter" and not choice.message.content:
-            raise self._blocked()
+            raise blocked_error(self._config, "content filter")
         return AIResponse(
             text=choice.message.content or "",
             model=completion.model or self._config.model,
@@ -174,18 +178,6 @@ class OpenAICompatibleClient:
             usage=_usage(completion.usage) if completion.usage else TokenUsage(),
             latency_ms=(time.perf_counter() - started) * 1000,
             path="async" if path == "async" else "sync_fallback",
-        )
-
-    def _blocked(self) -> ContentBlockedError:
-        return ContentBlockedError(
-            f"{self._config.name} withheld its answer (content filter). Rephrase the prompt or ask another AI.",
-            ai=self._config.name,
-        )
-
-    def _idle(self, idle_timeout_s: float) -> IdleTimeoutError:
-        return IdleTimeoutError(
-            f"{self._config.name} stopped sending for {idle_timeout_s:.1f} s mid-answer (stalled stream).",
-            ai=self._config.name,
         )
 
     def _translate(self, exc: Exception, timeout_s: float, *, async_path: bool) -> ProviderError:

@@ -13,6 +13,8 @@ from core.config import AIConfig
 from core.errors import (
     AuthError,
     BadRequestError,
+    ContentBlockedError,
+    IdleTimeoutError,
     ProviderError,
     ProviderTimeoutError,
     RateLimitedError,
@@ -89,4 +91,16 @@ def timeout_error(config: AIConfig, timeout_s: float) -> ProviderTimeoutError:
         f"{config.name} did not answer within {timeout_s:.1f} s. Fix: raise timeout_s, shorten the prompt, "
         "or ask a faster model.",
         ai=config.name,
+    )
+
+
+def idle_error(config: AIConfig, idle_timeout_s: float) -> IdleTimeoutError:
+    return IdleTimeoutError(
+        f"{config.name} stopped sending for {idle_timeout_s:.1f} s mid-answer (stalled stream).", ai=config.name
+    )
+
+
+def blocked_error(config: AIConfig, reason: str) -> ContentBlockedError:
+    return ContentBlockedError(
+        f"{config.name} withheld its answer ({reason}). Rephrase the prompt or ask another AI.", ai=config.name
     )

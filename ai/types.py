@@ -91,6 +91,8 @@ class CallResult(BaseModel):
     attempts: int = 0
     finish_reason: str | None = None
     cost_usd: float | None = Field(default=None, description="Set when the model has a configured price.")
+    partial: bool = Field(default=False, description="True when `text` is an unfinished answer.")
+    full_text_uri: str | None = Field(default=None, description="Resource with the whole answer when trimmed.")
 
     @property
     def ok(self) -> bool:

@@ -73,6 +73,13 @@ class Settings(BaseModel):
     deadline_s: float = Field(default=50.0, gt=0, le=3600)
     """Whole-tool deadline: below the common 60 s host timeout so partial results get back."""
     max_attempts: int = Field(default=3, ge=1, le=10)
+    idle_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    """A stream silent this long mid-answer is cut and retried: a stall is caught well before the deadline."""
+    output_budget_tokens: int = Field(default=20_000, ge=1_000, le=1_000_000)
+    """Tool results stay under this (Claude Code refuses MCP results over 25k tokens); longer answers are trimmed
+    and kept whole as resources."""
+    result_ttl_s: float = Field(default=3600.0, gt=0)
+    result_store_mb: float = Field(default=64.0, gt=0)
     judge: str | None = None
     """The AI that writes consensus and debate syntheses by default (else the first healthy AI)."""
     prices: dict[str, ModelPrice] = Field(default_factory=dict)

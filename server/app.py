@@ -16,9 +16,9 @@ from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError, UnexpectedToolError
 from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from ai.registry import (
     DEFAULT_FACTORIES,
@@ -33,6 +33,7 @@ from core.errors import InvalidInputError, JuniorAIError, ProviderError, RateLim
 from core.log import get_logger
 from core.redact import redact
 from core.version import __version__
+from server.compact_schema import compact_tool_schemas
 from server.prompts import register_prompts
 from tools import ask as ask_tools
 from tools.collab_models import ConsensusResult, DebateResult
@@ -40,6 +41,7 @@ from tools.collab_render import render_consensus, render_debate
 from tools.consensus import consensus as consensus_tool
 from tools.debate import debate as debate_tool
 from tools.list_ais import list_ais as list_ais_tool
+from tools.output_budget import RESULT_URI, ResultStore
 from tools.results import AskManyResult, ListAIsResult, ProgressFn, render_ask_many, render_call, render_list_ais
 
 log = get_logger(__name__)
@@ -146,8 +148,12 @@ def _progress(ctx: Context[AppState, Any]) -> ProgressFn:
     return report
 
 
-def _result(text: str, structured: Mapping[str, Any]) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=dict(structured))
+def _result(text: str, structured: BaseModel) -> CallToolResult:
+    # exclude_none: optional fields without a value are left out, matching the compacted output schemas.
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=structured.model_dump(mode="json", exclude_none=True),
+    )
 
 
 # Argument types: constraints live in the schema the host sees, so most bad input never reaches us.
@@ -156,12 +162,10 @@ Prompt = Annotated[str, Field(description="The question or task.", min_length=1)
 System = Annotated[str | None, Field(description="Optional system prompt.")]
 Temperature = Annotated[float | None, Field(description="Sampling temperature, 0-2.", ge=0, le=2)]
 MaxTokens = Annotated[int | None, Field(description="Cap on answer length in tokens.", ge=1, le=200_000)]
-JsonSchema = Annotated[dict[str, Any] | None, Field(description="JSON Schema (type object) the answer must follow.")]
-TimeoutS = Annotated[float | None, Field(description="Per-AI timeout in seconds, retries included.", gt=0, le=600)]
+JsonSchema = Annotated[dict[str, Any] | None, Field(description="JSON Schema (an object) for the answer.")]
+TimeoutS = Annotated[float | None, Field(description="Per-AI timeout in seconds.", gt=0, le=600)]
 AIList = Annotated[list[str] | None, Field(description="AIs to ask; omit for every enabled AI.", max_length=50)]
-DeadlineS = Annotated[
-    float | None, Field(description="Overall deadline in seconds; unfinished AIs are reported.", gt=0, le=3600)
-]
+DeadlineS = Annotated[float | None, Field(description="Overall deadline in seconds.", gt=0, le=3600)]
 
 
 def build_server(
@@ -200,6 +204,24 @@ def build_server(
                 log.info("ai_clients_closed")
 
     server = JuniorMCPServer("junior-ai", instructions=INSTRUCTIONS, lifespan=lifespan, version=__version__)
+    settings = config.settings
+    store = ResultStore(ttl_s=settings.result_ttl_s, max_bytes=int(settings.result_store_mb * 1024 * 1024))
+
+    @server.resource(
+        RESULT_URI,
+        name="trimmed-answer",
+        description="The full text of an answer that was trimmed to fit a tool result.",
+        mime_type="text/plain",
+    )
+    def trimmed_answer(result_id: str, key: str) -> str:
+        text = store.get(result_id, key)
+        if text is None:
+            raise ResourceNotFoundError(
+                f"No kept answer at junior://results/{result_id}/{key}: it expired (kept "
+                f"{settings.result_ttl_s:.0f} s) or was evicted. Ask again to get a fresh answer."
+            )
+        return text
+
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 
     @server.tool(annotations=read_only)
@@ -213,6 +235,7 @@ def build_server(
         max_tokens: MaxTokens = None,
         json_schema: JsonSchema = None,
         timeout_s: TimeoutS = None,
+        deadline_s: DeadlineS = None,
     ) -> Annotated[CallToolResult, CallResult]:
         """Ask one AI and return its answer."""
         result = await ask_tools.ask_one(
@@ -224,8 +247,11 @@ def build_server(
             max_tokens=max_tokens,
             json_schema=json_schema,
             timeout_s=timeout_s,
+            deadline_s=deadline_s,
+            progress=_progress(ctx),
+            store=store,
         )
-        return _result(render_call(result), result.model_dump(mode="json"))
+        return _result(render_call(result), result)
 
     @server.tool(annotations=read_only)
     @maps_errors
@@ -257,8 +283,9 @@ def build_server(
             deadline_s=deadline_s,
             min_responses=min_responses,
             progress=_progress(ctx),
+            store=store,
         )
-        return _result(render_ask_many(result), result.model_dump(mode="json"))
+        return _result(render_ask_many(result), result)
 
     @server.tool(annotations=read_only)
     @maps_errors
@@ -266,16 +293,14 @@ def build_server(
         question: Annotated[str, Field(description="The question to reach a consensus on.", min_length=1)],
         ctx: Context[AppState, Any],
         ais: AIList = None,
-        judge: Annotated[
-            str | None, Field(description="AI that writes the synthesis (default: configured or first healthy).")
-        ] = None,
+        judge: Annotated[str | None, Field(description="AI that writes the synthesis.")] = None,
         rounds: Annotated[int, Field(description="Critique rounds after the independent answers.", ge=0, le=3)] = 1,
         options: Annotated[
             list[str] | None, Field(description="Choices to vote on; votes are tallied.", max_length=20)
         ] = None,
         deadline_s: DeadlineS = None,
         max_cost_usd: Annotated[
-            float | None, Field(description="Stop starting calls once this would be exceeded (needs prices).", gt=0)
+            float | None, Field(description="USD budget (needs prices in the config).", gt=0)
         ] = None,
     ) -> Annotated[CallToolResult, ConsensusResult]:
         """Several AIs answer independently, critique each other anonymously, and a judge synthesises the
@@ -290,8 +315,9 @@ def build_server(
             deadline_s=deadline_s,
             max_cost_usd=max_cost_usd,
             progress=_progress(ctx),
+            store=store,
         )
-        return _result(render_consensus(result), result.model_dump(mode="json"))
+        return _result(render_consensus(result), result)
 
     @server.tool(annotations=read_only)
     @maps_errors
@@ -322,15 +348,17 @@ def build_server(
             mode=mode,
             deadline_s=deadline_s,
             progress=_progress(ctx),
+            store=store,
         )
-        return _result(render_debate(result), result.model_dump(mode="json"))
+        return _result(render_debate(result), result)
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
     @maps_errors
     async def list_ais(ctx: Context[AppState, Any]) -> Annotated[CallToolResult, ListAIsResult]:
         """List configured AIs: model, health, and calls/errors/latency/tokens so far."""
         result = list_ais_tool(await registry_of(ctx))
-        return _result(render_list_ais(result), result.model_dump(mode="json"))
+        return _result(render_list_ais(result), result)
 
     register_prompts(server)
+    compact_tool_schemas(server._tool_manager.list_tools())
     return server

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -124,8 +125,11 @@ async def test_stdout_carries_only_json_rpc_and_stdin_eof_exits_cleanly(sim: Sim
             )
         structured = reply["result"]["structuredContent"]
         assert [r["status"] for r in structured["results"]] == ["ok", "ok"]
-        progress = [m for m in session.lines if m.get("method") == "notifications/progress"]
-        assert [(p["params"]["progress"], p["params"]["total"]) for p in progress] == [(1, 2), (2, 2)]
+        progress = [m["params"] for m in session.lines if m.get("method") == "notifications/progress"]
+        values = [p["progress"] for p in progress]
+        assert values == sorted(set(values)) and values[-1] == 2  # strictly increasing, ends at total
+        finished = [p for p in progress if re.match(r"^\w+: ok \(", p["message"])]
+        assert [(int(p["progress"]), p["total"]) for p in finished] == [(1, 2), (2, 2)]
 
         await process.stdin.aclose()  # type: ignore[union-attr]
         with anyio.fail_after(2):

@@ -73,13 +73,14 @@ class RoundEntry(BaseModel):
     changed: bool | None = None
     stance: str | None = None
     error: str | None = None
+    full_text_uri: str | None = None
 
 
 class ConsensusResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     question: str
-    answer: str | None = Field(description="The synthesised recommendation (None if no synthesis was possible).")
+    answer: str | None = Field(default=None, description="The synthesised recommendation, if one was possible.")
     agreement: str = Field(description="unanimous / majority / split with counts, or unknown.")
     dissent: list[Dissent] = []
     risks: list[str] = []

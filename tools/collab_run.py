@@ -12,7 +12,9 @@ from ai.registry import AIRegistry
 from ai.types import CallResult, GenerateRequest, failed_result, ok_result
 from core.errors import InvalidInputError, ProviderError
 from core.usage import TokenUsage
+from tools.collab_models import RoundEntry
 from tools.collab_text import Deadline
+from tools.output_budget import ResultStore, Trimmer
 from tools.results import ProgressFn, total_cost, total_usage
 
 MIN_STAGE_S = 1.0
@@ -136,3 +138,15 @@ def check_rounds(rounds: int, *, low: int, high: int) -> int:
     if not low <= rounds <= high:
         raise InvalidInputError(f"rounds must be between {low} and {high}; got {rounds}.")
     return rounds
+
+
+def trim_rounds(entries: list[RoundEntry], registry: AIRegistry, store: ResultStore | None) -> list[RoundEntry]:
+    """Fit every round's text into the output budget; trimmed texts are kept whole in `store`."""
+    if store is None:
+        return entries
+    trimmer = Trimmer(store, registry.config.settings.output_budget_tokens, len(entries))
+    fitted = []
+    for entry in entries:
+        text, uri = trimmer.fit(f"{entry.ai}.round{entry.round}", entry.text)
+        fitted.append(entry if uri is None else entry.model_copy(update={"text": text, "full_text_uri": uri}))
+    return fitted

@@ -23,8 +23,9 @@ from ai.registry import AIRegistry
 from ai.types import CallResult, GenerateRequest
 from core.errors import InvalidInputError
 from tools.collab_models import JUDGE_SCHEMA, ConsensusResult, Dissent, RoundEntry, stance_schema
-from tools.collab_run import MIN_STAGE_S, CollabRun, check_judge, check_rounds
+from tools.collab_run import MIN_STAGE_S, CollabRun, check_judge, check_rounds, trim_rounds
 from tools.collab_text import DATA_NOT_INSTRUCTIONS, Deadline, Quoter, answer_label, parse_json_object, str_list
+from tools.output_budget import ResultStore
 from tools.results import ProgressFn
 from tools.validation import check_prompt
 
@@ -182,6 +183,7 @@ async def consensus(
     deadline_s: float | None = None,
     max_cost_usd: float | None = None,
     progress: ProgressFn | None = None,
+    store: ResultStore | None = None,
     rng: random.Random | None = None,
 ) -> ConsensusResult:
     check_prompt(question, "question")
@@ -300,7 +302,7 @@ async def consensus(
         dissent=dissent,
         risks=risks,
         votes=votes,
-        rounds=entries,
+        rounds=trim_rounds(entries, registry, store),
         judge=judge_name,
         critique_rounds_run=critique_rounds_run,
         stopped_early=stopped_early,

@@ -17,8 +17,9 @@ from ai.registry import AIRegistry
 from ai.types import CallResult, GenerateRequest
 from core.errors import InvalidInputError
 from tools.collab_models import DebateResult, RoundEntry, SideSummary
-from tools.collab_run import MIN_STAGE_S, CollabRun, check_judge, check_rounds
+from tools.collab_run import MIN_STAGE_S, CollabRun, check_judge, check_rounds, trim_rounds
 from tools.collab_text import DATA_NOT_INSTRUCTIONS, Deadline, Quoter, parse_json_object, str_list
+from tools.output_budget import ResultStore
 from tools.results import ProgressFn
 from tools.validation import check_prompt
 
@@ -103,6 +104,7 @@ async def debate(
     mode: DebateMode = "rounds",
     deadline_s: float | None = None,
     progress: ProgressFn | None = None,
+    store: ResultStore | None = None,
 ) -> DebateResult:
     check_prompt(topic, "topic")
     check_rounds(rounds, low=1, high=4)
@@ -184,7 +186,7 @@ async def debate(
         topic=topic,
         mode=mode,
         positions=positions,
-        rounds=entries,
+        rounds=trim_rounds(entries, registry, store),
         sides=sides,
         verdict=verdict,
         judge=judge_name,

@@ -30,7 +30,7 @@ class AIInfo(BaseModel):
     name: str
     provider: str
     model: str
-    base_url: str | None
+    base_url: str | None = None
     enabled: bool
     initialized: bool
     init_error: str | None = None
@@ -38,7 +38,7 @@ class AIInfo(BaseModel):
     timeout_s: float
     calls: int
     errors: int
-    mean_latency_ms: float | None
+    mean_latency_ms: float | None = None
     tokens: TokenUsage
     sync_fallbacks: int
     cost_usd: float = Field(description="Spent so far; 0 unless prices are configured.")
@@ -48,7 +48,7 @@ class ListAIsResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     ais: list[AIInfo]
-    config_source: str | None = Field(description="The credentials file in use, or null for environment only.")
+    config_source: str | None = Field(default=None, description="The credentials file in use; none: environment.")
     config_error: str | None = None
     warnings: list[str] = []
 
