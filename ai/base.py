@@ -18,8 +18,9 @@ class AIClient(Protocol):
       that is not an answer from the API (not an HTTP status, timeout or network error) raises
       `AsyncPathBrokenError`, which tells `call_ai_async` to fall back to `generate_sync`.
     - `timeout_s` bounds the HTTP exchange itself, so a sync call in a thread ends on its own.
-    - `stream` yields `StreamDelta`s then exactly one `StreamEnd`; if no chunk arrives within `idle_timeout_s`
-      it raises `IdleTimeoutError`. Closing or cancelling the iterator closes the HTTP stream.
+    - `stream` yields `StreamDelta`s then exactly one `StreamEnd`. Until the first chunk, only `timeout_s`
+      applies (a model may think for a long time first); once chunks flow, a silence longer than
+      `idle_timeout_s` raises `IdleTimeoutError`. Closing or cancelling the iterator closes the HTTP stream.
     - `aclose` closes both SDK clients; calling it again does nothing.
     """
 

@@ -6,6 +6,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
+from dataclasses import dataclass
 from functools import partial
 
 import anyio
@@ -55,79 +56,110 @@ async def call_ai_async(
             ai=ai,
             attempts=0,
         )
+    entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
     budget = timeout_s if timeout_s is not None else entry.config.timeout_s
-    attempts_allowed = max_attempts if max_attempts is not None else registry.config.settings.max_attempts
+    policy = _Policy(
+        attempts=max_attempts if max_attempts is not None else registry.config.settings.max_attempts,
+        base_delay_s=registry.config.settings.retry_base_delay_s,
+        rng=rng,
+    )
     started = time.perf_counter()
-    deadline = anyio.current_time() + budget
-    attempt = 0
-    use_sync = not entry.client.async_ready
-    ok = False
-    cancelled = False
     response: AIResponse | None = None
+    failure: ProviderError | None = None
     try:
         with anyio.fail_after(budget):
-            while True:
-                attempt += 1
-                remaining = max(0.001, deadline - anyio.current_time())
-                try:
-                    if use_sync:
-                        response = await _sync_attempt(entry, request, remaining)
-                    else:
-                        response = await _async_attempt(
-                            entry, request, remaining, stream, idle_timeout_s or remaining, on_delta
-                        )
-                    ok = True
-                    cost = registry.cost_of(response.usage, request.model or entry.config.model, response.model)
-                    response = response.model_copy(
-                        update={
-                            "attempts": attempt,
-                            "latency_ms": (time.perf_counter() - started) * 1000,
-                            "cost_usd": cost,
-                        }
-                    )
-                    return response
-                except AsyncPathBrokenError as broken:
-                    log.warning("async_path_broken", ai=ai, error=broken.message, action="sync_fallback")
-                    use_sync = True
-                    if on_retry is not None:
-                        on_retry()
-                    attempt -= 1  # the broken async path is not the provider's failure; do not spend an attempt
-                    continue
-                except ProviderError as err:
-                    err.attempts = attempt
-                    if not err.retryable or attempt >= attempts_allowed:
-                        raise
-                    left = deadline - anyio.current_time()
-                    asked = err.retry_after_s if isinstance(err, RateLimitedError) else None
-                    delay = asked if asked is not None else backoff_delay(attempt, rng=rng)
-                    if delay >= left:
-                        if asked is not None:
-                            raise RateLimitedError(
-                                f"rate limited by {ai}: it asks to wait {asked:.0f} s, more than the "
-                                f"{max(left, 0):.0f} s left of this call; retry after {asked:.0f} s.",
-                                ai=ai,
-                                attempts=attempt,
-                                retry_after_s=asked,
-                            ) from err
-                        raise
-                    log.info("retrying", ai=ai, attempt=attempt, status=err.status, delay_s=round(delay, 3))
-                    if on_retry is not None:
-                        on_retry()  # text streamed by the failed attempt is void
-                    await anyio.sleep(delay)
+            response = await _with_retries(
+                entry, request, anyio.current_time() + budget, policy, stream, idle_timeout_s, on_delta, on_retry
+            )
     except TimeoutError as exc:
-        raise _deadline_error(entry, budget, attempt) from exc
+        failure = _deadline_error(entry, budget, policy.attempt)
+        raise failure from exc
+    except ProviderError as error:
+        failure = error
+        raise
     except anyio.get_cancelled_exc_class():
-        cancelled = True  # the caller abandoned the call: neither an answer nor the provider's failure
+        entry.breaker.record_abandoned()  # the caller gave up: neither an answer nor the AI's failure
         raise
     finally:
-        if not cancelled:
+        if response is not None or failure is not None:
+            if response is not None:
+                entry.breaker.record_success()
+            elif failure is not None:
+                entry.breaker.record_failure(failure)
             entry.stats.record(
-                ok=ok,
+                ok=response is not None,
                 latency_ms=(time.perf_counter() - started) * 1000,
                 usage=response.usage if response else None,
                 sync_fallback=bool(response and response.path == "sync_fallback"),
                 cost=response.cost_usd if response else None,
             )
+    cost = registry.cost_of(response.usage, request.model or entry.config.model, response.model)
+    return response.model_copy(
+        update={"attempts": policy.attempt, "latency_ms": (time.perf_counter() - started) * 1000, "cost_usd": cost}
+    )
+
+
+@dataclass
+class _Policy:
+    attempts: int
+    base_delay_s: float
+    rng: random.Random | None
+    attempt: int = 0
+
+
+async def _with_retries(
+    entry: AIEntry,
+    request: GenerateRequest,
+    deadline: float,
+    policy: _Policy,
+    stream: bool,
+    idle_timeout_s: float | None,
+    on_delta: DeltaCallback | None,
+    on_retry: Callable[[], None] | None,
+) -> AIResponse:
+    assert entry.client is not None
+    ai = entry.name
+    use_sync = not entry.client.async_ready
+    while True:
+        policy.attempt += 1
+        await entry.rate.acquire(deadline)  # outside the try: our own limit is not retried
+        try:
+            remaining = max(0.001, deadline - anyio.current_time())
+            if use_sync:
+                return await _sync_attempt(entry, request, remaining)
+            return await _async_attempt(entry, request, remaining, stream, idle_timeout_s or remaining, on_delta)
+        except AsyncPathBrokenError as broken:
+            log.warning("async_path_broken", ai=ai, error=broken.message, action="sync_fallback")
+            use_sync = True
+            if on_retry is not None:
+                on_retry()
+            policy.attempt -= 1  # the broken async path is not the provider's failure; do not spend an attempt
+            continue
+        except ProviderError as err:
+            err.attempts = policy.attempt
+            if not err.retryable or policy.attempt >= policy.attempts:
+                raise
+            left = deadline - anyio.current_time()
+            asked = err.retry_after_s if isinstance(err, RateLimitedError) else None
+            delay = (
+                asked
+                if asked is not None
+                else backoff_delay(policy.attempt, rng=policy.rng, base_s=policy.base_delay_s)
+            )
+            if delay >= left:
+                if asked is not None:
+                    raise RateLimitedError(
+                        f"rate limited by {ai}: it asks to wait {asked:.0f} s, more than the "
+                        f"{max(left, 0):.0f} s left of this call; retry after {asked:.0f} s.",
+                        ai=ai,
+                        attempts=policy.attempt,
+                        retry_after_s=asked,
+                    ) from err
+                raise
+            log.info("retrying", ai=ai, attempt=policy.attempt, status=err.status, delay_s=round(delay, 3))
+            if on_retry is not None:
+                on_retry()  # text streamed by the failed attempt is void
+            await anyio.sleep(delay)
 
 
 def _deadline_error(entry: AIEntry, budget: float, attempts: int) -> ProviderError:

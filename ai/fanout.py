@@ -101,6 +101,10 @@ async def call_multiple_ais(
             text_sink(name) if stream else None,
             restart(name),
         )
+        so_far = "".join(received[name])
+        if result.status == "timeout" and so_far:
+            # A stream cut off (stalled, or out of time) still said something: keep it, marked partial.
+            result = result.model_copy(update={"text": so_far, "partial": True})
         results[name] = result
         if on_result is not None:
             try:

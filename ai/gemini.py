@@ -118,18 +118,16 @@ class GeminiClient:
             raise AsyncPathBrokenError(f"{self._config.name} has no async client", ai=self._config.name)
         model = request.model or self._config.model
         try:
-            with anyio.fail_after(idle_timeout_s):
-                chunks = await self._client.aio.models.generate_content_stream(
-                    model=model, contents=self._contents(request), config=self._generation_config(request, timeout_s)
-                )
-        except TimeoutError as exc:
-            raise idle_error(self._config, idle_timeout_s) from exc
+            chunks = await self._client.aio.models.generate_content_stream(
+                model=model, contents=self._contents(request), config=self._generation_config(request, timeout_s)
+            )
         except Exception as exc:
             raise self._translate(exc, timeout_s, async_path=True) from exc
 
         finish_reason: str | None = None
         usage = TokenUsage()
         produced_text = False
+        saw_no_candidates = False
         iterator = chunks.__aiter__()
         started_streaming = False
         try:
@@ -152,6 +150,7 @@ class GeminiClient:
                 if chunk.usage_metadata is not None:
                     usage = _usage(chunk.usage_metadata)
                 self._raise_if_prompt_blocked(chunk)
+                saw_no_candidates = saw_no_candidates or not chunk.candidates
                 for candidate in chunk.candidates or []:
                     if candidate.finish_reason is not None:
                         finish_reason = _enum_name(candidate.finish_reason)
@@ -164,6 +163,8 @@ class GeminiClient:
                 aclose = getattr(iterator, "aclose", None)
                 if aclose is not None:
                     await aclose()
+        if finish_reason is None and saw_no_candidates and not produced_text:
+            raise blocked_error(self._config, "safety block: no candidates")
         if finish_reason is None:
             raise MalformedResponseError(
                 f"{self._config.name}'s stream ended before the answer was complete (no finish reason).",

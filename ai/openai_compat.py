@@ -101,15 +101,12 @@ class OpenAICompatibleClient:
         if self._async is None:
             raise AsyncPathBrokenError(f"{self._config.name} has no async client", ai=self._config.name)
         try:
-            with anyio.fail_after(idle_timeout_s):
-                response = await self._async.chat.completions.create(
-                    **self._params(request),
-                    stream=True,
-                    stream_options={"include_usage": True},
-                    timeout=timeout_s,
-                )
-        except TimeoutError as exc:
-            raise idle_error(self._config, idle_timeout_s) from exc
+            response = await self._async.chat.completions.create(
+                **self._params(request),
+                stream=True,
+                stream_options={"include_usage": True},
+                timeout=timeout_s,
+            )
         except Exception as exc:
             raise self._translate(exc, timeout_s, async_path=True) from exc
 

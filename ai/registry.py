@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import anyio
 
 from ai.base import AIClient
+from ai.health import CircuitBreaker, RateLimiter
 from ai.translate import detail
 from core.config import AIConfig, JuniorConfig
 from core.errors import InvalidInputError, NoAIConfiguredError
@@ -47,6 +48,8 @@ class AIEntry:
     client: AIClient | None
     init_error: str | None
     limiter: anyio.CapacityLimiter
+    breaker: CircuitBreaker
+    rate: RateLimiter
     stats: AIStats = field(default_factory=AIStats)
 
     @property
@@ -140,17 +143,24 @@ async def initialize_all_clients_async(
     """
     entries: dict[str, AIEntry] = {}
 
+    settings = config.settings
+
+    def entry(ai: AIConfig, client: AIClient | None, error: str | None) -> AIEntry:
+        breaker = CircuitBreaker(ai.name, threshold=settings.breaker_threshold, cooldown_s=settings.breaker_cooldown_s)
+        return AIEntry(
+            ai, client, error, anyio.CapacityLimiter(ai.max_concurrency), breaker, RateLimiter(ai.name, ai.rpm)
+        )
+
     async def build(ai: AIConfig) -> None:
-        limiter = anyio.CapacityLimiter(ai.max_concurrency)
         try:
             # SDK client construction loads TLS certificates: do it off the event loop, all AIs at once.
             client = await anyio.to_thread.run_sync(factories[ai.provider], ai)
         except Exception as exc:
             reason = f"{type(exc).__name__}: {detail(exc)}"
             log.warning("ai_init_failed", ai=ai.name, error=reason)
-            entries[ai.name] = AIEntry(ai, None, reason, limiter)
+            entries[ai.name] = entry(ai, None, reason)
             return
-        entries[ai.name] = AIEntry(ai, client, None, limiter)
+        entries[ai.name] = entry(ai, client, None)
 
     async with anyio.create_task_group() as tg:
         for ai in config.enabled():

@@ -39,7 +39,7 @@ def parse_retry_after(headers: Mapping[str, str] | None, *, now: float | None = 
     return max(0.0, when.timestamp() - current)
 
 
-def backoff_delay(attempt: int, *, rng: random.Random | None = None) -> float:
+def backoff_delay(attempt: int, *, rng: random.Random | None = None, base_s: float = BASE_DELAY_S) -> float:
     """Full-jitter exponential backoff for the retry after attempt number `attempt` (1-based)."""
-    ceiling = min(MAX_DELAY_S, BASE_DELAY_S * (2 ** (attempt - 1)))
+    ceiling = min(MAX_DELAY_S, base_s * (2 ** (attempt - 1)))
     return (rng or random).uniform(0, ceiling)

@@ -50,6 +50,8 @@ class AIConfig(BaseModel):
     enabled: bool = True
     timeout_s: float = Field(default=45.0, gt=0, le=600)
     max_concurrency: int = Field(default=4, ge=1, le=1000)
+    rpm: int | None = Field(default=None, ge=1, le=100_000)
+    """Requests per minute this AI may receive (spaced evenly); None: no limit of ours."""
     key_source: str = "none"
     """Where the key came from (a variable name or 'file'), for doctor's messages. Never the key."""
 
@@ -73,6 +75,11 @@ class Settings(BaseModel):
     deadline_s: float = Field(default=50.0, gt=0, le=3600)
     """Whole-tool deadline: below the common 60 s host timeout so partial results get back."""
     max_attempts: int = Field(default=3, ge=1, le=10)
+    retry_base_delay_s: float = Field(default=0.5, ge=0, le=60)
+    """First backoff ceiling; doubles per retry (full jitter), capped at 8 s. A Retry-After always wins."""
+    breaker_threshold: int = Field(default=5, ge=1, le=1000)
+    """Consecutive failed calls (after retries) that put an AI in cooldown."""
+    breaker_cooldown_s: float = Field(default=30.0, ge=0, le=3600)
     idle_timeout_s: float = Field(default=30.0, gt=0, le=600)
     """A stream silent this long mid-answer is cut and retried: a stall is caught well before the deadline."""
     output_budget_tokens: int = Field(default=20_000, ge=1_000, le=1_000_000)
@@ -115,6 +122,7 @@ class _FileEntry(BaseModel):
     enabled: bool | None = None
     timeout_s: float | None = Field(default=None, gt=0, le=600)
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    rpm: int | None = Field(default=None, ge=1, le=100_000)
 
 
 def find_credentials_file(explicit: str | None, env: Mapping[str, str], cwd: Path, home: Path) -> Path | None:
@@ -313,6 +321,7 @@ def _resolve(name: str, entry: _FileEntry, env: Mapping[str, str], settings: Set
         enabled=enabled,
         timeout_s=entry.timeout_s or settings.default_timeout_s,
         max_concurrency=entry.max_concurrency or 4,
+        rpm=entry.rpm,
         key_source=key_source,
     )
 

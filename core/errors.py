@@ -11,7 +11,8 @@
         ├── UnavailableError           5xx, connection refused/reset                     status unavailable
         ├── BadRequestError            400/404/422: the request or model name is wrong   status bad_request
         ├── ContentBlockedError        safety filter / empty candidates                  status blocked
-        └── MalformedResponseError     unparseable body, truncated stream                status error
+        ├── MalformedResponseError     unparseable body, truncated stream                status error
+        └── CoolingDownError           skipped: the AI's circuit breaker is open         status cooling_down
 
 SDK exceptions are translated into this tree once, at the SDK call site (`ai/openai_compat.py`,
 `ai/gemini.py`), always with `raise ... from exc` so the cause survives for logs and debugging.
@@ -32,6 +33,7 @@ CallStatus = Literal[
     "blocked",
     "error",
     "cancelled",
+    "cooling_down",
 ]
 """The outcome of one AI call, as reported in every result."""
 
@@ -130,6 +132,13 @@ class ContentBlockedError(ProviderError):
 class MalformedResponseError(ProviderError):
     status: CallStatus = "error"
     retryable = True
+
+
+class CoolingDownError(RateLimitedError):
+    """Not sent at all: the AI failed repeatedly and is skipped until its cooldown passes (`retry_after_s`)."""
+
+    status: CallStatus = "cooling_down"
+    retryable = False
 
 
 class AsyncPathBrokenError(ProviderError):

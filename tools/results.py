@@ -35,7 +35,10 @@ class AIInfo(BaseModel):
     initialized: bool
     init_error: str | None = None
     max_concurrency: int
+    rpm: int | None = None
     timeout_s: float
+    health: str = Field(default="healthy", description="healthy, cooling_down, probing or auth_error.")
+    cooldown_left_s: float | None = None
     calls: int
     errors: int
     mean_latency_ms: float | None = None
@@ -92,6 +95,8 @@ def render_list_ais(result: ListAIsResult) -> str:
     lines = [f"{len(result.ais)} AI(s) configured (from {result.config_source or 'environment'}):"]
     for ai in result.ais:
         state = "ready" if ai.initialized else f"NOT initialized: {ai.init_error}"
+        if ai.health != "healthy":
+            state += f", {ai.health}" + (f" ({ai.cooldown_left_s:.0f} s left)" if ai.cooldown_left_s else "")
         mean = f"{ai.mean_latency_ms:.0f} ms" if ai.mean_latency_ms is not None else "-"
         lines.append(
             f"- {ai.name}: {ai.provider} model {ai.model}, {state}; calls {ai.calls}, errors {ai.errors}, "

@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from ai.simulator.scenario import Fault, echo_reply, json_reply, split_chunks
 from ai.simulator.state import RequestRecord, SimulatorState, matching_rule
-from ai.simulator.wire import Answer, GeminiWire, OpenAIWire, Wire
+from ai.simulator.wire import Answer, GeminiWire, OpenAIWire, Wire, sse
 
 DROP_MARKER = "simulated connection drop"
 
@@ -149,7 +149,7 @@ class SimulatorApp:
             )
             answer = Answer(model=model, text=text, prompt_tokens=wire.prompt_tokens(body))
             if fault is not None and not (stream and fault.kind in {"truncate", "stall"}):
-                return await self._fault(request, record, wire, fault, model)
+                return await self._fault(request, record, wire, fault, model, stream)
             if not stream:
                 state.finish(record, "completed", 200)
                 return JSONResponse(wire.completion(answer))
@@ -161,7 +161,9 @@ class SimulatorApp:
             state.finish(record, "disconnected")
             raise
 
-    async def _fault(self, request: Request, record: RequestRecord, wire: Wire, fault: Fault, model: str) -> Response:
+    async def _fault(
+        self, request: Request, record: RequestRecord, wire: Wire, fault: Fault, model: str, stream: bool
+    ) -> Response:
         state = self.state
         if fault.kind == "status":
             state.finish(record, "fault", fault.status)
@@ -175,13 +177,17 @@ class SimulatorApp:
         if fault.kind in {"drop", "truncate"}:
             state.finish(record, "fault", 200)
             return _DropResponse()
-        if fault.kind == "malformed":
-            state.finish(record, "fault", 200)
-            return Response(b'{"this is": not json', media_type="application/json")
         state.finish(record, "fault", 200)
-        if fault.kind == "empty" and isinstance(wire, GeminiWire):
-            return JSONResponse(wire.empty(model))
-        return JSONResponse(wire.blocked(model))
+        if fault.kind == "malformed":
+            if stream:
+                return Response(b"data: {this is: not json\n\n", media_type="text/event-stream")
+            return Response(b'{"this is": not json', media_type="application/json")
+        body = wire.empty(model) if fault.kind == "empty" and isinstance(wire, GeminiWire) else wire.blocked(model)
+        if stream:
+            return Response(
+                wire.blocked_stream(model) if fault.kind == "blocked" else sse(body), media_type="text/event-stream"
+            )
+        return JSONResponse(body)
 
     async def _stream(
         self, record: RequestRecord, wire: Wire, answer: Answer, count: int, delay: float, fault: Fault | None

@@ -55,6 +55,7 @@ class Wire(Protocol):
     def error_body(self, status: int, message: str) -> dict[str, Any]: ...
     def completion(self, answer: Answer) -> dict[str, Any]: ...
     def blocked(self, model: str) -> dict[str, Any]: ...
+    def blocked_stream(self, model: str) -> bytes: ...
     def stream_piece(self, answer: Answer, piece: str) -> bytes: ...
     def stream_end(self, answer: Answer) -> bytes: ...
 
@@ -107,6 +108,9 @@ class OpenAIWire:
             ],
             "usage": {"prompt_tokens": 1, "completion_tokens": 0, "total_tokens": 1},
         }
+
+    def blocked_stream(self, model: str) -> bytes:
+        return sse(self._chunk(model, {}, "content_filter")) + sse("[DONE]")
 
     def _chunk(self, model: str, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
         return {
@@ -166,6 +170,9 @@ class GeminiWire:
             "usageMetadata": {"promptTokenCount": 1},
             "modelVersion": model,
         }
+
+    def blocked_stream(self, model: str) -> bytes:
+        return sse(self.blocked(model))
 
     def empty(self, model: str) -> dict[str, Any]:
         return {"candidates": [], "usageMetadata": {"promptTokenCount": 1}, "modelVersion": model}
