@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from pydantic import SecretStr
 
 from ai.registry import AIRegistry, cleanup_async_ai_clients, initialize_all_clients_async
@@ -13,6 +14,12 @@ from ai.simulator import Simulator
 from core.config import AIConfig, JuniorConfig, Settings
 from core.log import configure_logging
 from core.redact import SECRETS
+
+# Property-based tests: a bounded run by default (CI); `pytest --hypothesis-profile=long` for 10,000 examples.
+_FUZZ_HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=_FUZZ_HEALTH)
+settings.register_profile("long", max_examples=10_000, deadline=None, suppress_health_check=_FUZZ_HEALTH)
+settings.load_profile("ci")
 
 # Recognisable fake keys: the secrets tests assert they never appear anywhere.
 OPENAI_KEY = "sk-test-FAKEKEY-openai-0123456789abcdef"

@@ -276,7 +276,10 @@ async def consensus(
             answer = str(verdict.get("answer") or judge_result.text or "").strip() or None
             supporters = [s for s in str_list(verdict.get("supporters")) if s in current]
             label = verdict.get("agreement") if verdict.get("agreement") in {"unanimous", "majority", "split"} else None
-            agreement = f"{label} ({len(supporters)} of {len(current)})" if label else "unknown"
+            if label and supporters:
+                agreement = f"{label} ({len(supporters)} of {len(current)})"
+            else:  # the judge's label alone, or nothing usable: say so rather than print "0 of 3"
+                agreement = f"{label} (judge's assessment)" if label else "unknown"
             dissent = [
                 Dissent(ai=str(d.get("ai")), point=str(d.get("point")))
                 for d in verdict.get("dissent", [])
