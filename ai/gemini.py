@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Any
 
 import anyio
@@ -13,6 +14,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as gtypes
 
+from ai.stream_guard import StreamSilence, guarded
 from ai.translate import blocked_error, connection_error, detail, error_from_status, idle_error, timeout_error
 from ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd, StreamEvent
 from core.config import AIConfig
@@ -129,35 +131,30 @@ class GeminiClient:
         produced_text = False
         saw_no_candidates = False
         iterator = chunks.__aiter__()
-        started_streaming = False
         try:
-            while True:
-                try:
-                    # Time to the first chunk may be long (a model that thinks first): the call's own timeout
-                    # covers it. After that, silence longer than the idle timeout means a stalled stream.
-                    with anyio.fail_after(idle_timeout_s if started_streaming else timeout_s):
-                        chunk = await iterator.__anext__()
-                except StopAsyncIteration:
-                    break
-                except TimeoutError as exc:
-                    if not started_streaming:
-                        raise timeout_error(self._config, timeout_s) from exc
-                    raise idle_error(self._config, idle_timeout_s) from exc
-                except Exception as exc:
-                    raise self._translate(exc, timeout_s, async_path=True) from exc
-                started_streaming = True
-                model = chunk.model_version or model
-                if chunk.usage_metadata is not None:
-                    usage = _usage(chunk.usage_metadata)
-                self._raise_if_prompt_blocked(chunk)
-                saw_no_candidates = saw_no_candidates or not chunk.candidates
-                for candidate in chunk.candidates or []:
-                    if candidate.finish_reason is not None:
-                        finish_reason = _enum_name(candidate.finish_reason)
-                text = _text_of(chunk)
-                if text:
-                    produced_text = True
-                    yield StreamDelta(text=text)
+            guard = guarded(iterator, first_timeout_s=timeout_s, idle_timeout_s=idle_timeout_s)
+            async with aclosing(guard) as guarded_chunks:
+                async for chunk in guarded_chunks:
+                    model = chunk.model_version or model
+                    if chunk.usage_metadata is not None:
+                        usage = _usage(chunk.usage_metadata)
+                    self._raise_if_prompt_blocked(chunk)
+                    saw_no_candidates = saw_no_candidates or not chunk.candidates
+                    for candidate in chunk.candidates or []:
+                        if candidate.finish_reason is not None:
+                            finish_reason = _enum_name(candidate.finish_reason)
+                    text = _text_of(chunk)
+                    if text:
+                        produced_text = True
+                        yield StreamDelta(text=text)
+        except StreamSilence as silence:
+            if silence.first:
+                raise timeout_error(self._config, timeout_s) from silence
+            raise idle_error(self._config, idle_timeout_s) from silence
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc, timeout_s, async_path=True) from exc
         finally:
             with anyio.CancelScope(shield=True):
                 aclose = getattr(iterator, "aclose", None)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Any
 
 import anyio
 import httpx2
 import openai
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat import ChatCompletion
 
+from ai.stream_guard import StreamSilence, guarded
 from ai.translate import blocked_error, connection_error, detail, error_from_status, idle_error, timeout_error
 from ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd, StreamEvent
 from core.config import AIConfig
@@ -114,31 +116,26 @@ class OpenAICompatibleClient:
         finish_reason: str | None = None
         usage = TokenUsage()
         chunks = response.__aiter__()
-        started_streaming = False
         try:
-            while True:
-                try:
-                    # Time to the first chunk may be long (a model that thinks first): the call's own timeout
-                    # covers it. After that, silence longer than the idle timeout means a stalled stream.
-                    with anyio.fail_after(idle_timeout_s if started_streaming else timeout_s):
-                        chunk: ChatCompletionChunk = await chunks.__anext__()
-                except StopAsyncIteration:
-                    break
-                except TimeoutError as exc:
-                    if not started_streaming:
-                        raise timeout_error(self._config, timeout_s) from exc
-                    raise idle_error(self._config, idle_timeout_s) from exc
-                except Exception as exc:
-                    raise self._translate(exc, timeout_s, async_path=True) from exc
-                started_streaming = True
-                model = chunk.model or model
-                if chunk.usage is not None:
-                    usage = _usage(chunk.usage)
-                for choice in chunk.choices:
-                    if choice.finish_reason:
-                        finish_reason = choice.finish_reason
-                    if choice.delta.content:
-                        yield StreamDelta(text=choice.delta.content)
+            guard = guarded(chunks, first_timeout_s=timeout_s, idle_timeout_s=idle_timeout_s)
+            async with aclosing(guard) as guarded_chunks:
+                async for chunk in guarded_chunks:
+                    model = chunk.model or model
+                    if chunk.usage is not None:
+                        usage = _usage(chunk.usage)
+                    for choice in chunk.choices:
+                        if choice.finish_reason:
+                            finish_reason = choice.finish_reason
+                        if choice.delta.content:
+                            yield StreamDelta(text=choice.delta.content)
+        except StreamSilence as silence:
+            if silence.first:
+                raise timeout_error(self._config, timeout_s) from silence
+            raise idle_error(self._config, idle_timeout_s) from silence
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc, timeout_s, async_path=True) from exc
         finally:
             with anyio.CancelScope(shield=True):
                 await response.close()
