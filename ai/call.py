@@ -48,7 +48,11 @@ async def call_ai_async(
     that is longer than the time left. Falls back to the sync client in a worker thread when the async path
     is broken. Raises a `ProviderError` (with `.attempts`) or `InvalidInputError` for an unknown AI.
     """
-    entry = registry.get(ai)
+    target = registry.resolve(ai)  # `name`, `name:model` or an alias
+    entry = registry.get(target.ai)
+    if target.model is not None:
+        request = request.model_copy(update={"model": target.model})
+    ai = target.ai
     if entry.client is None:
         raise UnavailableError(
             f"{ai} could not be initialized ({entry.init_error}). Fix its entry in the configuration and "
@@ -68,8 +72,16 @@ async def call_ai_async(
     failure: ProviderError | None = None
     try:
         with anyio.fail_after(budget):
-            response = await _with_retries(
+            answer = await _with_retries(
                 entry, request, anyio.current_time() + budget, policy, stream, idle_timeout_s, on_delta, on_retry
+            )
+            cost = registry.cost_of(answer.usage, request.model or entry.config.model, answer.model)
+            response = answer.model_copy(
+                update={
+                    "attempts": policy.attempt,
+                    "latency_ms": (time.perf_counter() - started) * 1000,
+                    "cost_usd": cost,
+                }
             )
     except TimeoutError as exc:
         failure = _deadline_error(entry, budget, policy.attempt)
@@ -93,10 +105,7 @@ async def call_ai_async(
                 sync_fallback=bool(response and response.path == "sync_fallback"),
                 cost=response.cost_usd if response else None,
             )
-    cost = registry.cost_of(response.usage, request.model or entry.config.model, response.model)
-    return response.model_copy(
-        update={"attempts": policy.attempt, "latency_ms": (time.perf_counter() - started) * 1000, "cost_usd": cost}
-    )
+    return response
 
 
 @dataclass
@@ -200,6 +209,7 @@ async def _async_attempt(
             finish_reason=end.finish_reason,
             usage=end.usage,
             latency_ms=(time.perf_counter() - started) * 1000,
+            adaptations=end.adaptations,
         )
 
 

@@ -33,7 +33,7 @@ def resolve_ais(registry: AIRegistry, ais: Sequence[str] | None) -> list[str]:
         return ready
     names: list[str] = []
     for name in ais:
-        registry.get(name)  # raises with the valid choices
+        registry.resolve(name)  # raises with the valid choices
         if name not in names:
             names.append(name)
     return names
@@ -123,8 +123,7 @@ async def call_multiple_ais(
     for name in names:
         if name in results:
             continue
-        entry = registry.get(name)
-        model = requests[name].model or entry.config.model
+        model = requests[name].model or registry.entry_for(name)[1]
         if deadline_scope.cancelled_caught:
             so_far = "".join(received[name])
             results[name] = CallResult(
@@ -158,8 +157,7 @@ async def _one(
     on_delta: Callable[[str], Awaitable[None]] | None,
     on_retry: Callable[[], None],
 ) -> CallResult:
-    entry = registry.get(name)
-    model = request.model or entry.config.model
+    model = request.model or registry.entry_for(name)[1]
     started = time.perf_counter()
     try:
         response = await call_ai_async(

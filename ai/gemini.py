@@ -171,6 +171,16 @@ class GeminiClient:
             raise blocked_error(self._config, f"safety block: {finish_reason}")
         yield StreamEnd(model=model, finish_reason=finish_reason.lower(), usage=usage)
 
+    async def list_models(self) -> list[str]:
+        names = []
+        try:
+            async for model in await self._client.aio.models.list():
+                if model.name:
+                    names.append(model.name.removeprefix("models/"))
+        except Exception as exc:
+            raise self._translate(exc, self._config.timeout_s, async_path=False) from exc
+        return names
+
     async def aclose(self) -> None:
         if self._closed:
             return

@@ -13,6 +13,7 @@ import httpx2
 import openai
 from openai.types.chat import ChatCompletion
 
+from ai.adapt import ParamMemory, adaptation_for
 from ai.stream_guard import StreamSilence, guarded
 from ai.translate import blocked_error, connection_error, detail, error_from_status, idle_error, timeout_error
 from ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd, StreamEvent
@@ -23,7 +24,10 @@ from core.errors import (
     ProviderError,
     UnavailableError,
 )
+from core.log import get_logger
 from core.usage import TokenUsage
+
+log = get_logger(__name__)
 
 # Local servers (Ollama, LM Studio, vLLM) ignore the key, but the SDK insists on one.
 _NO_KEY = "not-needed"
@@ -37,6 +41,7 @@ class OpenAICompatibleClient:
         self._async = async_client
         self._sync = sync_client
         self._closed = False
+        self._memory = ParamMemory()
 
     @classmethod
     def build(cls, config: AIConfig) -> OpenAICompatibleClient:
@@ -79,40 +84,68 @@ class OpenAICompatibleClient:
             }
         return params
 
+    def _adapted(self, request: GenerateRequest) -> tuple[str, dict[str, Any], tuple[str, ...]]:
+        model = request.model or self._config.model
+        params, notes = self._memory.apply(model, self._params(request))
+        return model, params, notes
+
+    def _learned(self, exc: Exception, model: str, params: dict[str, Any]) -> bool:
+        """True when `exc` is a 400 over a parameter we can send differently (learned now: retry once)."""
+        if not isinstance(exc, openai.BadRequestError):
+            return False
+        adaptation = adaptation_for(_provider_message(exc), params)
+        if adaptation is None or not self._memory.learn(model, adaptation):
+            return False
+        log.info("parameter_adapted", ai=self._config.name, model=model, adaptation=adaptation)
+        return True
+
     async def generate(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse:
         if self._async is None:
             raise AsyncPathBrokenError(f"{self._config.name} has no async client", ai=self._config.name)
         started = time.perf_counter()
-        try:
-            completion = await self._async.chat.completions.create(**self._params(request), timeout=timeout_s)
-        except Exception as exc:
-            raise self._translate(exc, timeout_s, async_path=True) from exc
-        return self._to_response(completion, started, "async")
+        while True:
+            model, params, notes = self._adapted(request)
+            try:
+                completion = await self._async.chat.completions.create(**params, timeout=timeout_s)
+                break
+            except Exception as exc:
+                if self._learned(exc, model, params):
+                    continue
+                raise self._translate(exc, timeout_s, async_path=True) from exc
+        response = self._to_response(completion, started, "async")
+        return response.model_copy(update={"adaptations": notes})
 
     def generate_sync(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse:
         started = time.perf_counter()
-        try:
-            completion = self._sync.chat.completions.create(**self._params(request), timeout=timeout_s)
-        except Exception as exc:
-            raise self._translate(exc, timeout_s, async_path=False) from exc
-        return self._to_response(completion, started, "sync_fallback")
+        while True:
+            model, params, notes = self._adapted(request)
+            try:
+                completion = self._sync.chat.completions.create(**params, timeout=timeout_s)
+                break
+            except Exception as exc:
+                if self._learned(exc, model, params):
+                    continue
+                raise self._translate(exc, timeout_s, async_path=False) from exc
+        response = self._to_response(completion, started, "sync_fallback")
+        return response.model_copy(update={"adaptations": notes})
 
     async def stream(
         self, request: GenerateRequest, *, timeout_s: float, idle_timeout_s: float
     ) -> AsyncGenerator[StreamEvent, None]:
         if self._async is None:
             raise AsyncPathBrokenError(f"{self._config.name} has no async client", ai=self._config.name)
-        try:
-            response = await self._async.chat.completions.create(
-                **self._params(request),
-                stream=True,
-                stream_options={"include_usage": True},
-                timeout=timeout_s,
-            )
-        except Exception as exc:
-            raise self._translate(exc, timeout_s, async_path=True) from exc
+        while True:
+            model, params, notes = self._adapted(request)
+            try:
+                response = await self._async.chat.completions.create(
+                    **params, stream=True, stream_options={"include_usage": True}, timeout=timeout_s
+                )
+                break
+            except Exception as exc:
+                if self._learned(exc, model, params):
+                    continue
+                raise self._translate(exc, timeout_s, async_path=True) from exc
 
-        model = request.model or self._config.model
         finish_reason: str | None = None
         usage = TokenUsage()
         chunks = response.__aiter__()
@@ -146,7 +179,16 @@ class OpenAICompatibleClient:
             )
         if finish_reason == "content_filter":
             raise blocked_error(self._config, "content filter")
-        yield StreamEnd(model=model, finish_reason=finish_reason, usage=usage)
+        yield StreamEnd(model=model, finish_reason=finish_reason, usage=usage, adaptations=notes)
+
+    async def list_models(self) -> list[str]:
+        if self._async is None:
+            raise AsyncPathBrokenError(f"{self._config.name} has no async client", ai=self._config.name)
+        try:
+            page = await self._async.models.list()
+        except Exception as exc:
+            raise self._translate(exc, self._config.timeout_s, async_path=False) from exc
+        return [model.id for model in page.data]
 
     async def aclose(self) -> None:
         if self._closed:

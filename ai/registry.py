@@ -5,11 +5,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import anyio
 
 from ai.base import AIClient
 from ai.health import CircuitBreaker, RateLimiter
+from ai.models import ModelCatalog, default_cache_dir
 from ai.translate import detail
 from core.config import AIConfig, JuniorConfig
 from core.errors import InvalidInputError, NoAIConfiguredError
@@ -40,6 +42,15 @@ DEFAULT_FACTORIES: Mapping[str, ClientFactory] = {
 }
 
 
+@dataclass(frozen=True)
+class Target:
+    """What a caller's `ai` resolved to: `label` as the caller wrote it, the AI, and the model if one was named."""
+
+    label: str
+    ai: str
+    model: str | None
+
+
 @dataclass
 class AIEntry:
     """One configured AI: its client (None if it could not be built, with the reason), limit and stats."""
@@ -64,9 +75,17 @@ class AIEntry:
 class AIRegistry:
     """Every configured AI by name. Created by `initialize_all_clients_async`, closed by `cleanup_async_ai_clients`."""
 
-    def __init__(self, config: JuniorConfig, entries: Mapping[str, AIEntry], config_error: str | None = None) -> None:
+    def __init__(
+        self,
+        config: JuniorConfig,
+        entries: Mapping[str, AIEntry],
+        config_error: str | None = None,
+        catalog: ModelCatalog | None = None,
+    ) -> None:
         self.config = config
         self._entries = dict(entries)
+        cache_dir = Path(config.settings.cache_dir) if config.settings.cache_dir else default_cache_dir()
+        self.catalog = catalog or ModelCatalog(cache_dir, config.settings.models_ttl_s)
         self.config_error = config_error
         """Set when the configuration could not be loaded: every tool reports it instead of working."""
         self._closed = False
@@ -91,6 +110,46 @@ class AIRegistry:
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         suggestion = f" Did you mean {close[0]!r}?" if close else ""
         raise InvalidInputError(f"unknown AI {name!r}.{suggestion} Configured AIs: {', '.join(known)}.")
+
+    def resolve(self, target: str) -> Target:
+        """`name`, `name:model` or an alias → which AI and model to call. Never guesses: an unknown AI or model is
+        an `InvalidInputError` with a did-you-mean from the known names."""
+        self.require_any()
+        expanded = self.config.aliases.get(target, target)
+        name, separator, model = expanded.partition(":")
+        if name not in self._entries:
+            known = sorted([*self._entries, *self.config.aliases])
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            suggestion = f" Did you mean {close[0]!r}?" if close else ""
+            aliases = f"; aliases: {', '.join(sorted(self.config.aliases))}" if self.config.aliases else ""
+            raise InvalidInputError(
+                f"unknown AI {name!r}.{suggestion} Configured AIs: {', '.join(sorted(self._entries))}{aliases}."
+            )
+        entry = self._entries[name]
+        if separator and not model:
+            raise InvalidInputError(f"{target!r} names no model after ':'. Use '{name}' or '{name}:<model>'.")
+        if model:
+            self._check_model(entry, model)
+        return Target(label=target, ai=name, model=model or None)
+
+    def entry_for(self, target: str) -> tuple[AIEntry, str]:
+        """The entry behind `target` and the model a call to it uses."""
+        resolved = self.resolve(target)
+        entry = self._entries[resolved.ai]
+        return entry, resolved.model or entry.config.model
+
+    def _check_model(self, entry: AIEntry, model: str) -> None:
+        allowed = entry.config.allowed_models
+        listing = self.catalog.fresh(entry)
+        known = list(allowed) if allowed is not None else (listing.models if listing else None)
+        if known is None or model in known:
+            return  # nothing known to check against: the provider will say if the model does not exist
+        close = difflib.get_close_matches(model, known, n=3, cutoff=0.5)
+        suggestion = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        source = "allowed_models" if allowed is not None else "the provider's model list"
+        raise InvalidInputError(
+            f"{entry.name} has no model {model!r} in {source}.{suggestion} list_models shows them all."
+        )
 
     def require_any(self) -> None:
         """Raise the 'how to configure an AI' error when there is nothing to call."""

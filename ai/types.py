@@ -51,6 +51,8 @@ class AIResponse(BaseModel):
     path: Path = "async"
     attempts: int = 1
     cost_usd: float | None = None
+    adaptations: tuple[str, ...] = ()
+    """Parameters sent differently because the model rejected them as given (see ai/adapt.py)."""
 
 
 class StreamDelta(BaseModel):
@@ -69,6 +71,7 @@ class StreamEnd(BaseModel):
     model: str
     finish_reason: str | None = None
     usage: TokenUsage = TokenUsage()
+    adaptations: tuple[str, ...] = ()
 
 
 StreamEvent = StreamDelta | StreamEnd
@@ -93,6 +96,7 @@ class CallResult(BaseModel):
     cost_usd: float | None = Field(default=None, description="Set when the model has a configured price.")
     partial: bool = Field(default=False, description="True when `text` is an unfinished answer.")
     full_text_uri: str | None = Field(default=None, description="Resource with the whole answer when trimmed.")
+    adaptations: list[str] = Field(default_factory=list, description="Parameters adapted to what the model accepts.")
 
     @property
     def ok(self) -> bool:
@@ -112,6 +116,7 @@ def ok_result(ai: str, response: AIResponse) -> CallResult:
         attempts=response.attempts,
         finish_reason=response.finish_reason,
         cost_usd=response.cost_usd,
+        adaptations=list(response.adaptations),
     )
 
 

@@ -260,6 +260,7 @@ async def consensus_run(port: int) -> list[Row]:
         "c3": ("openai_compatible", "cons3-1000ms"),
     }
     async with session(junior_command(credentials(port, ais))) as client:
+        await client.call_tool("list_ais", {})  # waits for the clients built at start-up: not part of the run
         started = time.perf_counter()
         result = await client.call_tool("consensus", {"question": "Is this fast?", "rounds": 1})
         wall = time.perf_counter() - started

@@ -34,6 +34,7 @@ from core.redact import SECRETS
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 SETTINGS_KEY = "settings"
+ALIASES_KEY = "aliases"
 
 
 class AIConfig(BaseModel):
@@ -52,6 +53,8 @@ class AIConfig(BaseModel):
     max_concurrency: int = Field(default=4, ge=1, le=1000)
     rpm: int | None = Field(default=None, ge=1, le=100_000)
     """Requests per minute this AI may receive (spaced evenly); None: no limit of ours."""
+    allowed_models: tuple[str, ...] | None = None
+    """When set, `name:model` may only name these models (and they are the fallback model list)."""
     key_source: str = "none"
     """Where the key came from (a variable name or 'file'), for doctor's messages. Never the key."""
 
@@ -89,6 +92,15 @@ class Settings(BaseModel):
     result_store_mb: float = Field(default=64.0, gt=0)
     judge: str | None = None
     """The AI that writes consensus and debate syntheses by default (else the first healthy AI)."""
+    cache_dir: str | None = None
+    """Where the model listings are cached (default: $XDG_CACHE_HOME or ~/.cache, under junior-ai/)."""
+    models_ttl_s: float = Field(default=86_400.0, ge=0)
+    thread_ttl_s: float = Field(default=86_400.0, gt=0)
+    max_threads: int = Field(default=1_000, ge=1)
+    max_thread_messages: int = Field(default=200, ge=2)
+    """Per AI within a thread; the oldest turns are dropped beyond it."""
+    threads_db: str | None = None
+    """A SQLite file to keep conversation threads across restarts; None keeps them in memory only."""
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     """Price per model name: enables `cost_usd` in results and `max_cost_usd` budgets."""
 
@@ -98,6 +110,8 @@ class JuniorConfig(BaseModel):
 
     ais: tuple[AIConfig, ...] = ()
     settings: Settings = Settings()
+    aliases: dict[str, str] = Field(default_factory=dict)
+    """Short names for `ai` or `ai:model` targets, e.g. {"fast": "gemini:gemini-2.5-flash"}."""
     source: str | None = None
     """The file the configuration was read from, or None when it came from the environment alone."""
     warnings: tuple[str, ...] = ()
@@ -123,6 +137,7 @@ class _FileEntry(BaseModel):
     timeout_s: float | None = Field(default=None, gt=0, le=600)
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
     rpm: int | None = Field(default=None, ge=1, le=100_000)
+    allowed_models: list[str] | None = None
 
 
 def find_credentials_file(explicit: str | None, env: Mapping[str, str], cwd: Path, home: Path) -> Path | None:
@@ -161,6 +176,7 @@ def load_config(
     where = str(path) if path else "the environment"
 
     settings = _parse_settings(raw.pop(SETTINGS_KEY, {}), where)
+    aliases = raw.pop(ALIASES_KEY, {})
     entries = {name: _parse_entry(name, value, where) for name, value in raw.items()}
 
     # A preset's standard key variable enables it even without a file entry.
@@ -174,7 +190,41 @@ def load_config(
     for ai in ais:
         if ai.api_key is not None:
             SECRETS.add(ai.api_key.get_secret_value())
-    return JuniorConfig(ais=ais, settings=settings, source=str(path) if path else None, warnings=tuple(warnings))
+    _check_allowed_models(ais, where)
+    return JuniorConfig(
+        ais=ais,
+        settings=settings,
+        aliases=_check_aliases(aliases, ais, where),
+        source=str(path) if path else None,
+        warnings=tuple(warnings),
+    )
+
+
+def _check_allowed_models(ais: tuple[AIConfig, ...], where: str) -> None:
+    for ai in ais:
+        if ai.allowed_models is not None and ai.model not in ai.allowed_models:
+            raise ConfigError(
+                f"{where}: AI {ai.name!r}: its model {ai.model!r} is not in its allowed_models "
+                f'({", ".join(ai.allowed_models)}). Fix: add it, or set "model" to one of them.'
+            )
+
+
+def _check_aliases(value: Any, ais: tuple[AIConfig, ...], where: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ConfigError(f'{where}: "aliases" must map names to "ai" or "ai:model" strings.')
+    names = {ai.name for ai in ais}
+    for alias, target in value.items():
+        if alias in names:
+            raise ConfigError(f"{where}: alias {alias!r} is also the name of an AI. Fix: rename the alias.")
+        ai_name = target.partition(":")[0]
+        if ai_name not in names:
+            hint = difflib.get_close_matches(ai_name, sorted(names), n=1)
+            suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
+            raise ConfigError(
+                f"{where}: alias {alias!r} points at {target!r}, but there is no AI {ai_name!r}.{suggestion} "
+                f"AIs: {', '.join(sorted(names)) or 'none'}."
+            )
+    return dict(value)
 
 
 def _read_json_object(path: Path) -> dict[str, Any]:
@@ -322,6 +372,7 @@ def _resolve(name: str, entry: _FileEntry, env: Mapping[str, str], settings: Set
         timeout_s=entry.timeout_s or settings.default_timeout_s,
         max_concurrency=entry.max_concurrency or 4,
         rpm=entry.rpm,
+        allowed_models=tuple(entry.allowed_models) if entry.allowed_models is not None else None,
         key_source=key_source,
     )
 

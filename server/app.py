@@ -7,6 +7,7 @@ exception whose message reaches the model).
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ from ai.registry import (
     cleanup_async_ai_clients,
     initialize_all_clients_async,
 )
-from ai.types import CallResult
 from core.config import JuniorConfig
 from core.errors import InvalidInputError, JuniorAIError, ProviderError, RateLimitedError
 from core.log import get_logger
@@ -42,7 +42,16 @@ from tools.consensus import consensus as consensus_tool
 from tools.debate import debate as debate_tool
 from tools.list_ais import list_ais as list_ais_tool
 from tools.output_budget import RESULT_URI, ResultStore
-from tools.results import AskManyResult, ListAIsResult, ProgressFn, render_ask_many, render_call, render_list_ais
+from tools.results import (
+    AskManyResult,
+    AskOneResult,
+    ListAIsResult,
+    ProgressFn,
+    render_ask_many,
+    render_call,
+    render_list_ais,
+)
+from tools.threads import THREAD_URI, ThreadStore
 
 log = get_logger(__name__)
 
@@ -148,6 +157,10 @@ def _progress(ctx: Context[AppState, Any]) -> ProgressFn:
     return report
 
 
+def _thread_note(thread_id: str | None) -> str:
+    return f"\n\n(thread_id {thread_id}: pass it to continue this conversation)" if thread_id else ""
+
+
 def _result(text: str, structured: BaseModel) -> CallToolResult:
     # exclude_none: optional fields without a value are left out, matching the compacted output schemas.
     return CallToolResult(
@@ -157,7 +170,9 @@ def _result(text: str, structured: BaseModel) -> CallToolResult:
 
 
 # Argument types: constraints live in the schema the host sees, so most bad input never reaches us.
-AIName = Annotated[str, Field(description="Name of a configured AI (see list_ais).", min_length=1, max_length=100)]
+AIName = Annotated[
+    str, Field(description="A configured AI, 'name:model', or an alias (see list_ais).", min_length=1, max_length=200)
+]
 Prompt = Annotated[str, Field(description="The question or task.", min_length=1)]
 System = Annotated[str | None, Field(description="Optional system prompt.")]
 Temperature = Annotated[float | None, Field(description="Sampling temperature, 0-2.", ge=0, le=2)]
@@ -165,6 +180,7 @@ MaxTokens = Annotated[int | None, Field(description="Cap on answer length in tok
 JsonSchema = Annotated[dict[str, Any] | None, Field(description="JSON Schema (an object) for the answer.")]
 TimeoutS = Annotated[float | None, Field(description="Per-AI timeout in seconds.", gt=0, le=600)]
 AIList = Annotated[list[str] | None, Field(description="AIs to ask; omit for every enabled AI.", max_length=50)]
+ThreadId = Annotated[str | None, Field(description="Continue an earlier conversation.")]
 DeadlineS = Annotated[float | None, Field(description="Overall deadline in seconds.", gt=0, le=3600)]
 
 
@@ -201,11 +217,40 @@ def build_server(
                 with anyio.CancelScope(shield=True):
                     await state.ready.wait()
                     await cleanup_async_ai_clients(state.registry_unchecked())
+                    threads.close()
                 log.info("ai_clients_closed")
 
     server = JuniorMCPServer("junior-ai", instructions=INSTRUCTIONS, lifespan=lifespan, version=__version__)
     settings = config.settings
     store = ResultStore(ttl_s=settings.result_ttl_s, max_bytes=int(settings.result_store_mb * 1024 * 1024))
+    threads = ThreadStore(
+        ttl_s=settings.thread_ttl_s,
+        max_threads=settings.max_threads,
+        max_messages=settings.max_thread_messages,
+        db_path=settings.threads_db,
+    )
+
+    @server.resource(
+        "junior://threads",
+        name="threads",
+        description="Conversation threads kept by this server.",
+        mime_type="application/json",
+    )
+    def thread_index() -> str:
+        return json.dumps([summary.model_dump() for summary in threads.summaries()])
+
+    @server.resource(
+        THREAD_URI,
+        name="thread",
+        description="One conversation thread: each AI's history.",
+        mime_type="application/json",
+    )
+    async def thread_detail(thread_id: str) -> str:
+        try:
+            thread = await threads.get(thread_id)
+        except InvalidInputError as error:
+            raise ResourceNotFoundError(str(error)) from None
+        return thread.model_dump_json()
 
     @server.resource(
         RESULT_URI,
@@ -236,7 +281,8 @@ def build_server(
         json_schema: JsonSchema = None,
         timeout_s: TimeoutS = None,
         deadline_s: DeadlineS = None,
-    ) -> Annotated[CallToolResult, CallResult]:
+        thread_id: ThreadId = None,
+    ) -> Annotated[CallToolResult, AskOneResult]:
         """Ask one AI and return its answer."""
         result = await ask_tools.ask_one(
             await registry_of(ctx),
@@ -250,8 +296,10 @@ def build_server(
             deadline_s=deadline_s,
             progress=_progress(ctx),
             store=store,
+            thread_id=thread_id,
+            threads=threads,
         )
-        return _result(render_call(result), result)
+        return _result(render_call(result) + _thread_note(result.thread_id), result)
 
     @server.tool(annotations=read_only)
     @maps_errors
@@ -268,8 +316,9 @@ def build_server(
         min_responses: Annotated[
             int | None, Field(description="Return once this many AIs answered.", ge=1, le=50)
         ] = None,
+        thread_id: ThreadId = None,
     ) -> Annotated[CallToolResult, AskManyResult]:
-        """Ask several AIs the same prompt concurrently; one result per AI with its status."""
+        """Ask several AIs at once; one result per AI."""
 
         result = await ask_tools.ask_many(
             await registry_of(ctx),
@@ -284,8 +333,10 @@ def build_server(
             min_responses=min_responses,
             progress=_progress(ctx),
             store=store,
+            thread_id=thread_id,
+            threads=threads,
         )
-        return _result(render_ask_many(result), result)
+        return _result(render_ask_many(result) + _thread_note(result.thread_id), result)
 
     @server.tool(annotations=read_only)
     @maps_errors
@@ -303,8 +354,7 @@ def build_server(
             float | None, Field(description="USD budget (needs prices in the config).", gt=0)
         ] = None,
     ) -> Annotated[CallToolResult, ConsensusResult]:
-        """Several AIs answer independently, critique each other anonymously, and a judge synthesises the
-        consensus with agreement level, dissent and risks."""
+        """AIs answer, then critique each other anonymously; a judge gives the consensus, dissent and risks."""
         result = await consensus_tool(
             await registry_of(ctx),
             question=question,
@@ -336,8 +386,7 @@ def build_server(
         ] = "rounds",
         deadline_s: DeadlineS = None,
     ) -> Annotated[CallToolResult, DebateResult]:
-        """AIs argue assigned positions over rounds; a judge names each side's strongest arguments and a
-        verdict."""
+        """AIs argue assigned positions; a judge gives the strongest arguments and a verdict."""
         result = await debate_tool(
             await registry_of(ctx),
             topic=topic,
@@ -354,9 +403,13 @@ def build_server(
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
     @maps_errors
-    async def list_ais(ctx: Context[AppState, Any]) -> Annotated[CallToolResult, ListAIsResult]:
-        """List configured AIs: model, health, and calls/errors/latency/tokens so far."""
-        result = list_ais_tool(await registry_of(ctx))
+    async def list_ais(
+        ctx: Context[AppState, Any],
+        models: Annotated[bool, Field(description="Also list each AI's models.")] = False,
+        refresh: Annotated[bool, Field(description="Bypass the model cache.")] = False,
+    ) -> Annotated[CallToolResult, ListAIsResult]:
+        """Configured AIs: health, usage; models=true lists their models."""
+        result = await list_ais_tool(await registry_of(ctx), models=models, refresh=refresh)
         return _result(render_list_ais(result), result)
 
     register_prompts(server)

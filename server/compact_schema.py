@@ -15,16 +15,15 @@ _SCHEMA_MAPS = {"properties", "$defs", "definitions", "patternProperties"}
 
 
 def compact(schema: Any, *, for_output: bool = False) -> Any:
-    """Drop titles and null defaults; for output schemas also defaults, descriptions and `required` (the model
-    reads the result, whose text rendering explains itself; every field we declare is always present or omitted
-    only when it has no value)."""
+    """Drop titles and null defaults; for output schemas also defaults, descriptions, enums and `required`: the
+    model reads the result, whose text rendering explains itself, and an output schema only has to admit it."""
     if isinstance(schema, list):
         return [compact(item, for_output=for_output) for item in schema]
     if not isinstance(schema, dict):
         return schema
     result: dict[str, Any] = {}
     for key, value in schema.items():
-        if key == "title" or (for_output and key in {"description", "required"}):
+        if key == "title" or (for_output and key in {"description", "required", "enum"}):
             continue
         if key == "additionalProperties" and value is True:  # the default
             continue

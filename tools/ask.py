@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from ai.call import call_ai_async
-from ai.fanout import call_multiple_ais
+from ai.fanout import call_multiple_ais, resolve_ais
 from ai.registry import AIRegistry
 from ai.types import CallResult, GenerateRequest, ok_result
 from core.errors import ProviderTimeoutError
 from tools.output_budget import ResultStore, Trimmer
 from tools.progress import FanOutProgress, TextProgress
-from tools.results import AskManyResult, ProgressFn, total_cost, total_usage
+from tools.results import AskManyResult, AskOneResult, ProgressFn, total_cost, total_usage
+from tools.threads import Thread, ThreadStore
 from tools.validation import check_json_schema, check_prompt
 
 
@@ -63,13 +64,18 @@ async def ask_one(
     deadline_s: float | None = None,
     progress: ProgressFn | None = None,
     store: ResultStore | None = None,
-) -> CallResult:
+    thread_id: str | None = None,
+    threads: ThreadStore | None = None,
+) -> AskOneResult:
     """Ask one AI. Raises `InvalidInputError` for bad arguments and `ProviderError` when the AI fails, except
     that an answer cut off by the deadline comes back as far as it got (status `timeout`, `partial` true)."""
-    entry = registry.get(ai)  # unknown names fail before any other work, listing the valid ones
+    entry, model = registry.entry_for(ai)  # unknown names fail before any other work, listing the valid ones
     request = build_request(
         prompt, system=system, temperature=temperature, max_tokens=max_tokens, json_schema=json_schema
     )
+    thread = await _thread(threads, thread_id)
+    if thread is not None:
+        request = request.model_copy(update={"messages": (*thread.history(ai), *request.messages)})
     settings = registry.config.settings
     budget = min(timeout_s or entry.config.timeout_s, deadline_s or settings.deadline_s)
     streamed = TextProgress(progress, ai)
@@ -101,7 +107,7 @@ async def ask_one(
         text = "".join(pieces)
         result = CallResult(
             ai=ai,
-            model=request.model or entry.config.model,
+            model=model,
             status="timeout",
             text=text,
             partial=True,
@@ -111,7 +117,17 @@ async def ask_one(
         )
     else:
         result = ok_result(ai, response)
-    return trim_results([result], registry, store)[0]
+        if thread is not None and threads is not None:
+            await threads.add_turn(thread, ai, prompt, response.text)
+    (trimmed,) = trim_results([result], registry, store)
+    return AskOneResult(**trimmed.model_dump(), thread_id=thread.id if thread else None)
+
+
+async def _thread(threads: ThreadStore | None, thread_id: str | None) -> Thread | None:
+    """The thread to continue (or a new one); None when threads are off."""
+    if threads is None:
+        return None
+    return await threads.get(thread_id) if thread_id else threads.new()
 
 
 async def ask_many(
@@ -128,6 +144,8 @@ async def ask_many(
     min_responses: int | None = None,
     progress: ProgressFn | None = None,
     store: ResultStore | None = None,
+    thread_id: str | None = None,
+    threads: ThreadStore | None = None,
 ) -> AskManyResult:
     """Ask several AIs concurrently (all ready ones when `ais` is empty); every AI gets a result entry."""
     request = build_request(
@@ -135,12 +153,19 @@ async def ask_many(
     )
     settings = registry.config.settings
     started = time.perf_counter()
-    expected = len(ais) if ais else len(registry.ready_names())
-    tracker = FanOutProgress(progress, expected)
+    labels = resolve_ais(registry, ais)
+    thread = await _thread(threads, thread_id)
+    requests = {
+        label: request.model_copy(update={"messages": (*thread.history(label), *request.messages)})
+        if thread is not None
+        else request
+        for label in labels
+    }
+    tracker = FanOutProgress(progress, len(labels))
     results = await call_multiple_ais(
         registry,
-        request,
-        ais,
+        requests,
+        None,
         timeout_s=timeout_s,
         deadline_s=deadline_s if deadline_s is not None else settings.deadline_s,
         min_responses=min_responses,
@@ -149,8 +174,13 @@ async def ask_many(
         on_result=tracker.finished,
         on_text=tracker.text,
     )
+    if thread is not None and threads is not None:
+        for result in results:
+            if result.ok and result.text is not None:
+                await threads.add_turn(thread, result.ai, prompt, result.text)
     ok_count = sum(r.ok for r in results)
     return AskManyResult(
+        thread_id=thread.id if thread else None,
         results=trim_results(results, registry, store),
         elapsed_ms=(time.perf_counter() - started) * 1000,
         ok_count=ok_count,

@@ -85,7 +85,7 @@ class CollabRun:
         """Ask the preferred judge, then each fallback in turn, until one answers within the deadline."""
         candidates = [name for name in dict.fromkeys([*(p for p in [preferred] if p), *fallbacks])]
         for name in candidates:
-            entry = self.registry.get(name)
+            entry, model = self.registry.entry_for(name)
             if not entry.ready:
                 continue
             seconds = self.deadline.remaining() - RETURN_MARGIN_S
@@ -96,9 +96,7 @@ class CollabRun:
             try:
                 response = await call_ai_async(self.registry, name, request, timeout_s=seconds)
             except ProviderError as error:
-                self.calls.append(
-                    failed_result(name, entry.config.model, error, (time.perf_counter() - started) * 1000)
-                )
+                self.calls.append(failed_result(name, model, error, (time.perf_counter() - started) * 1000))
                 self.note(f"judge {name} failed ({error.status}); trying another AI", partial=False)
                 continue
             result = ok_result(name, response)
@@ -126,7 +124,7 @@ class CollabRun:
 def check_judge(registry: AIRegistry, judge: str | None) -> str | None:
     """The judge to prefer: the caller's (validated), else the configured one if it exists."""
     if judge is not None:
-        registry.get(judge)
+        registry.resolve(judge)
         return judge
     configured = registry.config.settings.judge
     if configured is not None and configured in registry.names:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from ai.registry import AIRegistry
 from core.redact import redact
 from core.usage import TokenUsage
+from tools.models import list_models
 from tools.results import AIInfo, ListAIsResult
 
 
-def list_ais(registry: AIRegistry) -> ListAIsResult:
+async def list_ais(registry: AIRegistry, *, models: bool = False, refresh: bool = False) -> ListAIsResult:
     infos = [
         AIInfo(
             name=entry.name,
@@ -55,9 +56,20 @@ def list_ais(registry: AIRegistry) -> ListAIsResult:
                     cost_usd=0.0,
                 )
             )
+    if models and registry.names:
+        listings = {listing.ai: listing for listing in (await list_models(registry, refresh=refresh)).ais}
+        infos = [
+            info.model_copy(update={"models": listings[info.name].models, "models_source": listings[info.name].source})
+            if info.name in listings
+            else info
+            for info in infos
+        ]
     return ListAIsResult(
+        aliases=dict(registry.config.aliases),
         ais=infos,
         config_source=registry.config.source,
         config_error=registry.config_error,
         warnings=list(registry.config.warnings),
+        session_usage=sum((info.tokens for info in infos), TokenUsage()),
+        session_cost_usd=round(sum(info.cost_usd for info in infos), 6),
     )

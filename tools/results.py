@@ -13,6 +13,10 @@ ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
 """(done, total, message): what a tool reports as it goes; the server turns it into MCP progress."""
 
 
+class AskOneResult(CallResult):
+    thread_id: str | None = Field(default=None, description="Pass it back as thread_id to continue.")
+
+
 class AskManyResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -22,6 +26,7 @@ class AskManyResult(BaseModel):
     partial: bool = Field(description="True when some AI did not answer (deadline, failure or min_responses).")
     usage: TokenUsage = TokenUsage()
     cost_usd: float | None = None
+    thread_id: str | None = Field(default=None, description="Pass it back as thread_id to continue.")
 
 
 class AIInfo(BaseModel):
@@ -45,6 +50,8 @@ class AIInfo(BaseModel):
     tokens: TokenUsage
     sync_fallbacks: int
     cost_usd: float = Field(description="Spent so far; 0 unless prices are configured.")
+    models: list[str] | None = Field(default=None, description="With models=true: what it offers.")
+    models_source: str | None = Field(default=None, description="provider, cache or config.")
 
 
 class ListAIsResult(BaseModel):
@@ -54,6 +61,9 @@ class ListAIsResult(BaseModel):
     config_source: str | None = Field(default=None, description="The credentials file in use; none: environment.")
     config_error: str | None = None
     warnings: list[str] = []
+    aliases: dict[str, str] = {}
+    session_usage: TokenUsage = TokenUsage()
+    session_cost_usd: float = 0.0
 
 
 def total_usage(results: list[CallResult]) -> TokenUsage:
@@ -102,5 +112,15 @@ def render_list_ais(result: ListAIsResult) -> str:
             f"- {ai.name}: {ai.provider} model {ai.model}, {state}; calls {ai.calls}, errors {ai.errors}, "
             f"mean latency {mean}, tokens {ai.tokens.total_tokens}, max concurrency {ai.max_concurrency}"
         )
+    for ai in result.ais:
+        if ai.models is not None:
+            shown = ", ".join(ai.models[:40]) + (f", … ({len(ai.models)} in all)" if len(ai.models) > 40 else "")
+            lines.append(f"  {ai.name} models ({ai.models_source}): {shown}")
+    if result.aliases:
+        lines.append("Aliases: " + ", ".join(f"{alias} → {target}" for alias, target in result.aliases.items()))
+    lines.append(
+        f"Session: {result.session_usage.total_tokens} tokens"
+        + (f", ${result.session_cost_usd:.4f}" if result.session_cost_usd else "")
+    )
     lines.extend(f"warning: {w}" for w in result.warnings)
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from ai.simulator.scenario import Fault, echo_reply, json_reply, split_chunks
+from ai.simulator.scenario import Fault, echo_reply, json_reply, split_chunks, unsupported_parameter_message
 from ai.simulator.state import RequestRecord, SimulatorState, matching_rule
 from ai.simulator.wire import Answer, GeminiWire, OpenAIWire, Wire, sse
 
@@ -137,6 +137,12 @@ class SimulatorApp:
             provider=provider, path=request.url.path, model=model, body=body, api_key=_api_key(request), stream=stream
         )
         try:
+            sent = {**body, **(body.get("generationConfig") or {})}
+            rejected = [parameter for parameter in scenario.rejects if parameter in sent]
+            if rejected:
+                state.finish(record, "fault", 400)
+                error = wire.error_body(400, unsupported_parameter_message(rejected[0]))
+                return JSONResponse(error, status_code=400)
             rule = matching_rule(scenario, record.full_text)
             delay = state.latency_for(scenario) + (rule.delay_s if rule else 0.0)
             if await _sleep_unless_disconnected(request, delay):

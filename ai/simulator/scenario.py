@@ -61,6 +61,17 @@ class Scenario(BaseModel):
     rules: tuple[ReplyRule, ...] = ()
     """Scripted answers chosen by prompt content; checked before `replies`."""
     fault: Fault | None = None
+    rejects: tuple[str, ...] = ()
+    """Request parameters this model refuses with a 400, as OpenAI's reasoning models do ("temperature",
+    "max_tokens")."""
+
+
+def unsupported_parameter_message(parameter: str) -> str:
+    """OpenAI's own wording, which clients (ours included) recognise."""
+    message = f"Unsupported parameter: '{parameter}' is not supported with this model."
+    if parameter == "max_tokens":
+        message += " Use 'max_completion_tokens' instead."
+    return message
 
 
 _LATENCY_IN_NAME = re.compile(r"(\d+)ms\b")

@@ -1,0 +1,106 @@
+"""Which models each AI offers: the provider's own listing, cached on disk with a TTL, else the configured list.
+
+The cache file maps AI name → {base_url, fetched_at, models}; an entry for another base_url is ignored, so
+pointing an AI elsewhere never serves the old listing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import anyio
+import anyio.to_thread
+from pydantic import BaseModel, ConfigDict
+
+from ai.translate import detail
+from core.errors import ProviderError
+from core.log import get_logger
+
+if TYPE_CHECKING:
+    from ai.registry import AIEntry
+
+log = get_logger(__name__)
+
+
+class ModelListing(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ai: str
+    models: list[str]
+    source: Literal["provider", "cache", "config"]
+    fetched_at: float | None = None
+    note: str | None = None
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "junior-ai"
+
+
+class ModelCatalog:
+    def __init__(self, cache_dir: Path, ttl_s: float, clock: Callable[[], float] = time.time) -> None:
+        self._path = cache_dir / "models.json"
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._lock = anyio.Lock()
+
+    def _read(self) -> dict[str, dict[str, object]]:
+        try:
+            data = json.loads(self._path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def fresh(self, entry: AIEntry) -> ModelListing | None:
+        """The cached listing for this AI if it is for the same endpoint and younger than the TTL."""
+        cached = self._read().get(entry.name)
+        if not isinstance(cached, dict) or cached.get("base_url") != entry.config.base_url:
+            return None
+        fetched = cached.get("fetched_at")
+        models = cached.get("models")
+        if not isinstance(fetched, int | float) or not isinstance(models, list):
+            return None
+        if self._clock() - fetched > self._ttl_s:
+            return None
+        return ModelListing(ai=entry.name, models=[str(m) for m in models], source="cache", fetched_at=fetched)
+
+    async def listing(self, entry: AIEntry, *, refresh: bool = False) -> ModelListing:
+        if not refresh and (cached := self.fresh(entry)) is not None:
+            return cached
+        configured = list(entry.config.allowed_models or (entry.config.model,))
+        if entry.client is None:
+            return ModelListing(
+                ai=entry.name, models=configured, source="config", note=f"not initialized: {entry.init_error}"
+            )
+        try:
+            with anyio.fail_after(min(entry.config.timeout_s, 20)):
+                models = sorted(set(await entry.client.list_models()))
+        except (ProviderError, TimeoutError) as error:
+            reason = error.message if isinstance(error, ProviderError) else "the listing timed out"
+            log.warning("model_listing_failed", ai=entry.name, error=reason)
+            return ModelListing(
+                ai=entry.name,
+                models=configured,
+                source="config",
+                note=f"the provider could not list its models ({detail(reason)}); showing the configured ones",
+            )
+        fetched = self._clock()
+        async with self._lock:
+            await anyio.to_thread.run_sync(self._store, entry.name, entry.config.base_url, fetched, models)
+        return ModelListing(ai=entry.name, models=models, source="provider", fetched_at=fetched)
+
+    def _store(self, ai: str, base_url: str | None, fetched: float, models: list[str]) -> None:
+        data = self._read()
+        data[ai] = {"base_url": base_url, "fetched_at": fetched, "models": models}
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self._path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(data), encoding="utf-8")
+            temporary.replace(self._path)  # atomic: a concurrent reader never sees half a file
+        except OSError as error:
+            log.warning("model_cache_write_failed", path=str(self._path), error=str(error))

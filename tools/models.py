@@ -1,0 +1,30 @@
+"""list_models: what each AI offers, from the provider's listing (cached on disk) or the configured list."""
+
+from __future__ import annotations
+
+import anyio
+from pydantic import BaseModel, ConfigDict
+
+from ai.models import ModelListing
+from ai.registry import AIRegistry
+
+
+class ListModelsResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ais: list[ModelListing]
+    aliases: dict[str, str]
+
+
+async def list_models(registry: AIRegistry, *, ai: str | None = None, refresh: bool = False) -> ListModelsResult:
+    names = [registry.resolve(ai).ai] if ai else registry.names
+    registry.require_any()
+    listings: dict[str, ModelListing] = {}
+
+    async def one(name: str) -> None:
+        listings[name] = await registry.catalog.listing(registry.get(name), refresh=refresh)
+
+    async with anyio.create_task_group() as tg:
+        for name in names:
+            tg.start_soon(one, name)
+    return ListModelsResult(ais=[listings[name] for name in names], aliases=dict(registry.config.aliases))
