@@ -15,7 +15,15 @@ from google.genai import errors as genai_errors
 from google.genai import types as gtypes
 
 from ai.stream_guard import StreamSilence, guarded
-from ai.translate import blocked_error, connection_error, detail, error_from_status, idle_error, timeout_error
+from ai.translate import (
+    blocked_error,
+    connection_error,
+    detail,
+    error_from_status,
+    incomplete_stream_error,
+    silence_error,
+    timeout_error,
+)
 from ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd, StreamEvent
 from core.config import AIConfig
 from core.errors import (
@@ -148,9 +156,7 @@ class GeminiClient:
                         produced_text = True
                         yield StreamDelta(text=text)
         except StreamSilence as silence:
-            if silence.first:
-                raise timeout_error(self._config, timeout_s) from silence
-            raise idle_error(self._config, idle_timeout_s) from silence
+            raise silence_error(self._config, silence.first, timeout_s, idle_timeout_s) from silence
         except ProviderError:
             raise
         except Exception as exc:
@@ -163,10 +169,7 @@ class GeminiClient:
         if finish_reason is None and saw_no_candidates and not produced_text:
             raise blocked_error(self._config, "safety block: no candidates")
         if finish_reason is None:
-            raise MalformedResponseError(
-                f"{self._config.name}'s stream ended before the answer was complete (no finish reason).",
-                ai=self._config.name,
-            )
+            raise incomplete_stream_error(self._config)
         if finish_reason in _BLOCK_REASONS and not produced_text:
             raise blocked_error(self._config, f"safety block: {finish_reason}")
         yield StreamEnd(model=model, finish_reason=finish_reason.lower(), usage=usage)

@@ -15,7 +15,15 @@ from openai.types.chat import ChatCompletion
 
 from ai.adapt import ParamMemory, adaptation_for
 from ai.stream_guard import StreamSilence, guarded
-from ai.translate import blocked_error, connection_error, detail, error_from_status, idle_error, timeout_error
+from ai.translate import (
+    blocked_error,
+    connection_error,
+    detail,
+    error_from_status,
+    incomplete_stream_error,
+    silence_error,
+    timeout_error,
+)
 from ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd, StreamEvent
 from core.config import AIConfig
 from core.errors import (
@@ -162,9 +170,7 @@ class OpenAICompatibleClient:
                         if choice.delta.content:
                             yield StreamDelta(text=choice.delta.content)
         except StreamSilence as silence:
-            if silence.first:
-                raise timeout_error(self._config, timeout_s) from silence
-            raise idle_error(self._config, idle_timeout_s) from silence
+            raise silence_error(self._config, silence.first, timeout_s, idle_timeout_s) from silence
         except ProviderError:
             raise
         except Exception as exc:
@@ -173,10 +179,7 @@ class OpenAICompatibleClient:
             with anyio.CancelScope(shield=True):
                 await response.close()
         if finish_reason is None:
-            raise MalformedResponseError(
-                f"{self._config.name}'s stream ended before the answer was complete (no finish reason).",
-                ai=self._config.name,
-            )
+            raise incomplete_stream_error(self._config)
         if finish_reason == "content_filter":
             raise blocked_error(self._config, "content filter")
         yield StreamEnd(model=model, finish_reason=finish_reason, usage=usage, adaptations=notes)

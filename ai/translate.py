@@ -15,6 +15,7 @@ from core.errors import (
     BadRequestError,
     ContentBlockedError,
     IdleTimeoutError,
+    MalformedResponseError,
     ProviderError,
     ProviderTimeoutError,
     RateLimitedError,
@@ -103,4 +104,15 @@ def idle_error(config: AIConfig, idle_timeout_s: float) -> IdleTimeoutError:
 def blocked_error(config: AIConfig, reason: str) -> ContentBlockedError:
     return ContentBlockedError(
         f"{config.name} withheld its answer ({reason}). Rephrase the prompt or ask another AI.", ai=config.name
+    )
+
+
+def silence_error(config: AIConfig, first: bool, timeout_s: float, idle_timeout_s: float) -> ProviderError:
+    """A stream that produced nothing in time: before its first chunk that is the call's timeout, after it a stall."""
+    return timeout_error(config, timeout_s) if first else idle_error(config, idle_timeout_s)
+
+
+def incomplete_stream_error(config: AIConfig) -> MalformedResponseError:
+    return MalformedResponseError(
+        f"{config.name}'s stream ended before the answer was complete (no finish reason).", ai=config.name
     )

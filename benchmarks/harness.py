@@ -59,9 +59,11 @@ def simulator_process(scenarios: dict[str, dict[str, Any]]) -> Iterator[int]:
         os.unlink(handle.name)
 
 
-def credentials(port: int, ais: dict[str, tuple[str, str]], **extra: Any) -> Path:
+def credentials(
+    port: int, ais: dict[str, tuple[str, str]], settings: dict[str, Any] | None = None, **extra: Any
+) -> Path:
     """A credentials file: name → (provider, model), all pointing at the simulator on `port`."""
-    entries: dict[str, Any] = {}
+    entries: dict[str, Any] = {"settings": settings} if settings else {}
     for name, (provider, model) in ais.items():
         base = f"http://127.0.0.1:{port}" + ("/v1" if provider == "openai_compatible" else "")
         entries[name] = {"provider": provider, "model": model, "api_key": FAKE_KEY, "base_url": base, **extra}

@@ -83,6 +83,9 @@ class Settings(BaseModel):
     breaker_threshold: int = Field(default=5, ge=1, le=1000)
     """Consecutive failed calls (after retries) that put an AI in cooldown."""
     breaker_cooldown_s: float = Field(default=30.0, ge=0, le=3600)
+    stream: bool = True
+    """Tools stream from the providers (stall detection, token progress, partial answers at the deadline). False
+    trades those for less CPU per call (one JSON body instead of one parsed event per chunk)."""
     idle_timeout_s: float = Field(default=30.0, gt=0, le=600)
     """A stream silent this long mid-answer is cut and retried: a stall is caught well before the deadline."""
     output_budget_tokens: int = Field(default=20_000, ge=1_000, le=1_000_000)
@@ -96,7 +99,7 @@ class Settings(BaseModel):
     """Where the model listings are cached (default: $XDG_CACHE_HOME or ~/.cache, under junior-ai/)."""
     models_ttl_s: float = Field(default=86_400.0, ge=0)
     thread_ttl_s: float = Field(default=86_400.0, gt=0)
-    max_threads: int = Field(default=1_000, ge=1)
+    max_threads: int = Field(default=200, ge=1)
     max_thread_messages: int = Field(default=200, ge=2)
     """Per AI within a thread; the oldest turns are dropped beyond it."""
     threads_db: str | None = None

@@ -96,6 +96,13 @@ def _credentials(simulator: Simulator) -> dict[str, Any]:
             "base_url": simulator.gemini_base_url if gemini else simulator.openai_base_url,
             "timeout_s": 20,
         }
+    # Illustrative prices (USD per million tokens) so the demo shows cost accounting; not real price lists.
+    entries["settings"] = {
+        "prices": {
+            spec["model"]: {"input_per_million": 0.15 * (i + 1), "output_per_million": 0.6 * (i + 1)}
+            for i, spec in enumerate(DEMO_AIS.values())
+        }
+    }
     return entries
 
 
@@ -181,6 +188,8 @@ async def run_demo() -> int:
                 and agreed.is_error is False
                 and (agreed.structured_content or {}).get("votes") == {"library": 3, "by hand": 1}
             )
+            _say("\n$ list_ais   (after the run: usage and cost so far, with illustrative prices)")
+            _say(_text(await client.call_tool("list_ais", {})))
         _say(f"\nSimulator saw {len(simulator.state.requests())} requests. Demo {'OK' if ok else 'FAILED'}.")
         return 0 if ok else 1
 

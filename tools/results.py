@@ -110,7 +110,9 @@ def render_list_ais(result: ListAIsResult) -> str:
         mean = f"{ai.mean_latency_ms:.0f} ms" if ai.mean_latency_ms is not None else "-"
         lines.append(
             f"- {ai.name}: {ai.provider} model {ai.model}, {state}; calls {ai.calls}, errors {ai.errors}, "
-            f"mean latency {mean}, tokens {ai.tokens.total_tokens}, max concurrency {ai.max_concurrency}"
+            f"mean latency {mean}, tokens {ai.tokens.total_tokens}"
+            + (f", cost ${ai.cost_usd:.6f}" if ai.cost_usd else "")
+            + f", max concurrency {ai.max_concurrency}"
         )
     for ai in result.ais:
         if ai.models is not None:
@@ -120,7 +122,7 @@ def render_list_ais(result: ListAIsResult) -> str:
         lines.append("Aliases: " + ", ".join(f"{alias} → {target}" for alias, target in result.aliases.items()))
     lines.append(
         f"Session: {result.session_usage.total_tokens} tokens"
-        + (f", ${result.session_cost_usd:.4f}" if result.session_cost_usd else "")
+        + (f", ${result.session_cost_usd:.6f}" if result.session_cost_usd else "")
     )
     lines.extend(f"warning: {w}" for w in result.warnings)
     return "\n".join(lines)

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TypeVar
 
 import anyio.to_thread
 from pydantic import BaseModel, Field
@@ -23,6 +24,7 @@ from ai.types import Message
 from core.errors import InvalidInputError
 
 THREAD_URI = "junior://threads/{thread_id}"
+T = TypeVar("T")
 
 
 class Thread(BaseModel):
@@ -81,7 +83,7 @@ class ThreadStore:
 
     async def get(self, thread_id: str) -> Thread:
         """The live thread, or an `InvalidInputError` saying it is unknown or expired (and what to do)."""
-        thread = await anyio.to_thread.run_sync(self._lookup, thread_id)
+        thread = await self._run(self._lookup, thread_id)
         if thread is None:
             raise InvalidInputError(
                 f"unknown or expired thread_id {thread_id!r} (threads are kept {self._ttl_s:.0f} s after their last "
@@ -90,7 +92,14 @@ class ThreadStore:
         return thread
 
     async def add_turn(self, thread: Thread, ai: str, prompt: str, answer: str) -> None:
-        await anyio.to_thread.run_sync(self._add_turn, thread, ai, prompt, answer)
+        await self._run(self._add_turn, thread, ai, prompt, answer)
+
+    async def _run(self, function: Callable[..., T], *args: object) -> T:
+        # SQLite does disk I/O: keep it off the event loop. In memory there is nothing to wait for, and a thread
+        # hop per call would cost more than the work.
+        if self._db is None:
+            return function(*args)
+        return await anyio.to_thread.run_sync(function, *args)
 
     def summaries(self) -> list[ThreadSummary]:
         with self._lock:

@@ -1,0 +1,72 @@
+"""The command line without an MCP host: `ask` and `doctor` run the same code against the simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ai.simulator import Fault, Scenario, Simulator
+from tests.conftest import GEMINI_KEY, OPENAI_KEY
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, credentials: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "JUNIOR_AI_CREDENTIALS"}
+    return subprocess.run(
+        [sys.executable, "-m", "server", "--credentials", str(credentials), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def credentials(sim: Simulator, path: Path) -> Path:
+    path.write_text(
+        json.dumps(
+            {
+                "openai": {"model": "cli-oai", "api_key": OPENAI_KEY, "base_url": sim.openai_base_url},
+                "gemini": {"model": "cli-gem", "api_key": GEMINI_KEY, "base_url": sim.gemini_base_url},
+                "grok": {"model": "cli-grok", "api_key": OPENAI_KEY, "base_url": sim.openai_base_url, "enabled": False},
+            }
+        )
+    )
+    path.chmod(0o600)
+    return path
+
+
+def test_ask_one_ai_and_all(sim: Simulator, tmp_path: Path) -> None:
+    path = credentials(sim, tmp_path / "credentials.json")
+    one = run("ask", "--ai", "gemini", "What is MCP?", credentials=path)
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.startswith("## gemini (cli-gem) — ok") and "reply to" in one.stdout
+    everyone = run("ask", "--all", "compare", credentials=path)
+    assert everyone.returncode == 0 and "2/2 AIs answered" in everyone.stdout
+    assert OPENAI_KEY not in one.stdout + one.stderr + everyone.stdout + everyone.stderr
+
+
+def test_doctor_prints_a_table_and_a_fix_per_failure(sim: Simulator, tmp_path: Path) -> None:
+    sim.set_scenario("cli-gem", Scenario(fault=Fault(kind="status", status=401, message="API key not valid")))
+    result = run("doctor", credentials=credentials(sim, tmp_path / "credentials.json"))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Configuration: {tmp_path / 'credentials.json'}"
+    table = {line.split()[0]: line.split()[1] for line in lines[2:5]}
+    assert table == {"gemini": "auth_error", "openai": "ok", "grok": "disabled"}
+    assert "fix: check the API key" in result.stdout and GEMINI_KEY not in result.stdout + result.stderr
+
+
+def test_bad_config_is_reported_by_doctor_and_ask(tmp_path: Path) -> None:
+    path = tmp_path / "credentials.json"
+    path.write_text('{"openai": {"api_key": "sk-x", "modle": "gpt"}}')
+    path.chmod(0o600)
+    doctor = run("doctor", credentials=path)
+    ask = run("ask", "hi", credentials=path)
+    assert doctor.returncode == 2 and "unknown field 'modle'. Did you mean 'model'?" in doctor.stderr
+    assert ask.returncode == 2 and "unknown field 'modle'" in ask.stderr and "Traceback" not in ask.stderr
