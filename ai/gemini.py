@@ -174,6 +174,16 @@ class GeminiClient:
             raise blocked_error(self._config, f"safety block: {finish_reason}")
         yield StreamEnd(model=model, finish_reason=finish_reason.lower(), usage=usage)
 
+    async def count_tokens(self, request: GenerateRequest) -> int:
+        """Gemini's own count of the request's input tokens (batch uses it to refuse oversize items unsent)."""
+        try:
+            counted = await self._client.aio.models.count_tokens(
+                model=request.model or self._config.model, contents=self._contents(request)
+            )
+        except Exception as exc:
+            raise self._translate(exc, self._config.timeout_s, async_path=False) from exc
+        return int(counted.total_tokens or 0)
+
     async def list_models(self) -> list[str]:
         names = []
         try:

@@ -11,11 +11,14 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -292,6 +295,65 @@ async def consensus_run(port: int) -> list[Row]:
     ]
 
 
+async def batch_cli(port: int, count: int, latency_ms: int, concurrency: int) -> list[Row]:
+    """`junior-ai batch` over a file of `count` items: wall time against items x latency / concurrency, and the
+    peak RSS of the batch process (input and output are streamed, so it should not grow with `count`)."""
+    workdir = Path(tempfile.mkdtemp(prefix="junior-batch-"))
+    items = workdir / "items.txt"
+    with items.open("w") as handle:
+        for index in range(count):
+            handle.write(f"item number {index}\n")
+    path = credentials(
+        port, {"bulk": ("openai_compatible", f"batch-{latency_ms}ms")}, max_concurrency=concurrency, timeout_s=120
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "server",
+        "--credentials",
+        str(path),
+        "batch",
+        "--template",
+        "Echo {item}",
+        "--items",
+        str(items),
+        "--ai",
+        "bulk",
+        "--out",
+        str(workdir / "out.jsonl"),
+        "--max-concurrency",
+        str(concurrency),
+    ]
+    started = time.perf_counter()
+    process = await anyio.run_process(command, cwd=ROOT, check=False)
+    wall = time.perf_counter() - started
+    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far
+    lines = sum(1 for _ in (workdir / "out.jsonl").open())
+    ideal = count * latency_ms / 1000 / concurrency
+    label = f"batch CLI: {count:,} items, {latency_ms} ms each, {concurrency} at a time"
+    return [
+        Row(
+            label,
+            "wall vs items x latency / concurrency",
+            f"{wall:.1f} s",
+            f"{ideal:.1f} s",
+            wall / ideal if ideal else None,
+            "report",
+            None,
+        ),
+        Row(
+            label,
+            "results written / exit code",
+            f"{lines:,} / {process.returncode}",
+            f"{count:,} / 0",
+            None,
+            "all",
+            lines == count and process.returncode == 0,
+        ),
+        Row(label, "peak RSS (largest child process)", f"{rss_mb:.0f} MB", "-", None, "report", None),
+    ]
+
+
 def render(rows: list[Row], meta: dict[str, Any]) -> str:
     lines = [
         f"Junior AI benchmarks — {meta['date']}, {meta['cores']} cores, Python {meta['python']}, "
@@ -309,12 +371,14 @@ def render(rows: list[Row], meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus")
+SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus", "batch", "batch100k")
+DEFAULT_SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus", "batch")
+"""batch100k (a 100,000-item CLI run, several minutes here) runs only when asked: --only batch100k."""
 
 
 async def main(quick: bool, only: list[str]) -> int:
     scenarios = {"zero-latency": {"latency_s": 0}}
-    chosen = set(only or SECTIONS)
+    chosen = set(only or DEFAULT_SECTIONS)
     with simulator_process(scenarios) as port:
         rows: list[Row] = []
         if "fanout" in chosen:
@@ -328,6 +392,10 @@ async def main(quick: bool, only: list[str]) -> int:
             rows += await startup(port, 2 if quick else 5)
         if "consensus" in chosen:
             rows += await consensus_run(port)
+        if "batch" in chosen:
+            rows += await batch_cli(port, 200 if quick else 1000, 50, 20)
+        if "batch100k" in chosen:
+            rows += await batch_cli(port, 100_000, 0, 64)
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": os.cpu_count(),

@@ -36,7 +36,8 @@ from core.version import __version__
 from server.compact_schema import compact_tool_schemas
 from server.prompts import register_prompts
 from tools import ask as ask_tools
-from tools.collab_models import ConsensusResult, DebateResult
+from tools.batch import ask_batch as batch_tool
+from tools.batch import render_batch
 from tools.collab_render import render_consensus, render_debate
 from tools.consensus import consensus as consensus_tool
 from tools.debate import debate as debate_tool
@@ -338,7 +339,9 @@ def build_server(
         )
         return _result(render_ask_many(result) + _thread_note(result.thread_id), result)
 
-    @server.tool(annotations=read_only)
+    # Structured content without an output schema: the schema would cost every host turn ~1k characters of
+    # context for a result the text rendering already explains.
+    @server.tool(annotations=read_only, structured_output=False)
     @maps_errors
     async def consensus(
         question: Annotated[str, Field(description="The question to reach a consensus on.", min_length=1)],
@@ -353,7 +356,7 @@ def build_server(
         max_cost_usd: Annotated[
             float | None, Field(description="USD budget (needs prices in the config).", gt=0)
         ] = None,
-    ) -> Annotated[CallToolResult, ConsensusResult]:
+    ) -> CallToolResult:
         """AIs answer, then critique each other anonymously; a judge gives the consensus, dissent and risks."""
         result = await consensus_tool(
             await registry_of(ctx),
@@ -369,7 +372,9 @@ def build_server(
         )
         return _result(render_consensus(result), result)
 
-    @server.tool(annotations=read_only)
+    # Structured content without an output schema: the schema would cost every host turn ~1k characters of
+    # context for a result the text rendering already explains.
+    @server.tool(annotations=read_only, structured_output=False)
     @maps_errors
     async def debate(
         topic: Annotated[str, Field(description="What to debate.", min_length=1)],
@@ -385,7 +390,7 @@ def build_server(
             Field(description="rounds: concurrent turns; sequential: each builds on the previous speaker."),
         ] = "rounds",
         deadline_s: DeadlineS = None,
-    ) -> Annotated[CallToolResult, DebateResult]:
+    ) -> CallToolResult:
         """AIs argue assigned positions; a judge gives the strongest arguments and a verdict."""
         result = await debate_tool(
             await registry_of(ctx),
@@ -400,6 +405,33 @@ def build_server(
             store=store,
         )
         return _result(render_debate(result), result)
+
+    @server.tool(annotations=read_only, structured_output=False)
+    @maps_errors
+    async def ask_batch(
+        template: Annotated[str, Field(description="Prompt with {item} or {item.field}.", min_length=1)],
+        items: Annotated[list[Any], Field(description="Strings or objects.", min_length=1, max_length=10_000)],
+        ctx: Context[AppState, Any],
+        ai: AIName | None = None,
+        ais: AIList = None,
+        json_schema: JsonSchema = None,
+        max_concurrency: Annotated[int | None, Field(ge=1, le=1000)] = None,
+        deadline_s: DeadlineS = None,
+    ) -> CallToolResult:
+        """Run a template over many items; summary here, every result as a JSON-lines resource."""
+        summary = await batch_tool(
+            await registry_of(ctx),
+            template=template,
+            items=items,
+            ai=ai,
+            ais=ais,
+            json_schema=json_schema,
+            max_concurrency=max_concurrency,
+            deadline_s=deadline_s,
+            progress=_progress(ctx),
+            store=store,
+        )
+        return _result(render_batch(summary), summary)
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
     @maps_errors

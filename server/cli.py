@@ -107,6 +107,32 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return anyio.run(run)
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from server.batch_cli import run_batch
+
+    config = load_config(args.credentials)
+
+    async def run() -> int:
+        return await run_batch(
+            config,
+            template=args.template,
+            items_path=args.items,
+            ai=args.ai,
+            out=args.out,
+            max_concurrency=args.max_concurrency,
+            timeout_s=args.timeout,
+            max_input_tokens=args.max_input_tokens,
+        )
+
+    try:
+        return anyio.run(run)
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: finished items are in {args.out}; run the same command to resume.", file=sys.stderr
+        )  # user-facing
+        return 130
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from server.doctor import run_doctor
 
@@ -148,6 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json-schema", help="file holding a JSON Schema the answer must follow")
     ask.add_argument("--timeout", type=float, help="per-AI timeout in seconds")
     ask.set_defaults(handler=cmd_ask)
+
+    batch = commands.add_parser("batch", help="run a template over a file of items; resumable")
+    batch.add_argument("--template", required=True, help="prompt with {item} or {item.field}")
+    batch.add_argument("--items", required=True, type=Path, help="items.jsonl (a JSON value per line) or items.txt")
+    batch.add_argument("--ai", required=True, help="AI, 'name:model' or alias")
+    batch.add_argument("--out", type=Path, default=Path("results.jsonl"), help="appended to; re-run to resume")
+    batch.add_argument("--max-concurrency", type=int)
+    batch.add_argument("--timeout", type=float, help="per-item timeout in seconds")
+    batch.add_argument("--max-input-tokens", type=int, help="refuse items above this, before sending")
+    batch.set_defaults(handler=cmd_batch)
 
     doctor = commands.add_parser("doctor", help="check the configuration and make one tiny call to each AI")
     doctor.add_argument("--timeout", type=float, default=20.0)

@@ -118,6 +118,7 @@ async def test_stdout_carries_only_json_rpc_and_stdin_eof_exits_cleanly(sim: Sim
                 "ask_many",
                 "consensus",
                 "debate",
+                "ask_batch",
                 "list_ais",
             }
             reply = await session.request(

@@ -14,7 +14,14 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from ai.simulator.scenario import Fault, echo_reply, json_reply, split_chunks, unsupported_parameter_message
+from ai.simulator.scenario import (
+    Fault,
+    count_tokens,
+    echo_reply,
+    json_reply,
+    split_chunks,
+    unsupported_parameter_message,
+)
 from ai.simulator.state import RequestRecord, SimulatorState, matching_rule
 from ai.simulator.wire import Answer, GeminiWire, OpenAIWire, Wire, sse
 
@@ -92,6 +99,9 @@ class SimulatorApp:
 
     async def gemini_generate(self, request: Request) -> Response:
         model, _, action = request.path_params["target"].partition(":")
+        if action == "countTokens":
+            counted = await _json_body(request) or {}
+            return JSONResponse({"totalTokens": count_tokens(" ".join(_texts(counted)))})
         if action not in {"generateContent", "streamGenerateContent"}:
             return JSONResponse(self.gemini.error_body(404, f"unknown action {action!r}"), status_code=404)
         body = await _json_body(request)
@@ -214,6 +224,16 @@ class SimulatorApp:
             outcome = "completed"
         finally:
             self.state.finish(record, outcome, 200)
+
+
+def _texts(value: Any) -> list[str]:
+    """Every "text" field anywhere in a request body."""
+    if isinstance(value, dict):
+        own = [value["text"]] if isinstance(value.get("text"), str) else []
+        return own + [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return []
 
 
 async def _json_body(request: Request) -> dict[str, Any] | None:
