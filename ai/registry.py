@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,7 +90,7 @@ class AIRegistry:
         """Set when the configuration could not be loaded: every tool reports it instead of working."""
         self._closed = False
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[AIEntry]:
         return iter(self._entries.values())
 
     @property

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +24,8 @@ _FUZZ_HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, Healt
 settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=_FUZZ_HEALTH)
 settings.register_profile("long", max_examples=10_000, deadline=None, suppress_health_check=_FUZZ_HEALTH)
 settings.load_profile("ci")
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Recognisable fake keys: the secrets tests assert they never appear anywhere.
 OPENAI_KEY = "sk-test-FAKEKEY-openai-0123456789abcdef"
@@ -44,6 +50,20 @@ def sim(_simulator_process: Simulator) -> Iterator[Simulator]:
     _simulator_process.state.reset()
     yield _simulator_process
     _simulator_process.state.reset()
+
+
+def run_junior_ai(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`python -m server ARGS` as a user would run it, without any provider keys from this machine's environment."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "JUNIOR_AI_CREDENTIALS"}
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def openai_ai(sim: Simulator, name: str, model: str, **overrides: Any) -> AIConfig:

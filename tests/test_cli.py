@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from ai.simulator import Fault, Scenario, Simulator
-from tests.conftest import GEMINI_KEY, OPENAI_KEY
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import GEMINI_KEY, OPENAI_KEY, run_junior_ai
 
 
 def run(*args: str, credentials: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "JUNIOR_AI_CREDENTIALS"}
-    return subprocess.run(
-        [sys.executable, "-m", "server", "--credentials", str(credentials), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_junior_ai("--credentials", str(credentials), *args)
 
 
 def credentials(sim: Simulator, path: Path) -> Path:

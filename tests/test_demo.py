@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import run_junior_ai
 
 
 def test_demo_runs_offline_and_shows_every_step() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "JUNIOR_AI_CREDENTIALS"}
-    result = subprocess.run(
-        [sys.executable, "-m", "server", "demo"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_junior_ai("demo")
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert "Tools: ask_one, ask_many, consensus, debate, ask_batch, list_ais" in out
