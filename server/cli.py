@@ -127,9 +127,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     try:
         return anyio.run(run)
     except KeyboardInterrupt:
-        print(
-            f"\ninterrupted: finished items are in {args.out}; run the same command to resume.", file=sys.stderr
-        )  # user-facing
+        message = f"\ninterrupted: finished items are in {args.out}; run the same command to resume."
+        print(message, file=sys.stderr)  # user-facing
         return 130
 
 

@@ -85,7 +85,6 @@ async def run_doctor(credentials: str | None, timeout_s: float) -> int:
         print(_row(row, widths))  # user-facing
     failures = [r for r in results if not r.ok]
     for result in failures:
-        print(
-            f"\n{result.ai}: {result.error}\n  fix: {_FIXES.get(result.status, 'see the error above')}"
-        )  # user-facing
+        fix = _FIXES.get(result.status, "see the error above")
+        print(f"\n{result.ai}: {result.error}\n  fix: {fix}")  # user-facing
     return 1 if failures else 0
