@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Protocol
 
-from ai.types import AIResponse, GenerateRequest, StreamEvent
+from ai.types import AIResponse, BatchOutcome, BatchPoll, GenerateRequest, StreamEvent
 from core.config import AIConfig
 
 
@@ -42,6 +42,16 @@ class AIClient(Protocol):
 
     async def list_models(self) -> list[str]:
         """The provider's own model listing (ids as the API accepts them). Raises `ProviderError`."""
+        ...
+
+    async def submit_batch(self, requests: list[tuple[str, GenerateRequest]]) -> str:
+        """Hand `(key, request)` pairs to the provider's own batch engine; returns its job id."""
+        ...
+
+    async def poll_batch(self, job_id: str) -> BatchPoll: ...
+
+    async def batch_results(self, job_id: str) -> list[BatchOutcome]:
+        """The answers of a finished job, each under the key it was submitted with."""
         ...
 
     async def aclose(self) -> None: ...

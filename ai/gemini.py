@@ -24,7 +24,7 @@ from ai.translate import (
     silence_error,
     timeout_error,
 )
-from ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd, StreamEvent
+from ai.types import AIResponse, BatchOutcome, BatchPoll, GenerateRequest, Message, StreamDelta, StreamEnd, StreamEvent
 from core.config import AIConfig
 from core.errors import (
     AsyncPathBrokenError,
@@ -183,6 +183,60 @@ class GeminiClient:
         except Exception as exc:
             raise self._translate(exc, self._config.timeout_s, async_path=False) from exc
         return int(counted.total_tokens or 0)
+
+    async def submit_batch(self, requests: list[tuple[str, GenerateRequest]]) -> str:
+        model = requests[0][1].model or self._config.model
+        inlined = []
+        for key, original in requests:
+            config = self._generation_config(original, self._config.timeout_s).model_copy(
+                update={"http_options": None, "system_instruction": None}
+            )
+            # Batch requests carry no system instruction slot in this API version: fold it into the prompt.
+            request = (
+                original.model_copy(
+                    update={"messages": (Message(role="user", content=original.system), *original.messages)}
+                )
+                if original.system
+                else original
+            )
+            inlined.append(
+                gtypes.InlinedRequest(contents=self._contents(request), metadata={"key": key}, config=config)
+            )
+        try:
+            job = await self._client.aio.batches.create(model=model, src=inlined)
+        except Exception as exc:
+            raise self._translate(exc, self._config.timeout_s, async_path=False) from exc
+        return job.name or ""
+
+    async def poll_batch(self, job_id: str) -> BatchPoll:
+        job = await self._get_batch(job_id)
+        state = _enum_name(job.state) if job.state is not None else "JOB_STATE_UNSPECIFIED"
+        done = state in {"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
+        error = None
+        if done and state != "JOB_STATE_SUCCEEDED":
+            # google-genai leaves a Gemini API job's error message unmapped, so often there is no reason to give.
+            reason = job.error.message if job.error and job.error.message else "the provider gave no reason"
+            error = f"batch {state.lower()}: {reason}"
+        return BatchPoll(state=state, done=done, error=error)
+
+    async def batch_results(self, job_id: str) -> list[BatchOutcome]:
+        job = await self._get_batch(job_id)
+        outcomes = []
+        for item in job.dest.inlined_responses if job.dest and job.dest.inlined_responses else []:
+            key = str((item.metadata or {}).get("key", ""))
+            if item.response is not None:
+                usage = _usage(item.response.usage_metadata) if item.response.usage_metadata else None
+                outcomes.append(BatchOutcome(key=key, text=_text_of(item.response), usage=usage))
+            else:
+                message = item.error.message if item.error and item.error.message else "no answer"
+                outcomes.append(BatchOutcome(key=key, error=detail(message)))
+        return outcomes
+
+    async def _get_batch(self, job_id: str) -> gtypes.BatchJob:
+        try:
+            return await self._client.aio.batches.get(name=job_id)
+        except Exception as exc:
+            raise self._translate(exc, self._config.timeout_s, async_path=False) from exc
 
     async def list_models(self) -> list[str]:
         names = []

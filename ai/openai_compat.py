@@ -24,7 +24,7 @@ from ai.translate import (
     silence_error,
     timeout_error,
 )
-from ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd, StreamEvent
+from ai.types import AIResponse, BatchOutcome, BatchPoll, GenerateRequest, StreamDelta, StreamEnd, StreamEvent
 from core.config import AIConfig
 from core.errors import (
     AsyncPathBrokenError,
@@ -183,6 +183,74 @@ class OpenAICompatibleClient:
         if finish_reason == "content_filter":
             raise blocked_error(self._config, "content filter")
         yield StreamEnd(model=model, finish_reason=finish_reason, usage=usage, adaptations=notes)
+
+    async def submit_batch(self, requests: list[tuple[str, GenerateRequest]]) -> str:
+        client = self._require_async()
+        lines = [
+            json.dumps(
+                {"custom_id": key, "method": "POST", "url": "/v1/chat/completions", "body": self._adapted(request)[1]}
+            )
+            for key, request in requests
+        ]
+        try:
+            upload = await client.files.create(file=("batch.jsonl", "\n".join(lines).encode()), purpose="batch")
+            job = await client.batches.create(
+                input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h"
+            )
+        except Exception as exc:
+            raise self._translate(exc, self._config.timeout_s, async_path=False) from exc
+        return job.id
+
+    async def poll_batch(self, job_id: str) -> BatchPoll:
+        try:
+            job = await self._require_async().batches.retrieve(job_id)
+        except Exception as exc:
+            raise self._translate(exc, self._config.timeout_s, async_path=False) from exc
+        done = job.status in {"completed", "failed", "expired", "cancelled"}
+        error = None
+        if done and job.status != "completed":
+            messages = [e.message for e in (job.errors.data if job.errors and job.errors.data else []) if e.message]
+            error = f"batch {job.status}: " + ("; ".join(messages) or "no reason given")
+        return BatchPoll(state=job.status, done=done, error=error)
+
+    async def batch_results(self, job_id: str) -> list[BatchOutcome]:
+        client = self._require_async()
+        try:
+            job = await client.batches.retrieve(job_id)
+            if not job.output_file_id:
+                return []
+            content = await client.files.content(job.output_file_id)
+        except Exception as exc:
+            raise self._translate(exc, self._config.timeout_s, async_path=False) from exc
+        outcomes = []
+        for line in content.text.splitlines():
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            response = record.get("response") or {}
+            body = response.get("body") or {}
+            if response.get("status_code") == 200 and body.get("choices"):
+                usage = body.get("usage") or {}
+                outcomes.append(
+                    BatchOutcome(
+                        key=record["custom_id"],
+                        text=body["choices"][0]["message"].get("content") or "",
+                        usage=TokenUsage(
+                            prompt_tokens=usage.get("prompt_tokens", 0),
+                            completion_tokens=usage.get("completion_tokens", 0),
+                            total_tokens=usage.get("total_tokens", 0),
+                        ),
+                    )
+                )
+            else:
+                error = record.get("error") or body.get("error") or {}
+                outcomes.append(BatchOutcome(key=record["custom_id"], error=detail(error.get("message", error))))
+        return outcomes
+
+    def _require_async(self) -> openai.AsyncOpenAI:
+        if self._async is None:
+            raise UnavailableError(f"{self._config.name} has no async client for batch jobs", ai=self._config.name)
+        return self._async
 
     async def list_models(self) -> list[str]:
         if self._async is None:

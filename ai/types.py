@@ -103,6 +103,27 @@ class CallResult(BaseModel):
         return self.status == "ok"
 
 
+class BatchPoll(BaseModel):
+    """Where a provider batch job stands."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: str
+    done: bool
+    error: str | None = None
+
+
+class BatchOutcome(BaseModel):
+    """One request's answer from a finished provider batch job, by the key it was submitted with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    text: str | None = None
+    error: str | None = None
+    usage: TokenUsage | None = None
+
+
 def ok_result(ai: str, response: AIResponse) -> CallResult:
     """The `CallResult` for a successful call."""
     return CallResult(

@@ -16,9 +16,48 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ai.batch import BatchItem, batch_generate_async, item_key, render_items
-from ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
+from ai.provider_batch import run_provider_batch
+from ai.registry import AIRegistry, cleanup_async_ai_clients, initialize_all_clients_async
 from core.config import JuniorConfig
 from core.errors import InvalidInputError
+
+
+def job_file(out: Path) -> Path:
+    """Where a submitted provider batch job's id is kept until its results are written (for resuming)."""
+    return out.with_name(out.name + ".job")
+
+
+async def _via_provider(
+    registry: AIRegistry, ai: str, items: list[BatchItem], out: Path, job_id: str | None, stream: TextIO
+) -> int:
+    saved = job_file(out)
+    if job_id is None and saved.exists():
+        record = json.loads(saved.read_text(encoding="utf-8"))
+        if record.get("ai") == ai:
+            job_id = record["job_id"]
+    if job_id is not None:
+        stream.write(f"resuming provider batch job {job_id}\n")
+
+    async def submitted(new_id: str) -> None:
+        saved.write_text(json.dumps({"job_id": new_id, "ai": ai}), encoding="utf-8")
+        stream.write(
+            f"submitted {len(items)} item(s) as provider batch job {new_id}; it is saved in {saved}, so "
+            "re-running this command resumes it\n"
+        )
+        stream.flush()
+
+    async def polled(state: str) -> None:
+        stream.write(f"job state: {state}\n")
+        stream.flush()
+
+    results = await run_provider_batch(registry, ai, items, job_id=job_id, on_submitted=submitted, on_poll=polled)
+    with out.open("a", encoding="utf-8") as sink:
+        for result in results:
+            sink.write(result.model_dump_json(exclude_none=True) + "\n")
+    saved.unlink(missing_ok=True)
+    failed = sum(not r.ok for r in results)
+    stream.write(f"{len(results)} item(s) answered by the provider's batch engine, {failed} failed; results in {out}\n")
+    return 1 if failed else 0
 
 
 def read_items(path: Path) -> Iterator[Any]:
@@ -98,6 +137,8 @@ async def run_batch(
     max_concurrency: int | None,
     timeout_s: float | None,
     max_input_tokens: int | None,
+    via: str = "live",
+    job_id: str | None = None,
     progress_stream: TextIO = sys.stderr,
 ) -> int:
     if "{item" not in template:
@@ -118,6 +159,8 @@ async def run_batch(
                     continue
                 yield item
 
+        if via == "provider-batch":
+            return await _via_provider(registry, label, list(pending()), out, job_id, progress_stream)
         progress = Progress(total, 0, progress_stream)
         with out.open("a", encoding="utf-8") as sink:
             async with batch_generate_async(

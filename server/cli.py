@@ -122,6 +122,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
             max_concurrency=args.max_concurrency,
             timeout_s=args.timeout,
             max_input_tokens=args.max_input_tokens,
+            via=args.via,
+            job_id=args.job_id,
         )
 
     try:
@@ -182,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--max-concurrency", type=int)
     batch.add_argument("--timeout", type=float, help="per-item timeout in seconds")
     batch.add_argument("--max-input-tokens", type=int, help="refuse items above this, before sending")
+    batch.add_argument(
+        "--via",
+        choices=["live", "provider-batch"],
+        default="live",
+        help="live calls (default) or the provider's own batch API (OpenAI /v1/batches, Gemini batch mode)",
+    )
+    batch.add_argument("--job-id", help="with --via provider-batch: resume this submitted job instead of submitting")
     batch.set_defaults(handler=cmd_batch)
 
     doctor = commands.add_parser("doctor", help="check the configuration and make one tiny call to each AI")

@@ -48,8 +48,10 @@ def _simulator_process() -> Iterator[Simulator]:
 @pytest.fixture
 def sim(_simulator_process: Simulator) -> Iterator[Simulator]:
     _simulator_process.state.reset()
+    _simulator_process.app.batches.reset()
     yield _simulator_process
     _simulator_process.state.reset()
+    _simulator_process.app.batches.reset()
 
 
 def run_junior_ai(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from ai.simulator.batches import BatchEngine
 from ai.simulator.scenario import (
     Fault,
     count_tokens,
@@ -79,12 +80,18 @@ class SimulatorApp:
         self.state = state
         self.openai = OpenAIWire()
         self.gemini = GeminiWire()
+        self.batches = BatchEngine(state)
 
     def build(self) -> Starlette:
         return Starlette(
             routes=[
                 Route("/v1/chat/completions", self.openai_chat, methods=["POST"]),
                 Route("/v1/models", self.openai_models, methods=["GET"]),
+                Route("/v1/files", self.batches.upload_file, methods=["POST"]),
+                Route("/v1/files/{file_id}/content", self.batches.file_content, methods=["GET"]),
+                Route("/v1/batches", self.batches.create_openai_batch, methods=["POST"]),
+                Route("/v1/batches/{batch_id}", self.batches.get_openai_batch, methods=["GET"]),
+                Route("/{version}/batches/{batch_id}", self.batches.get_gemini_batch, methods=["GET"]),
                 Route("/{version}/models", self.gemini_models, methods=["GET"]),
                 Route("/{version}/models/{target}", self.gemini_generate, methods=["POST"]),
             ]
@@ -99,6 +106,8 @@ class SimulatorApp:
 
     async def gemini_generate(self, request: Request) -> Response:
         model, _, action = request.path_params["target"].partition(":")
+        if action == "batchGenerateContent":
+            return await self.batches.create_gemini_batch(request, model)
         if action == "countTokens":
             counted = await _json_body(request) or {}
             return JSONResponse({"totalTokens": count_tokens(" ".join(_texts(counted)))})

@@ -46,10 +46,12 @@ class Simulator:
 
     def __init__(self, scenarios: dict[str, Scenario] | None = None, *, port: int = 0, seed: int = 1234) -> None:
         self.state = SimulatorState(scenarios=dict(scenarios or {}), seed=seed)
+        self.app = SimulatorApp(self.state)
+        """The routes; `app.batches` is the emulated batch engine (jobs created, files uploaded)."""
         self._socket = bind_loopback(port)
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(
-            SimulatorApp(self.state).build(),
+            self.app.build(),
             log_level="warning",
             lifespan="off",
             access_log=False,

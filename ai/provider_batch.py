@@ -1,0 +1,102 @@
+"""Jobs too big or too cheap to run live: hand them to the provider's own batch engine (OpenAI `/v1/files` +
+`/v1/batches`; Gemini batch mode), poll with backoff, and turn the answers into the same `ItemResult`s as a live
+batch. A job can be resumed by its id after a restart: nothing is submitted twice."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+import anyio
+
+from ai.batch import BatchItem, ItemResult, item_key
+from ai.registry import AIRegistry
+from ai.types import GenerateRequest
+from core.errors import UnavailableError
+from core.log import get_logger
+
+log = get_logger(__name__)
+
+POLL_INITIAL_S = 2.0
+POLL_MAX_S = 60.0
+
+
+async def run_provider_batch(
+    registry: AIRegistry,
+    ai: str,
+    items: Sequence[BatchItem],
+    *,
+    system: str | None = None,
+    job_id: str | None = None,
+    on_submitted: Callable[[str], Awaitable[None]] | None = None,
+    on_poll: Callable[[str], Awaitable[None]] | None = None,
+    poll_initial_s: float = POLL_INITIAL_S,
+    poll_max_s: float = POLL_MAX_S,
+) -> list[ItemResult]:
+    """Submit `items` as one provider batch job (or, with `job_id`, pick up a job submitted earlier), wait for it,
+    and return one result per item."""
+    entry, model = registry.entry_for(ai)
+    if entry.client is None:
+        raise UnavailableError(f"{ai} could not be initialized ({entry.init_error}).", ai=ai, attempts=0)
+    results: list[ItemResult] = []
+    keyed: dict[str, BatchItem] = {}
+    for item in items:
+        if item.prompt is None:
+            results.append(ItemResult(index=item.index, key="", ai=ai, status="bad_request", error=item.error))
+        else:
+            keyed[item_key(item.prompt, ai)] = item
+    if not keyed:
+        return results
+    if job_id is None:
+        requests = [
+            (key, GenerateRequest.from_prompt(item.prompt or "", system=system, model=model))
+            for key, item in keyed.items()
+        ]
+        job_id = await entry.client.submit_batch(requests)
+        log.info("provider_batch_submitted", ai=ai, job_id=job_id, items=len(requests))
+        if on_submitted is not None:
+            await on_submitted(job_id)
+
+    delay = poll_initial_s
+    while True:
+        poll = await entry.client.poll_batch(job_id)
+        if on_poll is not None:
+            await on_poll(poll.state)
+        if poll.done:
+            break
+        await anyio.sleep(delay)
+        delay = min(poll_max_s, delay * 2)
+
+    if poll.error is not None:
+        results.extend(
+            ItemResult(index=item.index, key=key, ai=ai, status="error", error=f"{poll.error} (job {job_id})")
+            for key, item in keyed.items()
+        )
+        return sorted(results, key=lambda r: r.index)
+    answered = {outcome.key: outcome for outcome in await entry.client.batch_results(job_id)}
+    for key, item in keyed.items():
+        outcome = answered.get(key)
+        if outcome is None:
+            results.append(
+                ItemResult(
+                    index=item.index,
+                    key=key,
+                    ai=ai,
+                    status="error",
+                    error=f"job {job_id} returned no answer for this item",
+                )
+            )
+        elif outcome.error is not None:
+            results.append(ItemResult(index=item.index, key=key, ai=ai, status="error", error=outcome.error))
+        else:
+            results.append(
+                ItemResult(
+                    index=item.index,
+                    key=key,
+                    ai=ai,
+                    status="ok",
+                    text=outcome.text,
+                    usage=outcome.usage,
+                    cost_usd=registry.cost_of(outcome.usage, model),
+                )
+            )
+    return sorted(results, key=lambda r: r.index)
