@@ -19,9 +19,11 @@ from core.config import AIConfig, JuniorConfig, Settings
 from core.log import configure_logging
 from core.redact import SECRETS
 
-# Property-based tests: a bounded run by default (CI); `pytest --hypothesis-profile=long` for 10,000 examples.
+# Property-based tests: a bounded run by default (CI); `--hypothesis-profile=thorough` (1,000 examples) or
+# `--hypothesis-profile=long` (10,000) for more.
 _FUZZ_HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
 settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=_FUZZ_HEALTH)
+settings.register_profile("thorough", max_examples=1_000, deadline=None, suppress_health_check=_FUZZ_HEALTH)
 settings.register_profile("long", max_examples=10_000, deadline=None, suppress_health_check=_FUZZ_HEALTH)
 settings.load_profile("ci")
 
