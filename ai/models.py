@@ -48,13 +48,26 @@ class ModelCatalog:
         self._ttl_s = ttl_s
         self._clock = clock
         self._lock = anyio.Lock()
+        self._parsed: tuple[tuple[int, int, int], dict[str, dict[str, object]]] | None = None
 
     def _read(self) -> dict[str, dict[str, object]]:
+        """The cache file's contents, parsed again only when the file changed: `name:model` is checked against it
+        on every call, so the hot path must not re-read and re-parse it each time."""
+        try:
+            status = self._path.stat()
+            # The file is only ever replaced whole (new inode), so inode + mtime + size identify a version.
+            stamp = (status.st_ino, status.st_mtime_ns, status.st_size)
+        except OSError:
+            return {}
+        if self._parsed is not None and self._parsed[0] == stamp:
+            return self._parsed[1]
         try:
             data = json.loads(self._path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             return {}
-        return data if isinstance(data, dict) else {}
+        parsed = data if isinstance(data, dict) else {}
+        self._parsed = (stamp, parsed)
+        return parsed
 
     def fresh(self, entry: AIEntry) -> ModelListing | None:
         """The cached listing for this AI if it is for the same endpoint and younger than the TTL."""
@@ -95,7 +108,7 @@ class ModelCatalog:
         return ModelListing(ai=entry.name, models=models, source="provider", fetched_at=fetched)
 
     def _store(self, ai: str, base_url: str | None, fetched: float, models: list[str]) -> None:
-        data = self._read()
+        data = dict(self._read())  # a copy: the parsed cache must only change through a new file
         data[ai] = {"base_url": base_url, "fetched_at": fetched, "models": models}
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)

@@ -107,19 +107,25 @@ class OpenAICompatibleClient:
         log.info("parameter_adapted", ai=self._config.name, model=model, adaptation=adaptation)
         return True
 
-    async def generate(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse:
+    async def _create(
+        self, request: GenerateRequest, timeout_s: float, **extra: Any
+    ) -> tuple[Any, str, tuple[str, ...]]:
+        """The async chat call with this model's parameter adaptations; a rejected parameter is learned and the
+        call sent once more. Returns (the SDK's answer, the model, the adaptation notes)."""
         if self._async is None:
             raise AsyncPathBrokenError(f"{self._config.name} has no async client", ai=self._config.name)
-        started = time.perf_counter()
         while True:
             model, params, notes = self._adapted(request)
             try:
-                completion = await self._async.chat.completions.create(**params, timeout=timeout_s)
-                break
+                return await self._async.chat.completions.create(**params, **extra, timeout=timeout_s), model, notes
             except Exception as exc:
                 if self._learned(exc, model, params):
                     continue
                 raise self._translate(exc, timeout_s, async_path=True) from exc
+
+    async def generate(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse:
+        started = time.perf_counter()
+        completion, _model, notes = await self._create(request, timeout_s)
         response = self._to_response(completion, started, "async")
         return response.model_copy(update={"adaptations": notes})
 
@@ -140,19 +146,9 @@ class OpenAICompatibleClient:
     async def stream(
         self, request: GenerateRequest, *, timeout_s: float, idle_timeout_s: float
     ) -> AsyncGenerator[StreamEvent, None]:
-        if self._async is None:
-            raise AsyncPathBrokenError(f"{self._config.name} has no async client", ai=self._config.name)
-        while True:
-            model, params, notes = self._adapted(request)
-            try:
-                response = await self._async.chat.completions.create(
-                    **params, stream=True, stream_options={"include_usage": True}, timeout=timeout_s
-                )
-                break
-            except Exception as exc:
-                if self._learned(exc, model, params):
-                    continue
-                raise self._translate(exc, timeout_s, async_path=True) from exc
+        response, model, notes = await self._create(
+            request, timeout_s, stream=True, stream_options={"include_usage": True}
+        )
 
         finish_reason: str | None = None
         usage = TokenUsage()
