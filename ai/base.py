@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Protocol
 
-from ai.types import AIResponse, BatchOutcome, BatchPoll, GenerateRequest, StreamEvent
-from core.config import AIConfig
+from junior_ai.ai.types import AIResponse, BatchOutcome, BatchPoll, GenerateRequest, StreamEvent
+from junior_ai.core.config import AIConfig
 
 
 class AIClient(Protocol):

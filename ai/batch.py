@@ -23,11 +23,11 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import BaseModel, ConfigDict
 
-from ai.call import call_ai_async
-from ai.registry import AIRegistry
-from ai.types import GenerateRequest
-from core.errors import CallStatus, ProviderError
-from core.usage import TokenUsage
+from junior_ai.ai.call import call_ai_async
+from junior_ai.ai.registry import AIRegistry
+from junior_ai.ai.types import GenerateRequest
+from junior_ai.core.errors import CallStatus, ProviderError
+from junior_ai.core.usage import TokenUsage
 
 _PLACEHOLDER = re.compile(r"\{item(?:\.([A-Za-z_][A-Za-z0-9_]*))?\}")
 

@@ -12,12 +12,12 @@ from functools import partial
 import anyio
 import anyio.to_thread
 
-from ai.registry import AIEntry, AIRegistry
-from ai.retry import backoff_delay
-from ai.translate import timeout_error
-from ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd
-from core.errors import AsyncPathBrokenError, ProviderError, RateLimitedError, UnavailableError
-from core.log import get_logger
+from junior_ai.ai.registry import AIEntry, AIRegistry
+from junior_ai.ai.retry import backoff_delay
+from junior_ai.ai.translate import timeout_error
+from junior_ai.ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd
+from junior_ai.core.errors import AsyncPathBrokenError, ProviderError, RateLimitedError, UnavailableError
+from junior_ai.core.log import get_logger
 
 log = get_logger(__name__)
 

@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import anyio
 
-from ai.call import call_ai_async
-from ai.registry import AIRegistry
-from ai.translate import detail
-from ai.types import CallResult, GenerateRequest, failed_result, ok_result
-from core.errors import InvalidInputError, ProviderError
-from core.log import get_logger
+from junior_ai.ai.call import call_ai_async
+from junior_ai.ai.registry import AIRegistry
+from junior_ai.ai.translate import detail
+from junior_ai.ai.types import CallResult, GenerateRequest, failed_result, ok_result
+from junior_ai.core.errors import InvalidInputError, ProviderError
+from junior_ai.core.log import get_logger
 
 log = get_logger(__name__)
 

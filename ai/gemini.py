@@ -14,8 +14,8 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as gtypes
 
-from ai.stream_guard import StreamSilence, guarded
-from ai.translate import (
+from junior_ai.ai.stream_guard import StreamSilence, guarded
+from junior_ai.ai.translate import (
     blocked_error,
     connection_error,
     detail,
@@ -24,14 +24,23 @@ from ai.translate import (
     silence_error,
     timeout_error,
 )
-from ai.types import AIResponse, BatchOutcome, BatchPoll, GenerateRequest, Message, StreamDelta, StreamEnd, StreamEvent
-from core.config import AIConfig
-from core.errors import (
+from junior_ai.ai.types import (
+    AIResponse,
+    BatchOutcome,
+    BatchPoll,
+    GenerateRequest,
+    Message,
+    StreamDelta,
+    StreamEnd,
+    StreamEvent,
+)
+from junior_ai.core.config import AIConfig
+from junior_ai.core.errors import (
     AsyncPathBrokenError,
     MalformedResponseError,
     ProviderError,
 )
-from core.usage import TokenUsage
+from junior_ai.core.usage import TokenUsage
 
 # Pinned so the real API and our simulator agree on paths (`/v1beta/models/...`).
 DEFAULT_API_VERSION = "v1beta"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import anyio
 
-from core.errors import AuthError, CoolingDownError, ProviderError, ProviderTimeoutError, RateLimitedError
+from junior_ai.core.errors import AuthError, CoolingDownError, ProviderError, ProviderTimeoutError, RateLimitedError
 
 
 class CircuitBreaker:

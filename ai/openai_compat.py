@@ -13,9 +13,9 @@ import httpx2
 import openai
 from openai.types.chat import ChatCompletion
 
-from ai.adapt import ParamMemory, adaptation_for
-from ai.stream_guard import StreamSilence, guarded
-from ai.translate import (
+from junior_ai.ai.adapt import ParamMemory, adaptation_for
+from junior_ai.ai.stream_guard import StreamSilence, guarded
+from junior_ai.ai.translate import (
     blocked_error,
     connection_error,
     detail,
@@ -24,16 +24,16 @@ from ai.translate import (
     silence_error,
     timeout_error,
 )
-from ai.types import AIResponse, BatchOutcome, BatchPoll, GenerateRequest, StreamDelta, StreamEnd, StreamEvent
-from core.config import AIConfig
-from core.errors import (
+from junior_ai.ai.types import AIResponse, BatchOutcome, BatchPoll, GenerateRequest, StreamDelta, StreamEnd, StreamEvent
+from junior_ai.core.config import AIConfig
+from junior_ai.core.errors import (
     AsyncPathBrokenError,
     MalformedResponseError,
     ProviderError,
     UnavailableError,
 )
-from core.log import get_logger
-from core.usage import TokenUsage
+from junior_ai.core.log import get_logger
+from junior_ai.core.usage import TokenUsage
 
 log = get_logger(__name__)
 

@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
 
-from ai.batch import BatchItem, ItemResult, item_key
-from ai.registry import AIRegistry
-from ai.types import GenerateRequest
-from core.errors import UnavailableError
-from core.log import get_logger
+from junior_ai.ai.batch import BatchItem, ItemResult, item_key
+from junior_ai.ai.registry import AIRegistry
+from junior_ai.ai.types import GenerateRequest
+from junior_ai.core.errors import UnavailableError
+from junior_ai.core.log import get_logger
 
 log = get_logger(__name__)
 

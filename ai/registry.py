@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
 
-from ai.base import AIClient
-from ai.health import CircuitBreaker, RateLimiter
-from ai.models import ModelCatalog, default_cache_dir
-from ai.translate import detail
-from core.config import AIConfig, JuniorConfig
-from core.errors import InvalidInputError, NoAIConfiguredError
-from core.log import get_logger
-from core.usage import AIStats, TokenUsage, cost_usd
+from junior_ai.ai.base import AIClient
+from junior_ai.ai.catalog import ModelCatalog, default_cache_dir
+from junior_ai.ai.health import CircuitBreaker, RateLimiter
+from junior_ai.ai.translate import detail
+from junior_ai.core.config import AIConfig, JuniorConfig
+from junior_ai.core.errors import InvalidInputError, NoAIConfiguredError
+from junior_ai.core.log import get_logger
+from junior_ai.core.suggest import did_you_mean
+from junior_ai.core.usage import AIStats, TokenUsage, cost_usd
 
 log = get_logger(__name__)
 
@@ -25,13 +25,13 @@ ClientFactory = Callable[[AIConfig], AIClient]
 
 def build_gemini(config: AIConfig) -> AIClient:
     # Imported here, in the start-up worker thread, so the server answers `initialize` while the SDK loads.
-    from ai.gemini import GeminiClient
+    from junior_ai.ai.gemini import GeminiClient
 
     return GeminiClient.build(config)
 
 
 def build_openai_compatible(config: AIConfig) -> AIClient:
-    from ai.openai_compat import OpenAICompatibleClient
+    from junior_ai.ai.openai_compat import OpenAICompatibleClient
 
     return OpenAICompatibleClient.build(config)
 
@@ -107,9 +107,7 @@ class AIRegistry:
         if entry is not None:
             return entry
         known = sorted(self._entries)
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        suggestion = f" Did you mean {close[0]!r}?" if close else ""
-        raise InvalidInputError(f"unknown AI {name!r}.{suggestion} Configured AIs: {', '.join(known)}.")
+        raise InvalidInputError(f"unknown AI {name!r}.{did_you_mean(name, known)} Configured AIs: {', '.join(known)}.")
 
     def resolve(self, target: str) -> Target:
         """`name`, `name:model` or an alias → which AI and model to call. Never guesses: an unknown AI or model is
@@ -119,8 +117,7 @@ class AIRegistry:
         name, separator, model = expanded.partition(":")
         if name not in self._entries:
             known = sorted([*self._entries, *self.config.aliases])
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-            suggestion = f" Did you mean {close[0]!r}?" if close else ""
+            suggestion = did_you_mean(name, known)
             aliases = f"; aliases: {', '.join(sorted(self.config.aliases))}" if self.config.aliases else ""
             raise InvalidInputError(
                 f"unknown AI {name!r}.{suggestion} Configured AIs: {', '.join(sorted(self._entries))}{aliases}."
@@ -144,8 +141,7 @@ class AIRegistry:
         known = list(allowed) if allowed is not None else (listing.models if listing else None)
         if known is None or model in known:
             return  # nothing known to check against: the provider will say if the model does not exist
-        close = difflib.get_close_matches(model, known, n=3, cutoff=0.5)
-        suggestion = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        suggestion = did_you_mean(model, known, n=3, cutoff=0.5)
         source = "allowed_models" if allowed is not None else "the provider's model list"
         raise InvalidInputError(
             f"{entry.name} has no model {model!r} in {source}.{suggestion} list_models shows them all."
@@ -170,10 +166,6 @@ class AIRegistry:
                 price = prices[model]
                 return cost_usd(usage, price.input_per_million, price.output_per_million)
         return None
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     async def aclose(self) -> None:
         if self._closed:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ai.retry import parse_retry_after
-from core.config import AIConfig
-from core.errors import (
+from junior_ai.ai.retry import parse_retry_after
+from junior_ai.core.config import AIConfig
+from junior_ai.core.errors import (
     AuthError,
     BadRequestError,
     ContentBlockedError,
@@ -21,7 +21,7 @@ from core.errors import (
     RateLimitedError,
     UnavailableError,
 )
-from core.redact import redact
+from junior_ai.core.redact import redact
 
 _MAX_DETAIL = 300
 

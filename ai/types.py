@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import CallStatus, ProviderError, RateLimitedError
-from core.usage import TokenUsage
+from junior_ai.core.errors import CallStatus, ProviderError, RateLimitedError
+from junior_ai.core.usage import TokenUsage
 
 Role = Literal["user", "assistant"]
 Path = Literal["async", "sync_fallback"]

@@ -33,12 +33,12 @@ def free_port() -> int:
 
 @contextmanager
 def simulator_process(scenarios: dict[str, dict[str, Any]]) -> Iterator[int]:
-    """`python -m ai.simulator` on a free port with `scenarios`; yields the port."""
+    """`python -m junior_ai.ai.simulator` on a free port with `scenarios`; yields the port."""
     port = free_port()
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(scenarios, handle)
     process = subprocess.Popen(
-        [sys.executable, "-m", "ai.simulator", "--port", str(port), "--config", handle.name],
+        [sys.executable, "-m", "junior_ai.ai.simulator", "--port", str(port), "--config", handle.name],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -80,7 +80,7 @@ def server_params(command: list[str]) -> StdioServerParameters:
 
 
 def junior_command(credentials_path: Path) -> list[str]:
-    return [sys.executable, "-m", "server", "--credentials", str(credentials_path), "serve"]
+    return [sys.executable, "-m", "junior_ai", "--credentials", str(credentials_path), "serve"]
 
 
 def echo_command() -> list[str]:

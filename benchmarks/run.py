@@ -309,7 +309,7 @@ async def batch_cli(port: int, count: int, latency_ms: int, concurrency: int) ->
     command = [
         sys.executable,
         "-m",
-        "server",
+        "junior_ai",
         "--credentials",
         str(path),
         "batch",

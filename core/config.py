@@ -16,7 +16,6 @@ enables its AI when the file does not mention it (see `core.presets`).
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -28,9 +27,10 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from core.errors import ConfigError
-from core.presets import PRESETS, Provider
-from core.redact import SECRETS
+from junior_ai.core.errors import ConfigError
+from junior_ai.core.presets import PRESETS, Provider
+from junior_ai.core.redact import SECRETS
+from junior_ai.core.suggest import did_you_mean
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 SETTINGS_KEY = "settings"
@@ -221,8 +221,7 @@ def _check_aliases(value: Any, ais: tuple[AIConfig, ...], where: str) -> dict[st
             raise ConfigError(f"{where}: alias {alias!r} is also the name of an AI. Fix: rename the alias.")
         ai_name = target.partition(":")[0]
         if ai_name not in names:
-            hint = difflib.get_close_matches(ai_name, sorted(names), n=1)
-            suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
+            suggestion = did_you_mean(ai_name, sorted(names))
             raise ConfigError(
                 f"{where}: alias {alias!r} points at {target!r}, but there is no AI {ai_name!r}.{suggestion} "
                 f"AIs: {', '.join(sorted(names)) or 'none'}."
@@ -291,8 +290,7 @@ def _describe_validation(exc: ValidationError, where: str, subject: str, model: 
     for err in exc.errors(include_input=False):
         field = ".".join(str(part) for part in err["loc"]) or "?"
         if err["type"] == "extra_forbidden":
-            hint = difflib.get_close_matches(field, allowed, n=1)
-            suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
+            suggestion = did_you_mean(field, allowed)
             problems.append(f"unknown field {field!r}.{suggestion} Allowed fields: {', '.join(allowed)}")
         else:
             problems.append(f"field {field!r}: {err['msg']}")

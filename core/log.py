@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from core.redact import redact
+from junior_ai.core.redact import redact
 
 _LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 

@@ -11,7 +11,6 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from functools import wraps
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
@@ -21,29 +20,30 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError, Un
 from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
-from ai.registry import (
+from junior_ai.ai.registry import (
     DEFAULT_FACTORIES,
     AIRegistry,
     ClientFactory,
     cleanup_async_ai_clients,
     initialize_all_clients_async,
 )
-from core.config import JuniorConfig
-from core.errors import InvalidInputError, JuniorAIError, ProviderError, RateLimitedError
-from core.log import get_logger
-from core.redact import redact
-from core.version import __version__
-from server.compact_schema import compact_tool_schemas
-from server.prompts import register_prompts
-from tools import ask as ask_tools
-from tools.batch import ask_batch as batch_tool
-from tools.batch import render_batch
-from tools.collab_render import render_consensus, render_debate
-from tools.consensus import consensus as consensus_tool
-from tools.debate import debate as debate_tool
-from tools.list_ais import list_ais as list_ais_tool
-from tools.output_budget import RESULT_URI, ResultStore
-from tools.results import (
+from junior_ai.core.config import JuniorConfig
+from junior_ai.core.errors import InvalidInputError, JuniorAIError, ProviderError, RateLimitedError
+from junior_ai.core.log import get_logger
+from junior_ai.core.redact import redact
+from junior_ai.core.suggest import did_you_mean
+from junior_ai.core.version import __version__
+from junior_ai.server.compact_schema import compact_tool_schemas
+from junior_ai.server.prompts import register_prompts
+from junior_ai.tools import ask as ask_tools
+from junior_ai.tools.batch import ask_batch as batch_tool
+from junior_ai.tools.batch import render_batch
+from junior_ai.tools.collab.consensus import consensus as consensus_tool
+from junior_ai.tools.collab.debate import debate as debate_tool
+from junior_ai.tools.collab.render import render_consensus, render_debate
+from junior_ai.tools.list_ais import list_ais as list_ais_tool
+from junior_ai.tools.output_budget import RESULT_URI, ResultStore
+from junior_ai.tools.results import (
     AskManyResult,
     AskOneResult,
     ListAIsResult,
@@ -52,7 +52,7 @@ from tools.results import (
     render_call,
     render_list_ais,
 )
-from tools.threads import THREAD_URI, ThreadStore
+from junior_ai.tools.threads import THREAD_URI, ThreadStore
 
 log = get_logger(__name__)
 
@@ -131,16 +131,8 @@ class JuniorMCPServer(MCPServer[AppState]):
             allowed = sorted(tool.parameters.get("properties", {}))
             unknown = sorted(set(arguments) - set(allowed))
             if unknown:
-                hints = [
-                    f"{field!r} (did you mean {close[0]!r}?)"
-                    if (close := get_close_matches(field, allowed, n=1))
-                    else repr(field)
-                    for field in unknown
-                ]
-                raise ToolError(
-                    f"Invalid input for {name}: unknown argument(s) {', '.join(hints)}. "
-                    f"Valid arguments: {', '.join(allowed) or 'none'}."
-                )
+                hints = "".join(f" Unknown argument {field!r}.{did_you_mean(field, allowed)}" for field in unknown)
+                raise ToolError(f"Invalid input for {name}:{hints} Valid arguments: {', '.join(allowed) or 'none'}.")
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError:

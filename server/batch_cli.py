@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from ai.batch import BatchItem, batch_generate_async, item_key, render_items
-from ai.provider_batch import run_provider_batch
-from ai.registry import AIRegistry, cleanup_async_ai_clients, initialize_all_clients_async
-from core.config import JuniorConfig
-from core.errors import InvalidInputError
+from junior_ai.ai.batch import BatchItem, batch_generate_async, item_key, render_items
+from junior_ai.ai.provider_batch import run_provider_batch
+from junior_ai.ai.registry import AIRegistry, cleanup_async_ai_clients, initialize_all_clients_async
+from junior_ai.core.config import JuniorConfig
+from junior_ai.core.errors import InvalidInputError
 
 
 def job_file(out: Path) -> Path:

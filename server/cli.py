@@ -1,6 +1,6 @@
 """`junior-ai`: the stdio MCP server (default), plus `ask`, `doctor` and `demo` for use without an MCP host.
 
-Only `serve` is for hosts; it never prints. The other commands print for a person (marked user-facing).
+Only `serve` is for hosts; it never prints. The other commands print for a person.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import anyio
 
-from core.config import JuniorConfig, load_config
-from core.errors import ConfigError, JuniorAIError, ProviderError
-from core.log import configure_logging, get_logger
-from core.version import __version__
+from junior_ai.core.config import JuniorConfig, load_config
+from junior_ai.core.errors import ConfigError, JuniorAIError, ProviderError
+from junior_ai.core.log import configure_logging, get_logger
+from junior_ai.core.version import __version__
 
 log = get_logger(__name__)
 
@@ -52,8 +52,8 @@ async def run_until_signalled(run: Callable[[], Awaitable[None]]) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from server.app import build_server
-    from server.stdio import run_stdio
+    from junior_ai.server.app import build_server
+    from junior_ai.server.stdio import run_stdio
 
     config, error = load_or_report(args.credentials)
     server = build_server(config, config_error=error)
@@ -69,9 +69,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
-    from tools import ask as ask_tools
-    from tools.results import render_ask_many, render_call
+    from junior_ai.ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
+    from junior_ai.tools import ask as ask_tools
+    from junior_ai.tools.results import render_ask_many, render_call
 
     config = load_config(args.credentials)
     schema = json.loads(Path(args.json_schema).read_text(encoding="utf-8")) if args.json_schema else None
@@ -90,16 +90,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
         try:
             if args.all or len(names) > 1:
                 many = await ask_tools.ask_many(registry, ais=None if args.all else names, **common)
-                print(render_ask_many(many))  # user-facing
+                print(render_ask_many(many))
                 return 0 if many.ok_count else 1
             registry.require_any()
             name = names[0] if names else (registry.ready_names() or registry.names)[0]
             try:
                 result = await ask_tools.ask_one(registry, ai=name, **common)
             except ProviderError as error:
-                print(f"{error.status} from {error.ai}: {error.message}", file=sys.stderr)  # user-facing
+                print(f"{error.status} from {error.ai}: {error.message}", file=sys.stderr)
                 return 1
-            print(render_call(result))  # user-facing
+            print(render_call(result))
             return 0
         finally:
             await cleanup_async_ai_clients(registry)
@@ -108,7 +108,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from server.batch_cli import run_batch
+    from junior_ai.server.batch_cli import run_batch
 
     config = load_config(args.credentials)
 
@@ -130,18 +130,18 @@ def cmd_batch(args: argparse.Namespace) -> int:
         return anyio.run(run)
     except KeyboardInterrupt:
         message = f"\ninterrupted: finished items are in {args.out}; run the same command to resume."
-        print(message, file=sys.stderr)  # user-facing
+        print(message, file=sys.stderr)
         return 130
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from server.doctor import run_doctor
+    from junior_ai.server.doctor import run_doctor
 
     return anyio.run(run_doctor, args.credentials, args.timeout)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from server.demo import run_demo
+    from junior_ai.server.demo import run_demo
 
     return anyio.run(run_demo)
 
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except JuniorAIError as error:
-        print(f"junior-ai: {error}", file=sys.stderr)  # user-facing
+        print(f"junior-ai: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

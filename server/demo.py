@@ -18,7 +18,7 @@ from typing import Any
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 
-from ai.simulator import ReplyRule, Scenario, Simulator
+from junior_ai.ai.simulator import ReplyRule, Scenario, Simulator
 
 QUESTION = "Should a small team write its HTTP retry logic by hand or use a library?"
 
@@ -107,7 +107,7 @@ def _credentials(simulator: Simulator) -> dict[str, Any]:
 
 
 def _say(text: str = "") -> None:
-    print(text, flush=True)  # user-facing
+    print(text, flush=True)
 
 
 async def run_demo() -> int:
@@ -125,7 +125,7 @@ async def run_demo() -> int:
         )
         params = StdioServerParameters(
             command=sys.executable,
-            args=["-m", "server", "--credentials", str(credentials), "serve"],
+            args=["-m", "junior_ai", "--credentials", str(credentials), "serve"],
             env={**os.environ, "JUNIOR_AI_LOG_LEVEL": os.environ.get("JUNIOR_AI_LOG_LEVEL", "WARNING")},
         )
         spawn = time.perf_counter()

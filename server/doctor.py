@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from ai.fanout import call_multiple_ais
-from ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
-from ai.types import CallResult, GenerateRequest
-from core.config import load_config
-from core.errors import ConfigError
+from junior_ai.ai.fanout import call_multiple_ais
+from junior_ai.ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
+from junior_ai.ai.types import CallResult, GenerateRequest
+from junior_ai.core.config import load_config
+from junior_ai.core.errors import ConfigError
 
 _FIXES = {
     "auth_error": "check the API key (file entry or the variable named above) and its access to the model",
@@ -29,13 +29,13 @@ async def run_doctor(credentials: str | None, timeout_s: float) -> int:
     try:
         config = load_config(credentials)
     except ConfigError as error:
-        print(f"Configuration error:\n  {error}", file=sys.stderr)  # user-facing
+        print(f"Configuration error:\n  {error}", file=sys.stderr)
         return 2
-    print(f"Configuration: {config.source or 'environment variables only (no credentials file found)'}")  # user-facing
+    print(f"Configuration: {config.source or 'environment variables only (no credentials file found)'}")
     for warning in config.warnings:
-        print(f"warning: {warning}")  # user-facing
+        print(f"warning: {warning}")
     if not config.ais:
-        print(  # user-facing
+        print(
             "No AI configured. Copy credentials.example.json to credentials.json and fill in a key, or export "
             "a provider key such as OPENAI_API_KEY or GEMINI_API_KEY."
         )
@@ -80,11 +80,11 @@ async def run_doctor(credentials: str | None, timeout_s: float) -> int:
     disabled = [ai for ai in config.ais if not ai.enabled]
     rows.extend([ai.name, "disabled", ai.model, "-", ai.key_source] for ai in disabled)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    print(_row(header, widths))  # user-facing
+    print(_row(header, widths))
     for row in rows:
-        print(_row(row, widths))  # user-facing
+        print(_row(row, widths))
     failures = [r for r in results if not r.ok]
     for result in failures:
         fix = _FIXES.get(result.status, "see the error above")
-        print(f"\n{result.ai}: {result.error}\n  fix: {fix}")  # user-facing
+        print(f"\n{result.ai}: {result.error}\n  fix: {fix}")
     return 1 if failures else 0

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 from pydantic import SecretStr
 
-from ai.registry import AIRegistry, cleanup_async_ai_clients, initialize_all_clients_async
-from ai.simulator import Simulator
-from core.config import AIConfig, JuniorConfig, Settings
-from core.log import configure_logging
-from core.redact import SECRETS
+from junior_ai.ai.registry import AIRegistry, cleanup_async_ai_clients, initialize_all_clients_async
+from junior_ai.ai.simulator import Simulator
+from junior_ai.core.config import AIConfig, JuniorConfig, Settings
+from junior_ai.core.log import configure_logging
+from junior_ai.core.redact import SECRETS
 
 # Property-based tests: a bounded run by default (CI); `--hypothesis-profile=thorough` (1,000 examples) or
 # `--hypothesis-profile=long` (10,000) for more.
@@ -57,10 +57,10 @@ def sim(_simulator_process: Simulator) -> Iterator[Simulator]:
 
 
 def run_junior_ai(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """`python -m server ARGS` as a user would run it, without any provider keys from this machine's environment."""
+    """`python -m junior_ai ARGS` as a user would run it, without any provider keys from this machine's environment."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "JUNIOR_AI_CREDENTIALS"}
     return subprocess.run(
-        [sys.executable, "-m", "server", *args],
+        [sys.executable, "-m", "junior_ai", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -11,13 +11,13 @@ import anyio
 import anyio.to_thread
 import pytest
 
-from ai.call import call_ai_async
-from ai.registry import AIRegistry, initialize_all_clients_async
-from ai.simulator import Fault, Scenario, Simulator
-from ai.simulator.scenario import echo_reply
-from ai.types import GenerateRequest, Message, StreamDelta, StreamEnd
-from core.config import AIConfig
-from core.errors import IdleTimeoutError
+from junior_ai.ai.call import call_ai_async
+from junior_ai.ai.registry import AIRegistry, initialize_all_clients_async
+from junior_ai.ai.simulator import Fault, Scenario, Simulator
+from junior_ai.ai.simulator.scenario import echo_reply
+from junior_ai.ai.types import GenerateRequest, Message, StreamDelta, StreamEnd
+from junior_ai.core.config import AIConfig
+from junior_ai.core.errors import IdleTimeoutError
 from tests.conftest import config_of, gemini_ai, openai_ai
 
 MakeAI = Callable[..., AIConfig]

@@ -16,13 +16,13 @@ import anyio.to_thread
 import pytest
 from mcp.client.client import Client
 
-from ai.batch import BatchItem, batch_generate_async, item_key, map_generate_async, render
-from ai.registry import initialize_all_clients_async
-from ai.simulator import Fault, Scenario, Simulator
-from server.app import build_server
+from junior_ai.ai.batch import BatchItem, batch_generate_async, item_key, map_generate_async, render
+from junior_ai.ai.registry import initialize_all_clients_async
+from junior_ai.ai.simulator import Fault, Scenario, Simulator
+from junior_ai.server.app import build_server
+from junior_ai.tools.batch import ask_batch
 from tests.conftest import OPENAI_KEY, config_of, gemini_ai, openai_ai
 from tests.test_server_tools import text_of
-from tools.batch import ask_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -142,7 +142,7 @@ def run_cli(sim: Simulator, tmp_path: Path, items: Path, out: Path) -> subproces
         [
             sys.executable,
             "-m",
-            "server",
+            "junior_ai",
             "--credentials",
             str(credentials),
             "batch",

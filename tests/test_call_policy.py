@@ -10,12 +10,12 @@ from typing import Any
 import anyio
 import pytest
 
-from ai.call import call_ai_async
-from ai.registry import initialize_all_clients_async
-from ai.retry import backoff_delay, parse_retry_after
-from ai.simulator import Fault, Scenario, Simulator
-from ai.types import GenerateRequest
-from core.errors import (
+from junior_ai.ai.call import call_ai_async
+from junior_ai.ai.registry import initialize_all_clients_async
+from junior_ai.ai.retry import backoff_delay, parse_retry_after
+from junior_ai.ai.simulator import Fault, Scenario, Simulator
+from junior_ai.ai.types import GenerateRequest
+from junior_ai.core.errors import (
     AuthError,
     BadRequestError,
     ContentBlockedError,
@@ -241,7 +241,7 @@ async def test_ai_that_failed_to_initialize_is_reported_and_others_work(sim: Sim
     def broken_factory(config: Any) -> Any:
         raise RuntimeError("no transport for you")
 
-    from ai.registry import DEFAULT_FACTORIES
+    from junior_ai.ai.registry import DEFAULT_FACTORIES
 
     factories = {**DEFAULT_FACTORIES, "gemini": broken_factory}
     registry = await initialize_all_clients_async(

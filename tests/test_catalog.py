@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from mcp.client.client import Client
 
-from ai.models import ModelCatalog
-from ai.registry import initialize_all_clients_async
-from ai.simulator import Scenario, Simulator
-from core.config import JuniorConfig, Settings
-from server.app import build_server
+from junior_ai.ai.catalog import ModelCatalog
+from junior_ai.ai.registry import initialize_all_clients_async
+from junior_ai.ai.simulator import Scenario, Simulator
+from junior_ai.core.config import JuniorConfig, Settings
+from junior_ai.server.app import build_server
 from tests.conftest import config_of, gemini_ai, openai_ai
 from tests.test_server_tools import text_of
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from ai.simulator import Fault, Scenario, Simulator
+from junior_ai.ai.simulator import Fault, Scenario, Simulator
 from tests.conftest import GEMINI_KEY, OPENAI_KEY, run_junior_ai
 
 

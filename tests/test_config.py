@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from core.config import load_config
-from core.errors import ConfigError
+from junior_ai.core.config import load_config
+from junior_ai.core.errors import ConfigError
 
 KEY = "sk-config-test-key-0123456789abcdef"
 

@@ -12,13 +12,13 @@ import anyio
 import pytest
 from mcp.client.client import Client
 
-from ai.registry import AIRegistry, initialize_all_clients_async
-from ai.simulator import Fault, ReplyRule, Scenario, Simulator
-from core.config import JuniorConfig
-from core.errors import InvalidInputError
-from server.app import build_server
+from junior_ai.ai.registry import AIRegistry, initialize_all_clients_async
+from junior_ai.ai.simulator import Fault, ReplyRule, Scenario, Simulator
+from junior_ai.core.config import JuniorConfig
+from junior_ai.core.errors import InvalidInputError
+from junior_ai.server.app import build_server
+from junior_ai.tools.collab.consensus import consensus
 from tests.conftest import config_of, gemini_ai, openai_ai
-from tools.consensus import consensus
 
 QUESTION = "Postgres or SQLite for a single-user desktop app?"
 

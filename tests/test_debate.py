@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from mcp.client.client import Client
 
-from ai.registry import initialize_all_clients_async
-from ai.simulator import Fault, ReplyRule, Scenario, Simulator
-from core.config import JuniorConfig
-from core.errors import InvalidInputError
-from server.app import build_server
+from junior_ai.ai.registry import initialize_all_clients_async
+from junior_ai.ai.simulator import Fault, ReplyRule, Scenario, Simulator
+from junior_ai.core.config import JuniorConfig
+from junior_ai.core.errors import InvalidInputError
+from junior_ai.server.app import build_server
+from junior_ai.tools.collab.debate import debate
 from tests.conftest import config_of, gemini_ai, openai_ai
-from tools.debate import debate
 
 TOPIC = "Tabs or spaces?"
 VERDICT = json.dumps(

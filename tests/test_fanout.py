@@ -9,12 +9,12 @@ import anyio
 import anyio.to_thread
 import pytest
 
-from ai.fanout import call_multiple_ais
-from ai.registry import AIRegistry, cleanup_async_ai_clients, initialize_all_clients_async
-from ai.simulator import Fault, Scenario, Simulator
-from ai.types import CallResult, GenerateRequest
-from core.config import JuniorConfig
-from core.errors import InvalidInputError, NoAIConfiguredError
+from junior_ai.ai.fanout import call_multiple_ais
+from junior_ai.ai.registry import AIRegistry, cleanup_async_ai_clients, initialize_all_clients_async
+from junior_ai.ai.simulator import Fault, Scenario, Simulator
+from junior_ai.ai.types import CallResult, GenerateRequest
+from junior_ai.core.config import JuniorConfig
+from junior_ai.core.errors import InvalidInputError, NoAIConfiguredError
 from tests.conftest import config_of, gemini_ai, openai_ai
 
 REQUEST = GenerateRequest.from_prompt("fan out")

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from mcp.client.client import Client
 
-from ai.simulator import Fault, Scenario, Simulator
-from core.config import AIConfig
-from core.log import configure_logging
-from server.app import build_server
+from junior_ai.ai.simulator import Fault, Scenario, Simulator
+from junior_ai.core.config import AIConfig
+from junior_ai.core.log import configure_logging
+from junior_ai.server.app import build_server
 from tests.conftest import GEMINI_KEY, OPENAI_KEY, config_of, gemini_ai, openai_ai
 
 

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mcp.client.client import Client
 
-from ai.simulator import Simulator
-from core.config import JuniorConfig
-from server.app import build_server
+from junior_ai.ai.simulator import Simulator
+from junior_ai.core.config import JuniorConfig
+from junior_ai.server.app import build_server
 from tests.conftest import config_of, gemini_ai, openai_ai
 from tests.test_server_tools import text_of
 

@@ -9,12 +9,12 @@ import anyio
 import pytest
 from mcp.client.client import Client
 
-from ai.call import call_ai_async
-from ai.registry import initialize_all_clients_async
-from ai.simulator import Fault, Scenario, Simulator
-from ai.types import GenerateRequest
-from core.errors import AuthError, CoolingDownError, RateLimitedError, UnavailableError
-from server.app import build_server
+from junior_ai.ai.call import call_ai_async
+from junior_ai.ai.registry import initialize_all_clients_async
+from junior_ai.ai.simulator import Fault, Scenario, Simulator
+from junior_ai.ai.types import GenerateRequest
+from junior_ai.core.errors import AuthError, CoolingDownError, RateLimitedError, UnavailableError
+from junior_ai.server.app import build_server
 from tests.conftest import config_of, gemini_ai, openai_ai
 
 REQUEST = GenerateRequest.from_prompt("hi")

@@ -13,12 +13,12 @@ import pytest
 from mcp.client.client import Client
 from mcp_types import CallToolResult
 
-from ai.simulator import Fault, Scenario, Simulator
-from ai.simulator.scenario import echo_reply
-from server.app import build_server
+from junior_ai.ai.simulator import Fault, Scenario, Simulator
+from junior_ai.ai.simulator.scenario import echo_reply
+from junior_ai.server.app import build_server
+from junior_ai.tools.output_budget import ResultStore
 from tests.conftest import config_of, gemini_ai, openai_ai
 from tests.test_server_tools import text_of
-from tools.output_budget import ResultStore
 
 SLOW_STREAM = Scenario(chunk_count=20, chunk_delay_s=0.2)
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from ai.batch import BatchItem, item_key, render_items
-from ai.provider_batch import run_provider_batch
-from ai.registry import initialize_all_clients_async
-from ai.simulator import Fault, Scenario, Simulator
-from ai.simulator.scenario import echo_reply
-from ai.types import GenerateRequest
+from junior_ai.ai.batch import BatchItem, item_key, render_items
+from junior_ai.ai.provider_batch import run_provider_batch
+from junior_ai.ai.registry import initialize_all_clients_async
+from junior_ai.ai.simulator import Fault, Scenario, Simulator
+from junior_ai.ai.simulator.scenario import echo_reply
+from junior_ai.ai.types import GenerateRequest
 from tests.conftest import GEMINI_KEY, OPENAI_KEY, config_of, gemini_ai, openai_ai, run_junior_ai
 
 PROTOCOLS = [pytest.param(openai_ai, id="openai"), pytest.param(gemini_ai, id="gemini")]

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 from mcp.client.client import Client
 
-from ai.simulator import Fault, Scenario, Simulator
-from core.log import configure_logging
-from core.redact import MASK, redact
-from server.app import build_server
+from junior_ai.ai.simulator import Fault, Scenario, Simulator
+from junior_ai.core.log import configure_logging
+from junior_ai.core.redact import MASK, redact
+from junior_ai.server.app import build_server
 from tests.conftest import GEMINI_KEY, OPENAI_KEY, config_of, gemini_ai, openai_ai
 
 

@@ -16,7 +16,7 @@ import pytest
 from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from ai.simulator import Scenario, Simulator
+from junior_ai.ai.simulator import Scenario, Simulator
 from tests.conftest import GEMINI_KEY, OPENAI_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +78,7 @@ async def start_server(credentials: Path, log_level: str = "INFO") -> Process:
     for variable in ("OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "JUNIOR_AI_CREDENTIALS"):
         env.pop(variable, None)
     return await anyio.open_process(
-        [sys.executable, "-m", "server", "--credentials", str(credentials), "serve"],
+        [sys.executable, "-m", "junior_ai", "--credentials", str(credentials), "serve"],
         env=env,
         cwd=ROOT,
         stderr=subprocess.PIPE,

@@ -11,10 +11,10 @@ import pytest
 from mcp.client.client import Client
 from mcp_types import CallToolResult
 
-from ai.simulator import Fault, Scenario, Simulator
-from ai.simulator.scenario import echo_reply
-from core.config import JuniorConfig
-from server.app import build_server
+from junior_ai.ai.simulator import Fault, Scenario, Simulator
+from junior_ai.ai.simulator.scenario import echo_reply
+from junior_ai.core.config import JuniorConfig
+from junior_ai.server.app import build_server
 from tests.conftest import config_of, gemini_ai, openai_ai
 
 
@@ -152,7 +152,7 @@ async def test_list_ais_shows_health_and_running_totals(sim: Simulator, two_ais:
         (
             "ask_one",
             {"ai": "oai", "prompt": "x", "tempreature": 1},
-            "unknown argument(s) 'tempreature' (did you mean 'temperature'?)",
+            "Unknown argument 'tempreature'. Did you mean 'temperature'?",
         ),
         ("ask_many", {"prompt": "x", "ais": ["oai", "nope"]}, "unknown AI 'nope'"),
         ("ask_many", {"prompt": "x", "min_responses": 3}, "min_responses must be between 1 and 2"),

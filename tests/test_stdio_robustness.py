@@ -15,7 +15,7 @@ import pytest
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from ai.simulator import Scenario, Simulator
+from junior_ai.ai.simulator import Scenario, Simulator
 from tests.conftest import GEMINI_KEY, OPENAI_KEY
 from tests.test_server_stdio import ROOT, RawSession, initialize, start_server, write_credentials
 
@@ -148,7 +148,7 @@ async def test_a_thousand_concurrent_calls_over_one_session(
         command=sys.executable,
         env=env,
         cwd=str(ROOT),
-        args=["-m", "server", "--credentials", str(credentials), "serve"],
+        args=["-m", "junior_ai", "--credentials", str(credentials), "serve"],
     )
     answers: dict[int, str] = {}
     errors: list[str] = []

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from mcp.client.client import Client
 
-from ai.simulator import Simulator
-from core.config import Settings
-from core.errors import InvalidInputError
-from server.app import build_server
+from junior_ai.ai.simulator import Simulator
+from junior_ai.core.config import Settings
+from junior_ai.core.errors import InvalidInputError
+from junior_ai.server.app import build_server
+from junior_ai.tools.threads import ThreadStore
 from tests.conftest import config_of, gemini_ai, openai_ai
 from tests.test_server_tools import text_of
-from tools.threads import ThreadStore
 
 
 def user_and_assistant_turns(body: dict[str, object]) -> list[str]:

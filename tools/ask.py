@@ -11,16 +11,16 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ai.call import call_ai_async
-from ai.fanout import call_multiple_ais, resolve_ais
-from ai.registry import AIRegistry
-from ai.types import CallResult, GenerateRequest, ok_result
-from core.errors import ProviderTimeoutError
-from tools.output_budget import ResultStore, Trimmer
-from tools.progress import FanOutProgress, TextProgress
-from tools.results import AskManyResult, AskOneResult, ProgressFn, total_cost, total_usage
-from tools.threads import Thread, ThreadStore
-from tools.validation import check_json_schema, check_prompt
+from junior_ai.ai.call import call_ai_async
+from junior_ai.ai.fanout import call_multiple_ais, resolve_ais
+from junior_ai.ai.registry import AIRegistry
+from junior_ai.ai.types import CallResult, GenerateRequest, ok_result
+from junior_ai.core.errors import ProviderTimeoutError
+from junior_ai.tools.output_budget import ResultStore, Trimmer
+from junior_ai.tools.progress import FanOutProgress, TextProgress
+from junior_ai.tools.results import AskManyResult, AskOneResult, ProgressFn, total_cost, total_usage
+from junior_ai.tools.threads import Thread, ThreadStore
+from junior_ai.tools.validation import check_json_schema, check_prompt
 
 
 def build_request(

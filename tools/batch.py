@@ -11,14 +11,14 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
-from ai.batch import ItemResult, map_generate_async
-from ai.fanout import resolve_ais
-from ai.registry import AIRegistry
-from core.errors import InvalidInputError
-from core.usage import TokenUsage
-from tools.output_budget import ResultStore
-from tools.results import ProgressFn
-from tools.validation import check_json_schema
+from junior_ai.ai.batch import ItemResult, map_generate_async
+from junior_ai.ai.fanout import resolve_ais
+from junior_ai.ai.registry import AIRegistry
+from junior_ai.core.errors import InvalidInputError
+from junior_ai.core.usage import TokenUsage
+from junior_ai.tools.output_budget import ResultStore
+from junior_ai.tools.results import ProgressFn
+from junior_ai.tools.validation import check_json_schema
 
 MAX_ITEMS = 10_000
 

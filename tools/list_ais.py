@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ai.registry import AIRegistry
-from core.redact import redact
-from core.usage import TokenUsage
-from tools.models import list_models
-from tools.results import AIInfo, ListAIsResult
+from junior_ai.ai.registry import AIRegistry
+from junior_ai.core.redact import redact
+from junior_ai.core.usage import TokenUsage
+from junior_ai.tools.model_listing import list_models
+from junior_ai.tools.results import AIInfo, ListAIsResult
 
 
 async def list_ais(registry: AIRegistry, *, models: bool = False, refresh: bool = False) -> ListAIsResult:

@@ -87,14 +87,12 @@ class Trimmer:
         # allowance covers the rest of the result.
         budget_chars = max(0, budget_tokens * CHARS_PER_TOKEN // 2 - 2_000)
         self.share = max(MIN_SHARE_CHARS, budget_chars // max(1, pieces))
-        self.trimmed: list[str] = []
 
     def fit(self, key: str, text: str | None) -> tuple[str | None, str | None]:
         """(text to return, uri of the full text or None when it fit)."""
         if text is None or len(text) <= self.share:
             return text, None
         uri = self.store.put(self.result_id, key, text)
-        self.trimmed.append(key)
         kept = text[: self.share]
         note = f"\n\n[trimmed: {len(text) - self.share:,} of {len(text):,} characters; full text: {uri}]"
         return kept + note, uri

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 
-from ai.types import CallResult
-from tools.output_budget import CHARS_PER_TOKEN
-from tools.results import ProgressFn
+from junior_ai.ai.types import CallResult
+from junior_ai.tools.output_budget import CHARS_PER_TOKEN
+from junior_ai.tools.results import ProgressFn
 
 TOKEN_UPDATE_INTERVAL_S = 0.5
 

@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ai.types import CallResult
-from core.usage import TokenUsage
+from junior_ai.ai.types import CallResult
+from junior_ai.core.usage import TokenUsage
 
 ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
 """(done, total, message): what a tool reports as it goes; the server turns it into MCP progress."""

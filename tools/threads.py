@@ -20,8 +20,8 @@ from typing import TypeVar
 import anyio.to_thread
 from pydantic import BaseModel, Field
 
-from ai.types import Message
-from core.errors import InvalidInputError
+from junior_ai.ai.types import Message
+from junior_ai.core.errors import InvalidInputError
 
 THREAD_URI = "junior://threads/{thread_id}"
 T = TypeVar("T")

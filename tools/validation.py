@@ -7,7 +7,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from core.errors import InvalidInputError
+from junior_ai.core.errors import InvalidInputError
 
 MAX_PROMPT_CHARS = 500_000
 """Far above any model's context window in practice; stops a runaway paste before it costs anything."""

@@ -3,8 +3,8 @@
 Used by the tests, the demo and the benchmarks; nothing in it calls a real provider.
 """
 
-from ai.simulator.scenario import Fault, ReplyRule, Scenario
-from ai.simulator.server import Simulator
-from ai.simulator.state import RequestRecord, SimulatorState
+from junior_ai.ai.simulator.scenario import Fault, ReplyRule, Scenario
+from junior_ai.ai.simulator.server import Simulator
+from junior_ai.ai.simulator.state import RequestRecord, SimulatorState
 
 __all__ = ["Fault", "ReplyRule", "RequestRecord", "Scenario", "Simulator", "SimulatorState"]

@@ -1,4 +1,4 @@
-"""`python -m ai.simulator --port N [--config scenarios.json]`: serve the simulator until Ctrl-C."""
+"""`python -m junior_ai.ai.simulator --port N [--config scenarios.json]`: serve the simulator until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from ai.simulator.scenario import Scenario
-from ai.simulator.server import Simulator
-from core.log import configure_logging
+from junior_ai.ai.simulator.scenario import Scenario
+from junior_ai.ai.simulator.server import Simulator
+from junior_ai.core.log import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
     configure_logging()
-    parser = argparse.ArgumentParser(prog="python -m ai.simulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m junior_ai.ai.simulator", description=__doc__)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(
         "--config", type=Path, help='JSON mapping model names to scenarios, e.g. {"slow": {"latency_s": 1}}'

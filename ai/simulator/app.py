@@ -14,8 +14,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from ai.simulator.batches import BatchEngine
-from ai.simulator.scenario import (
+from junior_ai.ai.simulator.batches import BatchEngine
+from junior_ai.ai.simulator.scenario import (
     Fault,
     count_tokens,
     echo_reply,
@@ -23,8 +23,8 @@ from ai.simulator.scenario import (
     split_chunks,
     unsupported_parameter_message,
 )
-from ai.simulator.state import RequestRecord, SimulatorState, matching_rule
-from ai.simulator.wire import Answer, GeminiWire, OpenAIWire, Wire, sse
+from junior_ai.ai.simulator.state import RequestRecord, SimulatorState, matching_rule
+from junior_ai.ai.simulator.wire import Answer, GeminiWire, OpenAIWire, Wire, sse
 
 DROP_MARKER = "simulated connection drop"
 

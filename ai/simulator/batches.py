@@ -18,13 +18,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ai.simulator.scenario import count_tokens, echo_reply, json_reply
-from ai.simulator.state import SimulatorState
-from ai.simulator.wire import Answer, GeminiWire, OpenAIWire
+from junior_ai.ai.simulator.scenario import count_tokens, echo_reply, json_reply
+from junior_ai.ai.simulator.state import SimulatorState
+from junior_ai.ai.simulator.wire import Answer, GeminiWire, OpenAIWire
 
 _OPENAI_STATES = ["validating", "in_progress", "finalizing", "completed"]
 _GEMINI_STATES = ["BATCH_STATE_PENDING", "BATCH_STATE_RUNNING", "BATCH_STATE_SUCCEEDED"]
-_GEMINI_BATCH_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch"
 
 
 @dataclass

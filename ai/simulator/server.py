@@ -1,4 +1,4 @@
-"""Running the simulator: in a background thread (tests, demo) or as `python -m ai.simulator`."""
+"""Running the simulator: in a background thread (tests, demo) or as `python -m junior_ai.ai.simulator`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from types import TracebackType
 
 import uvicorn
 
-from ai.simulator.app import DROP_MARKER, SimulatorApp
-from ai.simulator.scenario import Scenario
-from ai.simulator.state import SimulatorState
+from junior_ai.ai.simulator.app import DROP_MARKER, SimulatorApp
+from junior_ai.ai.simulator.scenario import Scenario
+from junior_ai.ai.simulator.state import SimulatorState
 
 
 class _HideSimulatedDrops(logging.Filter):
@@ -97,7 +97,7 @@ class Simulator:
         self._socket.close()
 
     def serve_forever(self) -> None:
-        """Run in the calling thread until interrupted (the `python -m ai.simulator` entry point)."""
+        """Run in the calling thread until interrupted (the `python -m junior_ai.ai.simulator` entry point)."""
         self._server.run(sockets=[self._socket])
 
     def __enter__(self) -> Simulator:

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ai.simulator.scenario import ReplyRule, Scenario, scenario_from_name
+from junior_ai.ai.simulator.scenario import ReplyRule, Scenario, scenario_from_name
 
 Outcome = Literal["pending", "completed", "fault", "disconnected"]
 

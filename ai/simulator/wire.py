@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ai.simulator.scenario import count_tokens
+from junior_ai.ai.simulator.scenario import count_tokens
 
 _GEMINI_STATUS = {
     400: "INVALID_ARGUMENT",

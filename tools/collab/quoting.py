@@ -1,4 +1,4 @@
-"""Text plumbing for the collaborative tools: quoting other AIs' answers safely, reading JSON answers, deadlines.
+"""Text plumbing for the collaborative tools: quoting other AIs' answers safely and reading JSON answers.
 
 Other AIs' answers are untrusted text. They are quoted inside markers that carry a random nonce per prompt, and
 any marker-like sequence inside them is defused, so an answer cannot close its own block and speak as the
@@ -11,8 +11,6 @@ import json
 import re
 import secrets
 from typing import Any
-
-import anyio
 
 _MARKER_LIKE = re.compile(r"<{3,}|>{3,}")
 
@@ -74,14 +72,3 @@ def str_list(value: Any) -> list[str]:
     if isinstance(value, str) and value.strip():
         return [value]
     return []
-
-
-class Deadline:
-    """A fixed point in time, and how much of it each stage may still use."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._end = anyio.current_time() + seconds
-
-    def remaining(self) -> float:
-        return max(0.0, self._end - anyio.current_time())

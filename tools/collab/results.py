@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import CallStatus
-from core.usage import TokenUsage
+from junior_ai.core.errors import CallStatus
+from junior_ai.core.usage import TokenUsage
 
 
 def stance_schema(options: list[str] | None, *, critique: bool) -> dict[str, Any]:

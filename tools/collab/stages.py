@@ -6,16 +6,16 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
-from ai.call import call_ai_async
-from ai.fanout import call_multiple_ais
-from ai.registry import AIRegistry
-from ai.types import CallResult, GenerateRequest, failed_result, ok_result
-from core.errors import InvalidInputError, ProviderError
-from core.usage import TokenUsage
-from tools.collab_models import RoundEntry
-from tools.collab_text import Deadline
-from tools.output_budget import ResultStore, Trimmer
-from tools.results import ProgressFn, total_cost, total_usage
+from junior_ai.ai.call import call_ai_async
+from junior_ai.ai.deadline import Deadline
+from junior_ai.ai.fanout import call_multiple_ais
+from junior_ai.ai.registry import AIRegistry
+from junior_ai.ai.types import CallResult, GenerateRequest, failed_result, ok_result
+from junior_ai.core.errors import InvalidInputError, ProviderError
+from junior_ai.core.usage import TokenUsage
+from junior_ai.tools.collab.results import RoundEntry
+from junior_ai.tools.output_budget import ResultStore, Trimmer
+from junior_ai.tools.results import ProgressFn, total_cost, total_usage
 
 MIN_STAGE_S = 1.0
 """A stage with less time than this left is not started: it could not finish."""

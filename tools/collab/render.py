@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.collab_models import ConsensusResult, DebateResult
+from junior_ai.tools.collab.results import ConsensusResult, DebateResult
 
 
 def render_consensus(result: ConsensusResult) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import anyio
 from pydantic import BaseModel, ConfigDict
 
-from ai.models import ModelListing
-from ai.registry import AIRegistry
+from junior_ai.ai.catalog import ModelListing
+from junior_ai.ai.registry import AIRegistry
 
 
 class ListModelsResult(BaseModel):
@@ -16,8 +16,8 @@ class ListModelsResult(BaseModel):
     aliases: dict[str, str]
 
 
-async def list_models(registry: AIRegistry, *, ai: str | None = None, refresh: bool = False) -> ListModelsResult:
-    names = [registry.resolve(ai).ai] if ai else registry.names
+async def list_models(registry: AIRegistry, *, refresh: bool = False) -> ListModelsResult:
+    names = registry.names
     registry.require_any()
     listings: dict[str, ModelListing] = {}
 

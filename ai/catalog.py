@@ -17,12 +17,12 @@ import anyio
 import anyio.to_thread
 from pydantic import BaseModel, ConfigDict
 
-from ai.translate import detail
-from core.errors import ProviderError
-from core.log import get_logger
+from junior_ai.ai.translate import detail
+from junior_ai.core.errors import ProviderError
+from junior_ai.core.log import get_logger
 
 if TYPE_CHECKING:
-    from ai.registry import AIEntry
+    from junior_ai.ai.registry import AIEntry
 
 log = get_logger(__name__)
 

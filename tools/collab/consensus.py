@@ -18,16 +18,23 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ai.fanout import resolve_ais
-from ai.registry import AIRegistry
-from ai.types import CallResult, GenerateRequest
-from core.errors import InvalidInputError
-from tools.collab_models import JUDGE_SCHEMA, ConsensusResult, Dissent, RoundEntry, stance_schema
-from tools.collab_run import MIN_STAGE_S, CollabRun, check_judge, check_rounds, trim_rounds
-from tools.collab_text import DATA_NOT_INSTRUCTIONS, Deadline, Quoter, answer_label, parse_json_object, str_list
-from tools.output_budget import ResultStore
-from tools.results import ProgressFn
-from tools.validation import check_prompt
+from junior_ai.ai.deadline import Deadline
+from junior_ai.ai.fanout import resolve_ais
+from junior_ai.ai.registry import AIRegistry
+from junior_ai.ai.types import CallResult, GenerateRequest
+from junior_ai.core.errors import InvalidInputError
+from junior_ai.tools.collab.quoting import (
+    DATA_NOT_INSTRUCTIONS,
+    Quoter,
+    answer_label,
+    parse_json_object,
+    str_list,
+)
+from junior_ai.tools.collab.results import JUDGE_SCHEMA, ConsensusResult, Dissent, RoundEntry, stance_schema
+from junior_ai.tools.collab.stages import MIN_STAGE_S, CollabRun, check_judge, check_rounds, trim_rounds
+from junior_ai.tools.output_budget import ResultStore
+from junior_ai.tools.results import ProgressFn
+from junior_ai.tools.validation import check_prompt
 
 ROUND0_SYSTEM = (
     "You are one of several independent experts asked the same question. Think for yourself: you will not see "

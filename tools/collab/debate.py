@@ -12,16 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from ai.fanout import resolve_ais
-from ai.registry import AIRegistry
-from ai.types import CallResult, GenerateRequest
-from core.errors import InvalidInputError
-from tools.collab_models import DebateResult, RoundEntry, SideSummary
-from tools.collab_run import MIN_STAGE_S, CollabRun, check_judge, check_rounds, trim_rounds
-from tools.collab_text import DATA_NOT_INSTRUCTIONS, Deadline, Quoter, parse_json_object, str_list
-from tools.output_budget import ResultStore
-from tools.results import ProgressFn
-from tools.validation import check_prompt
+from junior_ai.ai.deadline import Deadline
+from junior_ai.ai.fanout import resolve_ais
+from junior_ai.ai.registry import AIRegistry
+from junior_ai.ai.types import CallResult, GenerateRequest
+from junior_ai.core.errors import InvalidInputError
+from junior_ai.tools.collab.quoting import DATA_NOT_INSTRUCTIONS, Quoter, parse_json_object, str_list
+from junior_ai.tools.collab.results import DebateResult, RoundEntry, SideSummary
+from junior_ai.tools.collab.stages import MIN_STAGE_S, CollabRun, check_judge, check_rounds, trim_rounds
+from junior_ai.tools.output_budget import ResultStore
+from junior_ai.tools.results import ProgressFn
+from junior_ai.tools.validation import check_prompt
 
 DebateMode = Literal["rounds", "sequential"]
 DEFAULT_STANCES = ["for", "against", "a third way (an alternative to both)"]

@@ -1,0 +1,1 @@
+"""The collaborative tools: a critiqued consensus and a judged debate between several AIs."""
