@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -71,12 +72,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from junior_ai.ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
     from junior_ai.tools import ask as ask_tools
+    from junior_ai.tools.arguments import AskManyArgs, AskOneArgs
     from junior_ai.tools.results import render_ask_many, render_call
 
     config = load_config(args.credentials)
     schema = json.loads(Path(args.json_schema).read_text(encoding="utf-8")) if args.json_schema else None
     names: list[str] = args.ai or []
-    common = {
+    common: dict[str, Any] = {
         "prompt": args.prompt,
         "system": args.system,
         "temperature": args.temperature,
@@ -89,13 +91,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
         registry = await initialize_all_clients_async(config)
         try:
             if args.all or len(names) > 1:
-                many = await ask_tools.ask_many(registry, ais=None if args.all else names, **common)
+                many_args = AskManyArgs.parse(ais=None if args.all else names, **common)
+                many = await ask_tools.ask_many(registry, many_args)
                 print(render_ask_many(many))
                 return 0 if many.ok_count else 1
             registry.require_any()
             name = names[0] if names else (registry.ready_names() or registry.names)[0]
             try:
-                result = await ask_tools.ask_one(registry, ai=name, **common)
+                result = await ask_tools.ask_one(registry, AskOneArgs.parse(ai=name, **common))
             except ProviderError as error:
                 print(f"{error.status} from {error.ai}: {error.message}", file=sys.stderr)
                 return 1

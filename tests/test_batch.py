@@ -20,6 +20,7 @@ from junior_ai.ai.batch import BatchItem, batch_generate_async, item_key, map_ge
 from junior_ai.ai.registry import initialize_all_clients_async
 from junior_ai.ai.simulator import Fault, Scenario, Simulator
 from junior_ai.server.app import build_server
+from junior_ai.tools.arguments import AskBatchArgs
 from junior_ai.tools.batch import ask_batch
 from tests.conftest import OPENAI_KEY, config_of, gemini_ai, openai_ai
 from tests.test_server_tools import text_of
@@ -113,9 +114,8 @@ async def test_items_cut_off_by_the_deadline_are_reported_not_done(sim: Simulato
     sim.set_scenario("slowpoke", Scenario(latency_s=0.5))
     registry = await initialize_all_clients_async(config_of(openai_ai(sim, "ai", "slowpoke", max_concurrency=2)))
     try:
-        summary = await ask_batch(
-            registry, template="{item}", items=[str(i) for i in range(10)], ai="ai", deadline_s=1.2
-        )
+        args = AskBatchArgs.parse(template="{item}", items=[str(i) for i in range(10)], ai="ai", deadline_s=1.2)
+        summary = await ask_batch(registry, args)
     finally:
         await registry.aclose()
     assert summary.counts.get("ok", 0) == 4 and summary.counts["not_done"] == 6

@@ -17,6 +17,7 @@ from junior_ai.ai.simulator import Fault, ReplyRule, Scenario, Simulator
 from junior_ai.core.config import JuniorConfig
 from junior_ai.core.errors import InvalidInputError
 from junior_ai.server.app import build_server
+from junior_ai.tools.arguments import ConsensusArgs
 from junior_ai.tools.collab.consensus import consensus
 from tests.conftest import config_of, gemini_ai, openai_ai
 
@@ -72,7 +73,8 @@ def three(sim: Simulator) -> JuniorConfig:
 async def run(config: JuniorConfig, **kwargs: Any) -> Any:
     registry: AIRegistry = await initialize_all_clients_async(config)
     try:
-        return await consensus(registry, question=QUESTION, **kwargs)
+        extras = {key: kwargs.pop(key) for key in ("progress", "store", "rng") if key in kwargs}
+        return await consensus(registry, ConsensusArgs.parse(question=QUESTION, **kwargs), **extras)
     finally:
         await registry.aclose()
 
@@ -247,7 +249,7 @@ async def test_budget_stops_new_stages(sim: Simulator) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"rounds": 4}, "rounds must be between 0 and 3"),
+        ({"rounds": 4}, "rounds: Input should be less than or equal to 3"),
         ({"options": ["only one"]}, "at least two distinct"),
         ({"options": ["a", "A"]}, "at least two distinct"),
         ({"judge": "nobody"}, "unknown AI 'nobody'"),
@@ -258,7 +260,7 @@ async def test_bad_arguments_are_rejected(sim: Simulator, kwargs: dict[str, Any]
     registry = await initialize_all_clients_async(three(sim))
     try:
         with pytest.raises(InvalidInputError, match=re.escape(message)):
-            await consensus(registry, **({"question": QUESTION} | kwargs))
+            await consensus(registry, ConsensusArgs.parse(**({"question": QUESTION} | kwargs)))
     finally:
         await registry.aclose()
 

@@ -13,6 +13,7 @@ from junior_ai.ai.simulator import Fault, ReplyRule, Scenario, Simulator
 from junior_ai.core.config import JuniorConfig
 from junior_ai.core.errors import InvalidInputError
 from junior_ai.server.app import build_server
+from junior_ai.tools.arguments import DebateArgs
 from junior_ai.tools.collab.debate import debate
 from tests.conftest import config_of, gemini_ai, openai_ai
 
@@ -48,7 +49,8 @@ def pair(sim: Simulator) -> JuniorConfig:
 async def run(config: JuniorConfig, **kwargs: Any) -> Any:
     registry = await initialize_all_clients_async(config)
     try:
-        return await debate(registry, topic=TOPIC, **kwargs)
+        extras = {key: kwargs.pop(key) for key in ("progress", "store") if key in kwargs}
+        return await debate(registry, DebateArgs.parse(topic=TOPIC, **kwargs), **extras)
     finally:
         await registry.aclose()
 
@@ -113,15 +115,16 @@ async def test_custom_stances_and_a_failing_debater(sim: Simulator) -> None:
     [
         ({"ais": ["pro"]}, "a debate needs at least two AIs"),
         ({"stances": ["only one"]}, "one position per debating AI: 2 AIs (pro, con) but 1 stances"),
-        ({"rounds": 0}, "rounds must be between 1 and 4"),
-        ({"topic": ""}, "topic is empty"),
+        ({"rounds": 0}, "rounds: Input should be greater than or equal to 1"),
+        ({"topic": "  "}, "topic is empty"),
+        ({"topic": ""}, "topic: String should have at least 1 character"),
     ],
 )
 async def test_bad_debate_arguments_are_rejected(sim: Simulator, kwargs: dict[str, Any], message: str) -> None:
     registry = await initialize_all_clients_async(pair(sim))
     try:
         with pytest.raises(InvalidInputError, match=message.replace("(", r"\(").replace(")", r"\)")):
-            await debate(registry, **({"topic": TOPIC} | kwargs))
+            await debate(registry, DebateArgs.parse(**({"topic": TOPIC} | kwargs)))
     finally:
         await registry.aclose()
 

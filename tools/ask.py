@@ -8,14 +8,13 @@ marked partial. Long answers are trimmed to the output budget, the full text kep
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Any
 
 from junior_ai.ai.call import call_ai_async
 from junior_ai.ai.fanout import call_multiple_ais, resolve_ais
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.ai.types import CallResult, GenerateRequest, ok_result
 from junior_ai.core.errors import ProviderTimeoutError
+from junior_ai.tools.arguments import AskManyArgs, AskOneArgs
 from junior_ai.tools.output_budget import ResultStore, Trimmer
 from junior_ai.tools.progress import FanOutProgress, TextProgress
 from junior_ai.tools.results import AskManyResult, AskOneResult, ProgressFn, total_cost, total_usage
@@ -23,20 +22,13 @@ from junior_ai.tools.threads import Thread, ThreadStore
 from junior_ai.tools.validation import check_json_schema, check_prompt
 
 
-def build_request(
-    prompt: str,
-    *,
-    system: str | None = None,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-    json_schema: dict[str, Any] | None = None,
-) -> GenerateRequest:
+def build_request(args: AskOneArgs | AskManyArgs) -> GenerateRequest:
     return GenerateRequest.from_prompt(
-        check_prompt(prompt),
-        system=system or None,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        json_schema=check_json_schema(json_schema),
+        check_prompt(args.prompt),
+        system=args.system or None,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+        json_schema=check_json_schema(args.json_schema),
     )
 
 
@@ -53,31 +45,22 @@ def trim_results(results: list[CallResult], registry: AIRegistry, store: ResultS
 
 async def ask_one(
     registry: AIRegistry,
+    args: AskOneArgs,
     *,
-    ai: str,
-    prompt: str,
-    system: str | None = None,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-    json_schema: dict[str, Any] | None = None,
-    timeout_s: float | None = None,
-    deadline_s: float | None = None,
     progress: ProgressFn | None = None,
     store: ResultStore | None = None,
-    thread_id: str | None = None,
     threads: ThreadStore | None = None,
 ) -> AskOneResult:
     """Ask one AI. Raises `InvalidInputError` for bad arguments and `ProviderError` when the AI fails, except
     that an answer cut off by the deadline comes back as far as it got (status `timeout`, `partial` true)."""
+    ai, prompt = args.ai, args.prompt
     entry, model = registry.entry_for(ai)  # unknown names fail before any other work, listing the valid ones
-    request = build_request(
-        prompt, system=system, temperature=temperature, max_tokens=max_tokens, json_schema=json_schema
-    )
-    thread = await _thread(threads, thread_id)
+    request = build_request(args)
+    thread = await _thread(threads, args.thread_id)
     if thread is not None:
         request = request.model_copy(update={"messages": (*thread.history(ai), *request.messages)})
     settings = registry.config.settings
-    budget = min(timeout_s or entry.config.timeout_s, deadline_s or settings.deadline_s)
+    budget = min(args.timeout_s or entry.config.timeout_s, args.deadline_s or settings.deadline_s)
     streamed = TextProgress(progress, ai)
     pieces: list[str] = []
 
@@ -132,29 +115,19 @@ async def _thread(threads: ThreadStore | None, thread_id: str | None) -> Thread 
 
 async def ask_many(
     registry: AIRegistry,
+    args: AskManyArgs,
     *,
-    prompt: str,
-    ais: Sequence[str] | None = None,
-    system: str | None = None,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-    json_schema: dict[str, Any] | None = None,
-    timeout_s: float | None = None,
-    deadline_s: float | None = None,
-    min_responses: int | None = None,
     progress: ProgressFn | None = None,
     store: ResultStore | None = None,
-    thread_id: str | None = None,
     threads: ThreadStore | None = None,
 ) -> AskManyResult:
-    """Ask several AIs concurrently (all ready ones when `ais` is empty); every AI gets a result entry."""
-    request = build_request(
-        prompt, system=system, temperature=temperature, max_tokens=max_tokens, json_schema=json_schema
-    )
+    """Ask several AIs concurrently (all ready ones when `ais` is omitted); every AI gets a result entry."""
+    request = build_request(args)
+    prompt = args.prompt
     settings = registry.config.settings
     started = time.perf_counter()
-    labels = resolve_ais(registry, ais)
-    thread = await _thread(threads, thread_id)
+    labels = resolve_ais(registry, args.ais)
+    thread = await _thread(threads, args.thread_id)
     requests = {
         label: request.model_copy(update={"messages": (*thread.history(label), *request.messages)})
         if thread is not None
@@ -166,9 +139,9 @@ async def ask_many(
         registry,
         requests,
         None,
-        timeout_s=timeout_s,
-        deadline_s=deadline_s if deadline_s is not None else settings.deadline_s,
-        min_responses=min_responses,
+        timeout_s=args.timeout_s,
+        deadline_s=args.deadline_s if args.deadline_s is not None else settings.deadline_s,
+        min_responses=args.min_responses,
         stream=settings.stream,
         idle_timeout_s=settings.idle_timeout_s,
         on_result=tracker.finished,

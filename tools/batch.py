@@ -16,6 +16,7 @@ from junior_ai.ai.fanout import resolve_ais
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.core.errors import InvalidInputError
 from junior_ai.core.usage import TokenUsage
+from junior_ai.tools.arguments import AskBatchArgs
 from junior_ai.tools.output_budget import ResultStore
 from junior_ai.tools.results import ProgressFn
 from junior_ai.tools.validation import check_json_schema
@@ -50,17 +51,13 @@ def check_batch(template: str, items: Sequence[Any]) -> None:
 
 async def ask_batch(
     registry: AIRegistry,
+    args: AskBatchArgs,
     *,
-    template: str,
-    items: Sequence[Any],
-    ai: str | None = None,
-    ais: Sequence[str] | None = None,
-    json_schema: dict[str, Any] | None = None,
-    max_concurrency: int | None = None,
-    deadline_s: float | None = None,
     progress: ProgressFn | None = None,
     store: ResultStore | None = None,
 ) -> BatchSummary:
+    template, items, ai, ais, json_schema = args.template, args.items, args.ai, args.ais, args.json_schema
+    max_concurrency, deadline_s = args.max_concurrency, args.deadline_s
     check_batch(template, items)
     check_json_schema(json_schema)
     targets = resolve_ais(registry, [ai] if ai else ais)

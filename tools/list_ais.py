@@ -5,11 +5,13 @@ from __future__ import annotations
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.core.redact import redact
 from junior_ai.core.usage import TokenUsage
+from junior_ai.tools.arguments import ListAIsArgs
 from junior_ai.tools.model_listing import list_models
 from junior_ai.tools.results import AIInfo, ListAIsResult
 
 
-async def list_ais(registry: AIRegistry, *, models: bool = False, refresh: bool = False) -> ListAIsResult:
+async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
+    models, refresh = args.models, args.refresh
     infos = [
         AIInfo(
             name=entry.name,

@@ -23,6 +23,7 @@ from junior_ai.ai.fanout import resolve_ais
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.ai.types import CallResult, GenerateRequest
 from junior_ai.core.errors import InvalidInputError
+from junior_ai.tools.arguments import ConsensusArgs
 from junior_ai.tools.collab.quoting import (
     DATA_NOT_INSTRUCTIONS,
     Quoter,
@@ -31,7 +32,7 @@ from junior_ai.tools.collab.quoting import (
     str_list,
 )
 from junior_ai.tools.collab.results import JUDGE_SCHEMA, ConsensusResult, Dissent, RoundEntry, stance_schema
-from junior_ai.tools.collab.stages import MIN_STAGE_S, CollabRun, check_judge, check_rounds, trim_rounds
+from junior_ai.tools.collab.stages import MIN_STAGE_S, CollabRun, check_judge, trim_rounds
 from junior_ai.tools.output_budget import ResultStore
 from junior_ai.tools.results import ProgressFn
 from junior_ai.tools.validation import check_prompt
@@ -181,20 +182,15 @@ def _entry(result: CallResult, round_no: int, stance: Stance | None) -> RoundEnt
 
 async def consensus(
     registry: AIRegistry,
+    args: ConsensusArgs,
     *,
-    question: str,
-    ais: Sequence[str] | None = None,
-    judge: str | None = None,
-    rounds: int = 1,
-    options: Sequence[str] | None = None,
-    deadline_s: float | None = None,
-    max_cost_usd: float | None = None,
     progress: ProgressFn | None = None,
     store: ResultStore | None = None,
     rng: random.Random | None = None,
 ) -> ConsensusResult:
+    question, ais, judge, rounds, options = args.question, args.ais, args.judge, args.rounds, args.options
+    deadline_s, max_cost_usd = args.deadline_s, args.max_cost_usd
     check_prompt(question, "question")
-    check_rounds(rounds, low=0, high=3)
     choices = check_options(options)
     names = resolve_ais(registry, ais)
     preferred_judge = check_judge(registry, judge)

@@ -17,9 +17,10 @@ from junior_ai.ai.fanout import resolve_ais
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.ai.types import CallResult, GenerateRequest
 from junior_ai.core.errors import InvalidInputError
+from junior_ai.tools.arguments import DebateArgs
 from junior_ai.tools.collab.quoting import DATA_NOT_INSTRUCTIONS, Quoter, parse_json_object, str_list
 from junior_ai.tools.collab.results import DebateResult, RoundEntry, SideSummary
-from junior_ai.tools.collab.stages import MIN_STAGE_S, CollabRun, check_judge, check_rounds, trim_rounds
+from junior_ai.tools.collab.stages import MIN_STAGE_S, CollabRun, check_judge, trim_rounds
 from junior_ai.tools.output_budget import ResultStore
 from junior_ai.tools.results import ProgressFn
 from junior_ai.tools.validation import check_prompt
@@ -96,19 +97,14 @@ def judge_request(topic: str, positions: dict[str, str], final: list[tuple[str, 
 
 async def debate(
     registry: AIRegistry,
+    args: DebateArgs,
     *,
-    topic: str,
-    ais: Sequence[str] | None = None,
-    rounds: int = 2,
-    judge: str | None = None,
-    stances: Sequence[str] | None = None,
-    mode: DebateMode = "rounds",
-    deadline_s: float | None = None,
     progress: ProgressFn | None = None,
     store: ResultStore | None = None,
 ) -> DebateResult:
+    topic, ais, rounds, judge, stances, mode = args.topic, args.ais, args.rounds, args.judge, args.stances, args.mode
+    deadline_s = args.deadline_s
     check_prompt(topic, "topic")
-    check_rounds(rounds, low=1, high=4)
     names = resolve_ais(registry, ais)
     positions = assign_stances(names, stances)
     preferred_judge = check_judge(registry, judge)

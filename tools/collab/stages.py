@@ -11,7 +11,7 @@ from junior_ai.ai.deadline import Deadline
 from junior_ai.ai.fanout import call_multiple_ais
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.ai.types import CallResult, GenerateRequest, failed_result, ok_result
-from junior_ai.core.errors import InvalidInputError, ProviderError
+from junior_ai.core.errors import ProviderError
 from junior_ai.core.usage import TokenUsage
 from junior_ai.tools.collab.results import RoundEntry
 from junior_ai.tools.output_budget import ResultStore, Trimmer
@@ -130,12 +130,6 @@ def check_judge(registry: AIRegistry, judge: str | None) -> str | None:
     if configured is not None and configured in registry.names:
         return configured
     return None
-
-
-def check_rounds(rounds: int, *, low: int, high: int) -> int:
-    if not low <= rounds <= high:
-        raise InvalidInputError(f"rounds must be between {low} and {high}; got {rounds}.")
-    return rounds
 
 
 def trim_rounds(entries: list[RoundEntry], registry: AIRegistry, store: ResultStore | None) -> list[RoundEntry]:

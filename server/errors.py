@@ -1,0 +1,59 @@
+"""Our errors → the text a host's model reads. In mcp 2.x only a `ToolError`'s message reaches the model; any
+other exception becomes a generic "Error executing tool", so every error is mapped here, with the fix in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp_types import CallToolResult, InputRequiredResult
+from pydantic import ValidationError
+
+from junior_ai.core.errors import InvalidInputError, JuniorAIError, ProviderError, RateLimitedError
+from junior_ai.core.redact import redact
+from junior_ai.core.suggest import did_you_mean
+from junior_ai.server.lifespan import AppState
+from junior_ai.tools.arguments import describe_validation
+
+
+def as_tool_error(error: JuniorAIError) -> ToolError:
+    """Our error → the text the model reads: the status first, then what happened and the fix."""
+    if isinstance(error, InvalidInputError):
+        return ToolError(f"Invalid input: {redact(str(error))}")
+    if isinstance(error, ProviderError):
+        text = f"{error.status} from {error.ai} after {error.attempts} attempt(s): {redact(error.message)}"
+        if isinstance(error, RateLimitedError) and error.retry_after_s is not None and "retry after" not in text:
+            text += f" Retry after {error.retry_after_s:.0f} s."
+        return ToolError(text)
+    return ToolError(redact(str(error)))
+
+
+def invalid_arguments(tool: str, error: ValidationError) -> ToolError:
+    return ToolError(f"Invalid input: {describe_validation(tool, error)}")
+
+
+class JuniorMCPServer(MCPServer[AppState]):
+    """MCPServer with argument errors a model can act on: unknown fields named (with a did-you-mean), and
+    schema violations stated plainly instead of pydantic's multi-line report."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            allowed = sorted(tool.parameters.get("properties", {}))
+            unknown = sorted(set(arguments) - set(allowed))
+            if unknown:
+                hints = "".join(f" Unknown argument {field!r}.{did_you_mean(field, allowed)}" for field in unknown)
+                raise ToolError(
+                    f"Invalid input: arguments of {name}:{hints} Valid arguments: {', '.join(allowed) or 'none'}."
+                )
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError:
+            raise
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise invalid_arguments(name, exc.__cause__) from exc.__cause__
+            raise

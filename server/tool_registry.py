@@ -1,0 +1,190 @@
+"""The MCP tools, each registered from its arguments model (`tools/arguments.py`).
+
+The SDK derives a tool's input schema from a function's signature; `register_tool` gives it a signature made of
+the model's fields (their types, constraints and descriptions), so the published schema is the model's own
+schema and a parameter is declared once. The handler receives the validated model, never loose keywords.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field, ValidationError
+
+from junior_ai.core.errors import JuniorAIError
+from junior_ai.server.errors import as_tool_error, invalid_arguments
+from junior_ai.server.lifespan import AppState, registry_of
+from junior_ai.tools import ask as ask_tools
+from junior_ai.tools.arguments import (
+    AskBatchArgs,
+    AskManyArgs,
+    AskOneArgs,
+    ConsensusArgs,
+    DebateArgs,
+    ListAIsArgs,
+    ToolArguments,
+)
+from junior_ai.tools.batch import ask_batch, render_batch
+from junior_ai.tools.collab.consensus import consensus
+from junior_ai.tools.collab.debate import debate
+from junior_ai.tools.collab.render import render_consensus, render_debate
+from junior_ai.tools.list_ais import list_ais
+from junior_ai.tools.output_budget import ResultStore
+from junior_ai.tools.results import (
+    AskManyResult,
+    AskOneResult,
+    ListAIsResult,
+    ProgressFn,
+    render_ask_many,
+    render_call,
+    render_list_ais,
+)
+from junior_ai.tools.threads import ThreadStore
+
+A = TypeVar("A", bound=ToolArguments)
+_ANNOTATED: Any = Annotated  # subscripted with runtime values below, which a static checker cannot follow
+Handler = Callable[[A, Context[AppState, Any]], Awaitable[CallToolResult]]
+
+
+def signature_of(model: type[ToolArguments], output: type[BaseModel] | None) -> inspect.Signature:
+    """A keyword-only signature with one parameter per model field, plus the request context."""
+    parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context[AppState, Any])]
+    for name, info in model.model_fields.items():
+        # The constraints (`metadata`) and the description travel; the default goes on the parameter itself.
+        annotation = _ANNOTATED[(info.annotation, *info.metadata, Field(description=info.description))]
+        default = inspect.Parameter.empty if info.is_required() else info.default
+        parameters.append(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+        )
+    returns = _ANNOTATED[CallToolResult, output] if output is not None else CallToolResult
+    return inspect.Signature(parameters, return_annotation=returns)
+
+
+def register_tool(
+    server: MCPServer[AppState],
+    model: type[A],
+    handler: Handler[A],
+    *,
+    description: str,
+    annotations: ToolAnnotations,
+    output: type[BaseModel] | None = None,
+) -> None:
+    """Register `handler` as the tool `model.TOOL`. Without `output`, the result carries structured content but
+    publishes no output schema (it would cost every host turn context for what the text rendering explains)."""
+
+    async def run(ctx: Context[AppState, Any], **values: Any) -> CallToolResult:
+        try:
+            args = model.model_validate(values)
+        except ValidationError as error:
+            raise invalid_arguments(model.TOOL, error) from None
+        try:
+            return await handler(args, ctx)
+        except JuniorAIError as error:
+            raise as_tool_error(error) from error
+
+    run.__signature__ = signature_of(model, output)  # type: ignore[attr-defined]
+    run.__annotations__ = {"ctx": Context[AppState, Any]}
+    run.__name__ = model.TOOL
+    server.add_tool(
+        run,
+        name=model.TOOL,
+        description=description,
+        annotations=annotations,
+        structured_output=None if output is not None else False,
+    )
+    # Publish the model's own schema (with `additionalProperties: false`, which the SDK's signature-derived
+    # model leaves out): the host sees exactly what `model` accepts.
+    registered = server._tool_manager.get_tool(model.TOOL)
+    assert registered is not None
+    registered.parameters = model.model_json_schema()
+
+
+def progress_of(ctx: Context[AppState, Any]) -> ProgressFn:
+    async def report(done: float, total: float | None, message: str | None) -> None:
+        await ctx.report_progress(done, total, message)
+
+    return report
+
+
+def thread_note(thread_id: str | None) -> str:
+    return f"\n\n(thread_id {thread_id}: pass it to continue this conversation)" if thread_id else ""
+
+
+def tool_result(text: str, structured: BaseModel) -> CallToolResult:
+    # exclude_none: optional fields without a value are left out, matching the compacted output schemas.
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=structured.model_dump(mode="json", exclude_none=True),
+    )
+
+
+def register_tools(server: MCPServer[AppState], *, store: ResultStore, threads: ThreadStore) -> None:
+    read_only = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+
+    async def ask_one(args: AskOneArgs, ctx: Context[AppState, Any]) -> CallToolResult:
+        registry = await registry_of(ctx)
+        result = await ask_tools.ask_one(registry, args, progress=progress_of(ctx), store=store, threads=threads)
+        return tool_result(render_call(result) + thread_note(result.thread_id), result)
+
+    async def ask_many(args: AskManyArgs, ctx: Context[AppState, Any]) -> CallToolResult:
+        registry = await registry_of(ctx)
+        result = await ask_tools.ask_many(registry, args, progress=progress_of(ctx), store=store, threads=threads)
+        return tool_result(render_ask_many(result) + thread_note(result.thread_id), result)
+
+    async def run_consensus(args: ConsensusArgs, ctx: Context[AppState, Any]) -> CallToolResult:
+        result = await consensus(await registry_of(ctx), args, progress=progress_of(ctx), store=store)
+        return tool_result(render_consensus(result), result)
+
+    async def run_debate(args: DebateArgs, ctx: Context[AppState, Any]) -> CallToolResult:
+        result = await debate(await registry_of(ctx), args, progress=progress_of(ctx), store=store)
+        return tool_result(render_debate(result), result)
+
+    async def run_batch(args: AskBatchArgs, ctx: Context[AppState, Any]) -> CallToolResult:
+        summary = await ask_batch(await registry_of(ctx), args, progress=progress_of(ctx), store=store)
+        return tool_result(render_batch(summary), summary)
+
+    async def run_list_ais(args: ListAIsArgs, ctx: Context[AppState, Any]) -> CallToolResult:
+        result = await list_ais(await registry_of(ctx), args)
+        return tool_result(render_list_ais(result), result)
+
+    register_tool(
+        server, AskOneArgs, ask_one, description="Ask one AI and return its answer.", annotations=read_only,
+        output=AskOneResult,
+    )  # fmt: skip
+    register_tool(
+        server, AskManyArgs, ask_many, description="Ask several AIs at once; one result per AI.",
+        annotations=read_only, output=AskManyResult,
+    )  # fmt: skip
+    register_tool(
+        server,
+        ConsensusArgs,
+        run_consensus,
+        description="AIs answer, then critique each other anonymously; a judge gives the consensus, dissent and risks.",
+        annotations=read_only,
+    )
+    register_tool(
+        server,
+        DebateArgs,
+        run_debate,
+        description="AIs argue assigned positions; a judge gives the strongest arguments and a verdict.",
+        annotations=read_only,
+    )
+    register_tool(
+        server,
+        AskBatchArgs,
+        run_batch,
+        description="Run a template over many items; summary here, every result as a JSON-lines resource.",
+        annotations=read_only,
+    )
+    register_tool(
+        server,
+        ListAIsArgs,
+        run_list_ais,
+        description="Configured AIs: health, usage; models=true lists their models.",
+        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
+        output=ListAIsResult,
+    )

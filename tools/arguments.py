@@ -1,0 +1,135 @@
+"""One arguments model per tool: the only place a tool's parameters, their constraints and the short descriptions
+a host's model reads are written.
+
+The MCP registration publishes each model's JSON schema as the tool's input schema, the CLI builds the same
+model from its flags, the library API from its keyword arguments, and the tool function takes it. Adding a
+parameter to a tool is a change here (and in the function that uses it), nothing else.
+
+Descriptions are short on purpose: a host re-sends `tools/list` to its model on every turn.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from junior_ai.core.errors import InvalidInputError
+
+AIName = Annotated[
+    str, Field(description="A configured AI, 'name:model', or an alias (see list_ais).", min_length=1, max_length=200)
+]
+Prompt = Annotated[str, Field(description="The question or task.", min_length=1)]
+System = Annotated[str | None, Field(description="Optional system prompt.")]
+Temperature = Annotated[float | None, Field(description="Sampling temperature, 0-2.", ge=0, le=2)]
+MaxTokens = Annotated[int | None, Field(description="Cap on answer length in tokens.", ge=1, le=200_000)]
+JsonSchema = Annotated[dict[str, Any] | None, Field(description="JSON Schema (an object) for the answer.")]
+TimeoutS = Annotated[float | None, Field(description="Per-AI timeout in seconds.", gt=0, le=600)]
+AIList = Annotated[list[str] | None, Field(description="AIs to ask; omit for every enabled AI.", max_length=50)]
+ThreadId = Annotated[str | None, Field(description="Continue an earlier conversation.")]
+DeadlineS = Annotated[float | None, Field(description="Overall deadline in seconds.", gt=0, le=3600)]
+Judge = Annotated[str | None, Field(description="AI that writes the synthesis.")]
+
+
+def describe_validation(tool: str, error: ValidationError) -> str:
+    """pydantic's report, reduced to what a model needs to fix its call (and never a 1 MB input echoed back)."""
+    problems = []
+    for item in error.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in item["loc"] if part != tool + "Arguments") or "arguments"
+        problems.append(f"{field}: {item['msg']}")
+    return f"arguments of {tool}: " + "; ".join(problems) + "."
+
+
+class ToolArguments(BaseModel):
+    """Base of every arguments model: unknown fields are refused, and a built model is not changed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    TOOL: ClassVar[str] = ""  # the MCP tool this model is the arguments of
+
+    @classmethod
+    def parse(cls, **values: Any) -> Self:
+        """Build from keyword arguments (CLI flags, library calls); bad values are an `InvalidInputError` that
+        says which argument was wrong and how, like the MCP tool's own error."""
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            raise InvalidInputError(describe_validation(cls.TOOL, error)) from None
+
+
+class AskOneArgs(ToolArguments):
+    TOOL = "ask_one"
+
+    ai: AIName
+    prompt: Prompt
+    system: System = None
+    temperature: Temperature = None
+    max_tokens: MaxTokens = None
+    json_schema: JsonSchema = None
+    timeout_s: TimeoutS = None
+    deadline_s: DeadlineS = None
+    thread_id: ThreadId = None
+
+
+class AskManyArgs(ToolArguments):
+    TOOL = "ask_many"
+
+    prompt: Prompt
+    ais: AIList = None
+    system: System = None
+    temperature: Temperature = None
+    max_tokens: MaxTokens = None
+    json_schema: JsonSchema = None
+    timeout_s: TimeoutS = None
+    deadline_s: DeadlineS = None
+    min_responses: Annotated[int | None, Field(description="Return once this many AIs answered.", ge=1, le=50)] = None
+    thread_id: ThreadId = None
+
+
+class ConsensusArgs(ToolArguments):
+    TOOL = "consensus"
+
+    question: Annotated[str, Field(description="The question to reach a consensus on.", min_length=1)]
+    ais: AIList = None
+    judge: Judge = None
+    rounds: Annotated[int, Field(description="Critique rounds after the independent answers.", ge=0, le=3)] = 1
+    options: Annotated[list[str] | None, Field(description="Choices to vote on; votes are tallied.", max_length=20)] = (
+        None
+    )
+    deadline_s: DeadlineS = None
+    max_cost_usd: Annotated[float | None, Field(description="USD budget (needs prices in the config).", gt=0)] = None
+
+
+class DebateArgs(ToolArguments):
+    TOOL = "debate"
+
+    topic: Annotated[str, Field(description="What to debate.", min_length=1)]
+    ais: AIList = None
+    rounds: Annotated[int, Field(description="Turns each AI takes.", ge=1, le=4)] = 2
+    judge: Annotated[str | None, Field(description="AI that gives the verdict.")] = None
+    stances: Annotated[
+        list[str] | None, Field(description="One position per AI (default: for / against / alternative).")
+    ] = None
+    mode: Annotated[
+        Literal["rounds", "sequential"],
+        Field(description="rounds: concurrent turns; sequential: each builds on the previous speaker."),
+    ] = "rounds"
+    deadline_s: DeadlineS = None
+
+
+class AskBatchArgs(ToolArguments):
+    TOOL = "ask_batch"
+
+    template: Annotated[str, Field(description="Prompt with {item} or {item.field}.", min_length=1)]
+    items: Annotated[list[Any], Field(description="Strings or objects.", min_length=1, max_length=10_000)]
+    ai: Annotated[str | None, Field(description="The AI to run every item on.", min_length=1, max_length=200)] = None
+    ais: AIList = None
+    json_schema: JsonSchema = None
+    max_concurrency: Annotated[int | None, Field(ge=1, le=1000)] = None
+    deadline_s: DeadlineS = None
+
+
+class ListAIsArgs(ToolArguments):
+    TOOL = "list_ais"
+
+    models: Annotated[bool, Field(description="Also list each AI's models.")] = False
+    refresh: Annotated[bool, Field(description="Bypass the model cache.")] = False
