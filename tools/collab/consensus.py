@@ -12,11 +12,10 @@ partial synthesis in time rather than nothing.
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from junior_ai.ai.deadline import Deadline
 from junior_ai.ai.fanout import resolve_ais
@@ -24,14 +23,9 @@ from junior_ai.ai.registry import AIRegistry
 from junior_ai.ai.types import CallResult, GenerateRequest
 from junior_ai.core.errors import InvalidInputError
 from junior_ai.tools.arguments import ConsensusArgs
-from junior_ai.tools.collab.quoting import (
-    DATA_NOT_INSTRUCTIONS,
-    Quoter,
-    answer_label,
-    parse_json_object,
-    str_list,
-)
-from junior_ai.tools.collab.results import JUDGE_SCHEMA, ConsensusResult, Dissent, RoundEntry, stance_schema
+from junior_ai.tools.collab.answers import ConsensusVerdict, CritiquedStance, Stance, read_answer, request_schema
+from junior_ai.tools.collab.quoting import DATA_NOT_INSTRUCTIONS, Quoter, answer_label
+from junior_ai.tools.collab.results import ConsensusResult, Dissent, RoundEntry
 from junior_ai.tools.collab.stages import MIN_STAGE_S, CollabRun, check_judge, trim_rounds
 from junior_ai.tools.output_budget import ResultStore
 from junior_ai.tools.results import ProgressFn
@@ -48,43 +42,15 @@ CRITIQUE_SYSTEM = (
 JUDGE_SYSTEM = "You are an impartial judge synthesising several experts' final answers. Reply with JSON only."
 
 
-@dataclass(frozen=True)
-class Stance:
-    recommendation: str
-    reasons: list[str]
-    risks: list[str]
-    confidence: float | None
-    option: str | None
-    changed: bool
-
-    def as_json(self) -> str:
-        data: dict[str, object] = {
-            "recommendation": self.recommendation,
-            "key_reasons": self.reasons,
-            "risks": self.risks,
-            "confidence": self.confidence,
-        }
-        if self.option is not None:
-            data["option"] = self.option
-        return json.dumps(data, ensure_ascii=False, indent=1)
-
-
-def read_stance(text: str, options: list[str] | None) -> Stance:
-    """An AI's answer as a Stance; a non-JSON answer still counts, as a bare recommendation."""
-    data = parse_json_object(text) or {}
-    option = None
-    if options and isinstance(data.get("option"), str):
-        wanted = data["option"].strip().lower()
-        option = next((o for o in options if o.lower() == wanted), None)
-    confidence = data.get("confidence")
-    return Stance(
-        recommendation=str(data.get("recommendation") or text).strip(),
-        reasons=str_list(data.get("key_reasons")),
-        risks=str_list(data.get("risks")),
-        confidence=float(confidence) if isinstance(confidence, int | float) else None,
-        option=option,
-        changed=data.get("changed") is True,
-    )
+def read_stance(text: str, options: list[str] | None, *, critique: bool = False) -> CritiquedStance:
+    """An AI's answer as a stance; a non-JSON answer still counts, as a bare recommendation. An option is kept
+    only when it is one of `options` (compared without case)."""
+    answer = read_answer(CritiquedStance if critique else Stance, text)
+    if answer is None:
+        return CritiquedStance(recommendation=text.strip())
+    wanted = (answer.option or "").strip().lower()
+    option = next((o for o in options or [] if o.lower() == wanted), None)
+    return CritiquedStance.model_validate({**answer.model_dump(), "option": option})
 
 
 def check_options(options: Sequence[str] | None) -> list[str] | None:
@@ -112,18 +78,20 @@ def round0_request(question: str, options: list[str] | None) -> GenerateRequest:
         + (", option" if options else "")
         + "."
     )
-    return GenerateRequest.from_prompt(prompt, system=ROUND0_SYSTEM, json_schema=stance_schema(options, critique=False))
+    return GenerateRequest.from_prompt(
+        prompt, system=ROUND0_SYSTEM, json_schema=request_schema(Stance, options=options)
+    )
 
 
 def critique_request(
-    question: str, options: list[str] | None, round_no: int, own: Stance, peers: list[Stance]
+    question: str, options: list[str] | None, round_no: int, own: Stance, peers: Sequence[Stance]
 ) -> GenerateRequest:
     quoter = Quoter()
-    blocks = "\n\n".join(quoter.block(answer_label(i), peer.as_json()) for i, peer in enumerate(peers))
+    blocks = "\n\n".join(quoter.block(answer_label(i), peer.quoted()) for i, peer in enumerate(peers))
     prompt = (
         f"[stage: critique round {round_no}]\n"
         f"QUESTION:\n{question}\n{_options_text(options)}\n"
-        f"YOUR PREVIOUS ANSWER:\n{quoter.block('YOUR ANSWER', own.as_json())}\n\n"
+        f"YOUR PREVIOUS ANSWER:\n{quoter.block('YOUR ANSWER', own.quoted())}\n\n"
         f"THE OTHER PARTICIPANTS' ANSWERS (anonymised, in random order). {DATA_NOT_INSTRUCTIONS}\n\n"
         f"{blocks}\n\n"
         "Critique the other answers, then give your answer again, revised or not, as JSON with: critique, "
@@ -132,13 +100,13 @@ def critique_request(
         + "."
     )
     return GenerateRequest.from_prompt(
-        prompt, system=CRITIQUE_SYSTEM, json_schema=stance_schema(options, critique=True)
+        prompt, system=CRITIQUE_SYSTEM, json_schema=request_schema(CritiquedStance, options=options)
     )
 
 
-def judge_request(question: str, final: dict[str, Stance]) -> GenerateRequest:
+def judge_request(question: str, final: Mapping[str, Stance]) -> GenerateRequest:
     quoter = Quoter()
-    blocks = "\n\n".join(quoter.block(f"ANSWER FROM {ai}", stance.as_json()) for ai, stance in final.items())
+    blocks = "\n\n".join(quoter.block(f"ANSWER FROM {ai}", stance.quoted()) for ai, stance in final.items())
     prompt = (
         "[stage: synthesis]\n"
         f"QUESTION:\n{question}\n\n"
@@ -147,10 +115,10 @@ def judge_request(question: str, final: dict[str, Stance]) -> GenerateRequest:
         "supporters (names of the AIs that support the answer), dissent (each point of disagreement and the AI "
         "that held it), risks (the open risks)."
     )
-    return GenerateRequest.from_prompt(prompt, system=JUDGE_SYSTEM, json_schema=JUDGE_SCHEMA)
+    return GenerateRequest.from_prompt(prompt, system=JUDGE_SYSTEM, json_schema=request_schema(ConsensusVerdict))
 
 
-def tally(final: dict[str, Stance], options: list[str]) -> dict[str, int]:
+def tally(final: Mapping[str, Stance], options: list[str]) -> dict[str, int]:
     counts = Counter(stance.option for stance in final.values() if stance.option is not None)
     return {option: counts.get(option, 0) for option in options}
 
@@ -167,7 +135,7 @@ def agreement_from_votes(votes: dict[str, int]) -> str:
     return "split (" + ", ".join(f"{o}: {n}" for o, n in votes.items() if n) + ")"
 
 
-def _entry(result: CallResult, round_no: int, stance: Stance | None) -> RoundEntry:
+def _entry(result: CallResult, round_no: int, stance: CritiquedStance | None) -> RoundEntry:
     return RoundEntry(
         round=round_no,
         ai=result.ai,
@@ -180,6 +148,135 @@ def _entry(result: CallResult, round_no: int, stance: Stance | None) -> RoundEnt
     )
 
 
+@dataclass
+class Deliberation:
+    """What the stages of one consensus share: the question, the current stance of each AI, the record."""
+
+    question: str
+    choices: list[str] | None
+    run: CollabRun
+    reserve_s: float
+    current: dict[str, CritiquedStance] = field(default_factory=dict)
+    entries: list[RoundEntry] = field(default_factory=list)
+    critique_rounds_run: int = 0
+    stopped_early: bool = False
+
+    def read(self, result: CallResult, round_no: int) -> CritiquedStance | None:
+        stance = read_stance(result.text, self.choices, critique=round_no > 0) if result.ok and result.text else None
+        self.entries.append(_entry(result, round_no, stance))
+        return stance
+
+
+async def independent_round(work: Deliberation, names: list[str]) -> None:
+    """Round 0: every AI answers blinded."""
+    await work.run.stage_started("round 0: independent answers")
+    request = round0_request(work.question, work.choices)
+    results = await work.run.stage(dict.fromkeys(names, request), work.run.time_for_stage(work.reserve_s), "round 0")
+    for result in results:
+        stance = work.read(result, 0)
+        if stance is not None:
+            work.current[result.ai] = stance
+        else:
+            work.run.note(f"{result.ai} gave no answer in round 0 ({result.status}).")
+
+
+async def critique_round(work: Deliberation, round_no: int, rounds: int, shuffle: random.Random) -> bool:
+    """One critique round; False when the rounds should stop (too few answers, no time or budget, no change)."""
+    run = work.run
+    if len(work.current) < 2:
+        run.note("fewer than two AIs answered, so there was nothing to critique.")
+        return False
+    seconds = run.time_for_stage(work.reserve_s)
+    if seconds < MIN_STAGE_S:
+        run.note(f"critique round {round_no} was skipped: the deadline was too close.")
+        return False
+    if not run.budget_allows(len(work.current) + 1):
+        run.note(f"critique round {round_no} was skipped: it would exceed max_cost_usd={run.max_cost_usd}.")
+        return False
+    await run.stage_started(f"critique round {round_no}")
+    requests = {}
+    for ai, own in work.current.items():
+        peers = [stance for other, stance in work.current.items() if other != ai]
+        shuffle.shuffle(peers)
+        requests[ai] = critique_request(work.question, work.choices, round_no, own, peers)
+    results = await run.stage(requests, seconds, f"critique round {round_no}")
+    work.critique_rounds_run = round_no
+    anyone_changed, answered = False, 0
+    for result in results:
+        stance = work.read(result, round_no)
+        if stance is None:
+            run.note(f"{result.ai} failed in critique round {round_no} ({result.status}); its earlier answer is kept.")
+            continue
+        answered += 1
+        previous = work.current[result.ai]
+        if stance.changed or (work.choices is not None and stance.option != previous.option):
+            anyone_changed = True
+        work.current[result.ai] = stance
+    if answered == 0:
+        run.note(f"no AI answered critique round {round_no}; the synthesis uses the earlier answers.")
+        return False
+    if not anyone_changed:
+        work.stopped_early = round_no < rounds
+        if work.stopped_early:
+            run.note(f"stopped after critique round {round_no}: no AI changed its recommendation.", partial=False)
+        return False
+    return True
+
+
+@dataclass
+class Synthesis:
+    answer: str | None = None
+    agreement: str = "unknown"
+    dissent: list[Dissent] = field(default_factory=list)
+    risks: list[str] = field(default_factory=list)
+    judge: str | None = None
+
+
+async def synthesis(work: Deliberation, registry: AIRegistry, preferred_judge: str | None) -> Synthesis:
+    """The judge's synthesis of the final stances (the first healthy fallback when the judge fails)."""
+    run, current = work.run, work.current
+    result = Synthesis(risks=sorted({risk for stance in current.values() for risk in stance.risks}))
+    if len(current) == 1:
+        run.note("only one AI answered: this is a single opinion, not a consensus.")
+    if not run.budget_allows(1):
+        run.note(f"the synthesis was skipped: it would exceed max_cost_usd={run.max_cost_usd}.")
+        return result
+    await run.stage_started("synthesis")
+    fallbacks = [*current, *(n for n in registry.ready_names() if n not in current)]
+    judged = await run.ask_judge(preferred_judge, fallbacks, judge_request(work.question, current))
+    if judged is None:
+        return result
+    result.judge, judge_result = judged
+    verdict = read_answer(ConsensusVerdict, judge_result.text)
+    if verdict is None:  # not JSON: the judge's prose is the answer
+        result.answer = (judge_result.text or "").strip() or None
+        return result
+    result.answer = verdict.answer.strip() or (judge_result.text or "").strip() or None
+    supporters = [s for s in verdict.supporters if s in current]
+    label = verdict.agreement
+    if label and supporters:
+        result.agreement = f"{label} ({len(supporters)} of {len(current)})"
+    else:  # the judge's label alone, or nothing usable: say so rather than print "0 of 3"
+        result.agreement = f"{label} (judge's assessment)" if label else "unknown"
+    result.dissent = [Dissent(ai=d.ai, point=d.point) for d in verdict.dissent]
+    result.risks = verdict.risks or result.risks
+    return result
+
+
+def apply_votes(found: Synthesis, votes: dict[str, int], current: dict[str, CritiquedStance]) -> None:
+    """With options, the tally decides the agreement and who dissents, whatever the judge said."""
+    found.agreement = agreement_from_votes(votes)
+    winner = max(votes, key=lambda o: votes[o])
+    found.dissent = [
+        Dissent(ai=ai, point=f"chose {stance.option or 'no valid option'}: {stance.recommendation}")
+        for ai, stance in current.items()
+        if stance.option != winner
+    ]
+    if found.answer is None and any(votes.values()):
+        # No judge: the answers themselves are the result; say what the majority said.
+        found.answer = f"Most votes: {winner}"
+
+
 async def consensus(
     registry: AIRegistry,
     args: ConsensusArgs,
@@ -188,130 +285,40 @@ async def consensus(
     store: ResultStore | None = None,
     rng: random.Random | None = None,
 ) -> ConsensusResult:
-    question, ais, judge, rounds, options = args.question, args.ais, args.judge, args.rounds, args.options
-    deadline_s, max_cost_usd = args.deadline_s, args.max_cost_usd
-    check_prompt(question, "question")
-    choices = check_options(options)
-    names = resolve_ais(registry, ais)
-    preferred_judge = check_judge(registry, judge)
-    shuffle = rng or random.Random()  # noqa: S311 - presentation order, not security
-    deadline = Deadline(deadline_s if deadline_s is not None else registry.config.settings.deadline_s)
+    check_prompt(args.question, "question")
+    choices = check_options(args.options)
+    names = resolve_ais(registry, args.ais)
+    preferred_judge = check_judge(registry, args.judge)
+    deadline = Deadline(args.deadline_s if args.deadline_s is not None else registry.config.settings.deadline_s)
+    run = CollabRun(registry, deadline, len(names) * (args.rounds + 1) + 1, progress, args.max_cost_usd)
     # Time kept back for the synthesis, so a slow critique round cannot eat it.
-    reserve = min(20.0, deadline.seconds * 0.3)
-    run = CollabRun(registry, deadline, len(names) * (rounds + 1) + 1, progress, max_cost_usd)
-    entries: list[RoundEntry] = []
+    work = Deliberation(args.question, choices, run, reserve_s=min(20.0, deadline.seconds * 0.3))
 
-    await run.stage_started("round 0: independent answers")
-    results = await run.stage(
-        dict.fromkeys(names, round0_request(question, choices)), run.time_for_stage(reserve), "round 0"
-    )
-    current: dict[str, Stance] = {}
-    for result in results:
-        stance = read_stance(result.text, choices) if result.ok and result.text else None
-        if stance is not None:
-            current[result.ai] = stance
-        else:
-            run.note(f"{result.ai} gave no answer in round 0 ({result.status}).")
-        entries.append(_entry(result, 0, stance))
-
-    critique_rounds_run, stopped_early = 0, False
-    for round_no in range(1, rounds + 1):
-        if len(current) < 2:
-            run.note("fewer than two AIs answered, so there was nothing to critique.")
+    await independent_round(work, names)
+    shuffle = rng or random.Random()  # noqa: S311 - presentation order, not security
+    for round_no in range(1, args.rounds + 1):
+        if not await critique_round(work, round_no, args.rounds, shuffle):
             break
-        seconds = run.time_for_stage(reserve)
-        if seconds < MIN_STAGE_S:
-            run.note(f"critique round {round_no} was skipped: the deadline was too close.")
-            break
-        if not run.budget_allows(len(current) + 1):
-            run.note(f"critique round {round_no} was skipped: it would exceed max_cost_usd={max_cost_usd}.")
-            break
-        await run.stage_started(f"critique round {round_no}")
-        requests = {}
-        for ai, own in current.items():
-            peers = [stance for other, stance in current.items() if other != ai]
-            shuffle.shuffle(peers)
-            requests[ai] = critique_request(question, choices, round_no, own, peers)
-        results = await run.stage(requests, seconds, f"critique round {round_no}")
-        critique_rounds_run = round_no
-        anyone_changed, answered = False, 0
-        for result in results:
-            stance = read_stance(result.text, choices) if result.ok and result.text else None
-            entries.append(_entry(result, round_no, stance))
-            if stance is None:
-                run.note(
-                    f"{result.ai} failed in critique round {round_no} ({result.status}); its earlier answer is kept."
-                )
-                continue
-            answered += 1
-            previous = current[result.ai]
-            if stance.changed or (choices is not None and stance.option != previous.option):
-                anyone_changed = True
-            current[result.ai] = stance
-        if answered == 0:
-            run.note(f"no AI answered critique round {round_no}; the synthesis uses the earlier answers.")
-            break
-        if not anyone_changed:
-            stopped_early = round_no < rounds
-            if stopped_early:
-                run.note(f"stopped after critique round {round_no}: no AI changed its recommendation.", partial=False)
-            break
-
-    votes = tally(current, choices) if choices else None
-    answer, agreement, judge_name = None, "unknown", None
-    dissent: list[Dissent] = []
-    risks: list[str] = sorted({risk for stance in current.values() for risk in stance.risks})
-    if not current:
+    votes = tally(work.current, choices) if choices else None
+    found = Synthesis()
+    if not work.current:
         run.note("no AI answered, so there is no consensus to report.")
     else:
-        if len(current) == 1:
-            run.note("only one AI answered: this is a single opinion, not a consensus.")
-        fallbacks = [*current, *(n for n in registry.ready_names() if n not in current)]
-        if run.budget_allows(1):
-            await run.stage_started("synthesis")
-            judged = await run.ask_judge(preferred_judge, fallbacks, judge_request(question, current))
-        else:
-            run.note(f"the synthesis was skipped: it would exceed max_cost_usd={max_cost_usd}.")
-            judged = None
-        if judged is not None:
-            judge_name, judge_result = judged
-            verdict = parse_json_object(judge_result.text) or {}
-            answer = str(verdict.get("answer") or judge_result.text or "").strip() or None
-            supporters = [s for s in str_list(verdict.get("supporters")) if s in current]
-            label = verdict.get("agreement") if verdict.get("agreement") in {"unanimous", "majority", "split"} else None
-            if label and supporters:
-                agreement = f"{label} ({len(supporters)} of {len(current)})"
-            else:  # the judge's label alone, or nothing usable: say so rather than print "0 of 3"
-                agreement = f"{label} (judge's assessment)" if label else "unknown"
-            dissent = [
-                Dissent(ai=str(d.get("ai")), point=str(d.get("point")))
-                for d in verdict.get("dissent", [])
-                if isinstance(d, dict) and d.get("point")
-            ]
-            risks = str_list(verdict.get("risks")) or risks
+        found = await synthesis(work, registry, preferred_judge)
         if votes is not None:
-            agreement = agreement_from_votes(votes)
-            winner = max(votes, key=lambda o: votes[o])
-            dissent = [
-                Dissent(ai=ai, point=f"chose {stance.option or 'no valid option'}: {stance.recommendation}")
-                for ai, stance in current.items()
-                if stance.option != winner
-            ]
-        if answer is None:
-            # No judge: the answers themselves are the result; say what the majority said if there is one.
-            answer = f"Most votes: {max(votes, key=lambda o: votes[o])}" if votes and any(votes.values()) else None
+            apply_votes(found, votes, work.current)
 
     return ConsensusResult(
-        question=question,
-        answer=answer,
-        agreement=agreement,
-        dissent=dissent,
-        risks=risks,
+        question=args.question,
+        answer=found.answer,
+        agreement=found.agreement,
+        dissent=found.dissent,
+        risks=found.risks,
         votes=votes,
-        rounds=trim_rounds(entries, registry, store),
-        judge=judge_name,
-        critique_rounds_run=critique_rounds_run,
-        stopped_early=stopped_early,
+        rounds=trim_rounds(work.entries, registry, store),
+        judge=found.judge,
+        critique_rounds_run=work.critique_rounds_run,
+        stopped_early=work.stopped_early,
         partial=run.partial,
         notes=run.notes,
         usage=run.usage,

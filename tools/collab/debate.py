@@ -10,7 +10,7 @@ Modes:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from junior_ai.ai.deadline import Deadline
 from junior_ai.ai.fanout import resolve_ais
@@ -18,7 +18,8 @@ from junior_ai.ai.registry import AIRegistry
 from junior_ai.ai.types import CallResult, GenerateRequest
 from junior_ai.core.errors import InvalidInputError
 from junior_ai.tools.arguments import DebateArgs
-from junior_ai.tools.collab.quoting import DATA_NOT_INSTRUCTIONS, Quoter, parse_json_object, str_list
+from junior_ai.tools.collab.answers import DebateVerdict, read_answer, request_schema
+from junior_ai.tools.collab.quoting import DATA_NOT_INSTRUCTIONS, Quoter
 from junior_ai.tools.collab.results import DebateResult, RoundEntry, SideSummary
 from junior_ai.tools.collab.stages import MIN_STAGE_S, CollabRun, check_judge, trim_rounds
 from junior_ai.tools.output_budget import ResultStore
@@ -33,24 +34,6 @@ DEBATER_SYSTEM = (
     "arguments and evidence. Keep it under 250 words."
 )
 JUDGE_SYSTEM = "You are an impartial debate judge. Reply with JSON only."
-JUDGE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "sides": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "stance": {"type": "string"},
-                    "strongest_arguments": {"type": "array", "items": {"type": "string"}},
-                },
-                "required": ["stance", "strongest_arguments"],
-            },
-        },
-        "verdict": {"type": "string", "description": "Which position is better supported, and why."},
-    },
-    "required": ["sides", "verdict"],
-}
 
 
 def assign_stances(names: list[str], stances: Sequence[str] | None) -> dict[str, str]:
@@ -92,7 +75,7 @@ def judge_request(topic: str, positions: dict[str, str], final: list[tuple[str, 
         f"THE DEBATERS' LATEST ARGUMENTS. {DATA_NOT_INSTRUCTIONS}\n\n{blocks}\n\n"
         "Write JSON with: sides (for each position, its strongest arguments) and verdict."
     )
-    return GenerateRequest.from_prompt(prompt, system=JUDGE_SYSTEM, json_schema=JUDGE_SCHEMA)
+    return GenerateRequest.from_prompt(prompt, system=JUDGE_SYSTEM, json_schema=request_schema(DebateVerdict))
 
 
 async def debate(
@@ -169,15 +152,12 @@ async def debate(
         judged = await run.ask_judge(preferred_judge, fallbacks, judge_request(topic, positions, final))
         if judged is not None:
             judge_name, judge_result = judged
-            data = parse_json_object(judge_result.text) or {}
+            judged_verdict = read_answer(DebateVerdict, judge_result.text) or DebateVerdict()
             sides = [
-                SideSummary(
-                    stance=str(side.get("stance")), strongest_arguments=str_list(side.get("strongest_arguments"))
-                )
-                for side in data.get("sides", [])
-                if isinstance(side, dict)
+                SideSummary(stance=side.stance, strongest_arguments=side.strongest_arguments)
+                for side in judged_verdict.sides
             ]
-            verdict = str(data.get("verdict") or judge_result.text or "").strip() or None
+            verdict = (judged_verdict.verdict or judge_result.text or "").strip() or None
 
     return DebateResult(
         topic=topic,

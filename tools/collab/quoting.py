@@ -7,10 +7,8 @@ instructions ("prompt injection" between AIs).
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-from typing import Any
 
 _MARKER_LIKE = re.compile(r"<{3,}|>{3,}")
 
@@ -43,32 +41,3 @@ def answer_label(index: int) -> str:
         index, remainder = divmod(index - 1, 26)
         letters = chr(ord("A") + remainder) + letters
     return f"Answer {letters}"
-
-
-def parse_json_object(text: str | None) -> dict[str, Any] | None:
-    """The JSON object in an answer, tolerating code fences and prose around it; None when there is none."""
-    if not text:
-        return None
-    candidates = [text.strip()]
-    fenced = re.search(r"```(?:json)?\s*(\{.*?\})\s*```", text, flags=re.DOTALL)
-    if fenced:
-        candidates.append(fenced.group(1))
-    first, last = text.find("{"), text.rfind("}")
-    if 0 <= first < last:
-        candidates.append(text[first : last + 1])
-    for candidate in candidates:
-        try:
-            value = json.loads(candidate)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict):
-            return value
-    return None
-
-
-def str_list(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [str(item) for item in value if str(item).strip()]
-    if isinstance(value, str) and value.strip():
-        return [value]
-    return []

@@ -1,55 +1,11 @@
-"""Results of the collaborative tools (consensus, debate) and the JSON shapes the AIs are asked to answer in."""
+"""Results of the collaborative tools (consensus, debate): what the host receives."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from junior_ai.core.errors import CallStatus
 from junior_ai.core.usage import TokenUsage
-
-
-def stance_schema(options: list[str] | None, *, critique: bool) -> dict[str, Any]:
-    """The structure every consensus answer is asked for (and, in critique rounds, what changed)."""
-    properties: dict[str, Any] = {
-        "recommendation": {"type": "string", "description": "Your answer in one or two sentences."},
-        "key_reasons": {"type": "array", "items": {"type": "string"}},
-        "risks": {"type": "array", "items": {"type": "string"}},
-        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-    }
-    required = ["recommendation", "key_reasons", "risks", "confidence"]
-    if options:
-        properties["option"] = {"type": "string", "enum": options}
-        required.append("option")
-    if critique:
-        properties = {
-            "critique": {"type": "string", "description": "What the other answers get right and wrong."},
-            "changed": {"type": "boolean", "description": "True if your recommendation changed."},
-            **properties,
-        }
-        required = ["critique", "changed", *required]
-    return {"type": "object", "properties": properties, "required": required}
-
-
-JUDGE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "answer": {"type": "string", "description": "The consensus recommendation."},
-        "agreement": {"type": "string", "enum": ["unanimous", "majority", "split"]},
-        "supporters": {"type": "array", "items": {"type": "string"}, "description": "AIs that support the answer."},
-        "dissent": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"ai": {"type": "string"}, "point": {"type": "string"}},
-                "required": ["ai", "point"],
-            },
-        },
-        "risks": {"type": "array", "items": {"type": "string"}},
-    },
-    "required": ["answer", "agreement", "supporters", "dissent", "risks"],
-}
 
 
 class Dissent(BaseModel):
