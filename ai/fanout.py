@@ -65,86 +65,121 @@ async def call_multiple_ais(
     hears how much has arrived, and an AI cut off by the deadline keeps the text it had written so far (its
     status stays `timeout`, and `partial` is true).
     """
+    names, requests = plan_fanout(registry, request, ais, min_responses)
+    fanout = FanOut(registry, requests, timeout_s, stream, idle_timeout_s, on_result, on_text, min_responses)
+    with anyio.move_on_after(deadline_s) as deadline_scope:
+        async with anyio.create_task_group() as tg:
+            for name in names:
+                tg.start_soon(fanout.ask, name, tg.cancel_scope)
+    elapsed_ms = (time.perf_counter() - fanout.started) * 1000
+    for name in names:
+        if name not in fanout.results:
+            fanout.results[name] = fanout.unfinished(
+                name, elapsed_ms, deadline_s if deadline_scope.cancelled_caught else None
+            )
+    return [fanout.results[name] for name in names]
+
+
+def plan_fanout(
+    registry: AIRegistry,
+    request: GenerateRequest | Mapping[str, GenerateRequest],
+    ais: Sequence[str] | None,
+    min_responses: int | None,
+) -> tuple[list[str], Mapping[str, GenerateRequest]]:
+    """Which AIs to ask, and each one's request (the same request, or one per AI)."""
     if isinstance(request, Mapping):
         # One request per AI (e.g. a critique prompt that shows each AI the others' answers but not its own).
+        names = resolve_ais(registry, list(request))
         requests: Mapping[str, GenerateRequest] = request
-        names = resolve_ais(registry, list(requests))
     else:
         names = resolve_ais(registry, ais)
         requests = dict.fromkeys(names, request)
     if min_responses is not None and not 1 <= min_responses <= len(names):
         raise InvalidInputError(f"min_responses must be between 1 and {len(names)} (the number of AIs asked).")
-    total = len(names)
-    results: dict[str, CallResult] = {}
-    received: dict[str, list[str]] = {name: [] for name in names}
-    started = time.perf_counter()
+    return names, requests
 
-    def text_sink(name: str) -> Callable[[str], Awaitable[None]]:
+
+class FanOut:
+    """One fan-out in flight: each AI's text so far, the results as they finish, and the callbacks."""
+
+    def __init__(
+        self,
+        registry: AIRegistry,
+        requests: Mapping[str, GenerateRequest],
+        timeout_s: float | None,
+        stream: bool,
+        idle_timeout_s: float | None,
+        on_result: ResultCallback | None,
+        on_text: TextCallback | None,
+        min_responses: int | None,
+    ) -> None:
+        self.registry = registry
+        self.requests = requests
+        self.timeout_s = timeout_s
+        self.stream = stream
+        self.idle_timeout_s = idle_timeout_s
+        self.on_result = on_result
+        self.on_text = on_text
+        self.min_responses = min_responses
+        self.results: dict[str, CallResult] = {}
+        self.received: dict[str, list[str]] = {name: [] for name in requests}
+        self.started = time.perf_counter()
+
+    def text_sink(self, name: str) -> Callable[[str], Awaitable[None]]:
         async def sink(piece: str) -> None:
-            received[name].append(piece)
-            if on_text is not None:
-                await on_text(name, sum(len(p) for p in received[name]))
+            self.received[name].append(piece)
+            if self.on_text is not None:
+                await self.on_text(name, sum(len(p) for p in self.received[name]))
 
         return sink
 
-    def restart(name: str) -> Callable[[], None]:
-        return received[name].clear
-
-    async def ask(name: str, scope: anyio.CancelScope) -> None:
+    async def ask(self, name: str, scope: anyio.CancelScope) -> None:
         result = await _one(
-            registry,
+            self.registry,
             name,
-            requests[name],
-            timeout_s,
-            stream,
-            idle_timeout_s,
-            text_sink(name) if stream else None,
-            restart(name),
+            self.requests[name],
+            self.timeout_s,
+            self.stream,
+            self.idle_timeout_s,
+            self.text_sink(name) if self.stream else None,
+            self.received[name].clear,
         )
-        so_far = "".join(received[name])
+        so_far = "".join(self.received[name])
         if result.status == "timeout" and so_far:
             # A stream cut off (stalled, or out of time) still said something: keep it, marked partial.
             result = result.model_copy(update={"text": so_far, "partial": True})
-        results[name] = result
-        if on_result is not None:
+        self.results[name] = result
+        if self.on_result is not None:
             try:
-                await on_result(result, len(results), total)
+                await self.on_result(result, len(self.results), len(self.requests))
             except Exception as exc:  # a progress hiccup must not sink the answers
                 log.warning("on_result_failed", ai=name, error=detail(exc))
-        if min_responses is not None and sum(r.ok for r in results.values()) >= min_responses:
+        if self.min_responses is not None and sum(r.ok for r in self.results.values()) >= self.min_responses:
             scope.cancel()
 
-    with anyio.move_on_after(deadline_s) as deadline_scope:
-        async with anyio.create_task_group() as tg:
-            for name in names:
-                tg.start_soon(ask, name, tg.cancel_scope)
-
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    for name in names:
-        if name in results:
-            continue
-        model = requests[name].model or registry.entry_for(name)[1]
-        if deadline_scope.cancelled_caught:
-            so_far = "".join(received[name])
-            results[name] = CallResult(
-                ai=name,
-                model=model,
-                status="timeout",
-                latency_ms=elapsed_ms,
-                text=so_far or None,
-                partial=bool(so_far),
-                error=f"{name} had not finished when the overall deadline of {deadline_s} s was reached"
-                + (f"; the text is the {len(so_far)} characters it had written by then." if so_far else "."),
-            )
-        else:
-            results[name] = CallResult(
+    def unfinished(self, name: str, elapsed_ms: float, deadline_s: float | None) -> CallResult:
+        """The result of an AI that never finished: cut off by the deadline (with what it had written so far),
+        or cancelled because `min_responses` AIs had already answered."""
+        model = self.requests[name].model or self.registry.entry_for(name)[1]
+        if deadline_s is None:
+            return CallResult(
                 ai=name,
                 model=model,
                 status="cancelled",
                 latency_ms=elapsed_ms,
-                error=f"not needed: {min_responses} AI(s) had already answered (min_responses).",
+                error=f"not needed: {self.min_responses} AI(s) had already answered (min_responses).",
             )
-    return [results[name] for name in names]
+        so_far = "".join(self.received[name])
+        return CallResult(
+            ai=name,
+            model=model,
+            status="timeout",
+            latency_ms=elapsed_ms,
+            text=so_far or None,
+            partial=bool(so_far),
+            error=f"{name} had not finished when the overall deadline of {deadline_s} s was reached"
+            + (f"; the text is the {len(so_far)} characters it had written by then." if so_far else "."),
+        )
 
 
 async def _one(
