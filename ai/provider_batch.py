@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
 
+from junior_ai.ai.base import AIClient
 from junior_ai.ai.batch import BatchItem, ItemResult, item_key
 from junior_ai.ai.registry import AIRegistry
-from junior_ai.ai.types import GenerateRequest
+from junior_ai.ai.types import BatchOutcome, BatchPoll, GenerateRequest
 from junior_ai.core.errors import UnavailableError
 from junior_ai.core.log import get_logger
 
@@ -37,66 +38,87 @@ async def run_provider_batch(
     entry, model = registry.entry_for(ai)
     if entry.client is None:
         raise UnavailableError(f"{ai} could not be initialized ({entry.init_error}).", ai=ai, attempts=0)
-    results: list[ItemResult] = []
-    keyed: dict[str, BatchItem] = {}
-    for item in items:
-        if item.prompt is None:
-            results.append(ItemResult(index=item.index, key="", ai=ai, status="bad_request", error=item.error))
-        else:
-            keyed[item_key(item.prompt, ai)] = item
+    results, keyed = _split_unrenderable(items, ai)
     if not keyed:
         return results
     if job_id is None:
-        requests = [
-            (key, GenerateRequest.from_prompt(item.prompt or "", system=system, model=model))
-            for key, item in keyed.items()
-        ]
-        job_id = await entry.client.submit_batch(requests)
-        log.info("provider_batch_submitted", ai=ai, job_id=job_id, items=len(requests))
+        job_id = await _submit(entry.client, ai, model, keyed, system)
         if on_submitted is not None:
             await on_submitted(job_id)
-
-    delay = poll_initial_s
-    while True:
-        poll = await entry.client.poll_batch(job_id)
-        if on_poll is not None:
-            await on_poll(poll.state)
-        if poll.done:
-            break
-        await anyio.sleep(delay)
-        delay = min(poll_max_s, delay * 2)
-
+    poll = await _wait_for(entry.client, job_id, on_poll, poll_initial_s, poll_max_s)
     if poll.error is not None:
         results.extend(
             ItemResult(index=item.index, key=key, ai=ai, status="error", error=f"{poll.error} (job {job_id})")
             for key, item in keyed.items()
         )
-        return sorted(results, key=lambda r: r.index)
-    answered = {outcome.key: outcome for outcome in await entry.client.batch_results(job_id)}
-    for key, item in keyed.items():
-        outcome = answered.get(key)
-        if outcome is None:
-            results.append(
-                ItemResult(
-                    index=item.index,
-                    key=key,
-                    ai=ai,
-                    status="error",
-                    error=f"job {job_id} returned no answer for this item",
-                )
-            )
-        elif outcome.error is not None:
-            results.append(ItemResult(index=item.index, key=key, ai=ai, status="error", error=outcome.error))
-        else:
-            results.append(
-                ItemResult(
-                    index=item.index,
-                    key=key,
-                    ai=ai,
-                    status="ok",
-                    text=outcome.text,
-                    usage=outcome.usage,
-                    cost_usd=registry.cost_of(outcome.usage, model),
-                )
-            )
+    else:
+        answered = {outcome.key: outcome for outcome in await entry.client.batch_results(job_id)}
+        results.extend(
+            _result_of(registry, ai, model, job_id, key, item, answered.get(key)) for key, item in keyed.items()
+        )
     return sorted(results, key=lambda r: r.index)
+
+
+def _split_unrenderable(items: Sequence[BatchItem], ai: str) -> tuple[list[ItemResult], dict[str, BatchItem]]:
+    """Items whose template could not be rendered (already failed), and the rest by their key."""
+    failed: list[ItemResult] = []
+    keyed: dict[str, BatchItem] = {}
+    for item in items:
+        if item.prompt is None:
+            failed.append(ItemResult(index=item.index, key="", ai=ai, status="bad_request", error=item.error))
+        else:
+            keyed[item_key(item.prompt, ai)] = item
+    return failed, keyed
+
+
+async def _submit(client: AIClient, ai: str, model: str, keyed: dict[str, BatchItem], system: str | None) -> str:
+    requests = [
+        (key, GenerateRequest.from_prompt(item.prompt or "", system=system, model=model)) for key, item in keyed.items()
+    ]
+    job_id = await client.submit_batch(requests)
+    log.info("provider_batch_submitted", ai=ai, job_id=job_id, items=len(requests))
+    return job_id
+
+
+async def _wait_for(
+    client: AIClient,
+    job_id: str,
+    on_poll: Callable[[str], Awaitable[None]] | None,
+    poll_initial_s: float,
+    poll_max_s: float,
+) -> BatchPoll:
+    """Poll until the job is done, the delay doubling from `poll_initial_s` up to `poll_max_s`."""
+    delay = poll_initial_s
+    while True:
+        poll = await client.poll_batch(job_id)
+        if on_poll is not None:
+            await on_poll(poll.state)
+        if poll.done:
+            return poll
+        await anyio.sleep(delay)
+        delay = min(poll_max_s, delay * 2)
+
+
+def _result_of(
+    registry: AIRegistry,
+    ai: str,
+    model: str,
+    job_id: str,
+    key: str,
+    item: BatchItem,
+    outcome: BatchOutcome | None,
+) -> ItemResult:
+    if outcome is None:
+        error = f"job {job_id} returned no answer for this item"
+        return ItemResult(index=item.index, key=key, ai=ai, status="error", error=error)
+    if outcome.error is not None:
+        return ItemResult(index=item.index, key=key, ai=ai, status="error", error=outcome.error)
+    return ItemResult(
+        index=item.index,
+        key=key,
+        ai=ai,
+        status="ok",
+        text=outcome.text,
+        usage=outcome.usage,
+        cost_usd=registry.cost_of(outcome.usage, model),
+    )
