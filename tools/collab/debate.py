@@ -10,6 +10,7 @@ Modes:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 from junior_ai.ai.deadline import Deadline
@@ -78,6 +79,75 @@ def judge_request(topic: str, positions: dict[str, str], final: list[tuple[str, 
     return GenerateRequest.from_prompt(prompt, system=JUDGE_SYSTEM, json_schema=request_schema(DebateVerdict))
 
 
+@dataclass
+class Debate:
+    """What the turns and the verdict of one debate share: who argues what, the latest argument of each AI."""
+
+    topic: str
+    names: list[str]
+    positions: dict[str, str]
+    run: CollabRun
+    reserve_s: float
+    entries: list[RoundEntry] = field(default_factory=list)
+    latest: dict[str, str] = field(default_factory=dict)  # AI → its most recent argument
+
+    def record(self, result: CallResult, turn: int) -> None:
+        stance = self.positions[result.ai]
+        self.entries.append(
+            RoundEntry(round=turn, ai=result.ai, status=result.status, text=result.text, stance=stance,
+                       error=result.error)
+        )  # fmt: skip
+        if result.ok and result.text:
+            self.latest[result.ai] = result.text
+        else:
+            self.run.note(f"{result.ai} ({stance}) did not argue in turn {turn} ({result.status}).")
+
+    def heard_by(self, ai: str, arguments: dict[str, str]) -> list[tuple[str, str]]:
+        return [(self.positions[other], text) for other, text in arguments.items() if other != ai]
+
+
+async def concurrent_turn(debate: Debate, turn: int, seconds: float) -> None:
+    """Every AI argues at once, rebutting what the others said in the previous turn."""
+    heard_before = dict(debate.latest)
+    requests = {
+        ai: turn_request(debate.topic, debate.positions[ai], turn, debate.heard_by(ai, heard_before))
+        for ai in debate.names
+    }
+    for result in await debate.run.stage(requests, seconds, f"turn {turn}"):
+        debate.record(result, turn)
+
+
+async def sequential_turn(debate: Debate, turn: int) -> None:
+    """The AIs speak one after another, each hearing everything said so far."""
+    for ai in debate.names:
+        seconds = debate.run.time_for_stage(debate.reserve_s)
+        if seconds < MIN_STAGE_S:
+            debate.run.note(f"{ai} did not speak in turn {turn}: the deadline was too close.")
+            continue
+        request = turn_request(debate.topic, debate.positions[ai], turn, debate.heard_by(ai, debate.latest))
+        (result,) = await debate.run.stage({ai: request}, seconds, f"turn {turn}")
+        debate.record(result, turn)
+
+
+async def judge_debate(
+    debate: Debate, registry: AIRegistry, preferred_judge: str | None
+) -> tuple[list[SideSummary], str | None, str | None]:
+    """(each side's strongest arguments, the verdict, the judge) — empty when no judge answered."""
+    await debate.run.stage_started("verdict")
+    fallbacks = [*debate.latest, *(n for n in registry.ready_names() if n not in debate.latest)]
+    final = [(debate.positions[ai], text) for ai, text in debate.latest.items()]
+    judged = await debate.run.ask_judge(
+        preferred_judge, fallbacks, judge_request(debate.topic, debate.positions, final)
+    )
+    if judged is None:
+        return [], None, None
+    judge_name, judge_result = judged
+    answer = read_answer(DebateVerdict, judge_result.text) or DebateVerdict()
+    sides = [SideSummary(stance=side.stance, strongest_arguments=side.strongest_arguments) for side in answer.sides]
+    verdict = (answer.verdict or judge_result.text or "").strip() or None
+    return sides, verdict, judge_name
+
+
 async def debate(
     registry: AIRegistry,
     args: DebateArgs,
@@ -85,85 +155,37 @@ async def debate(
     progress: ProgressFn | None = None,
     store: ResultStore | None = None,
 ) -> DebateResult:
-    topic, ais, rounds, judge, stances, mode = args.topic, args.ais, args.rounds, args.judge, args.stances, args.mode
-    deadline_s = args.deadline_s
-    check_prompt(topic, "topic")
-    names = resolve_ais(registry, ais)
-    positions = assign_stances(names, stances)
-    preferred_judge = check_judge(registry, judge)
-    deadline = Deadline(deadline_s if deadline_s is not None else registry.config.settings.deadline_s)
-    reserve = min(20.0, deadline.seconds * 0.3)
-    run = CollabRun(registry, deadline, len(names) * rounds + 1, progress, None)
-    entries: list[RoundEntry] = []
-    latest: dict[str, str] = {}  # AI → its most recent argument
+    check_prompt(args.topic, "topic")
+    names = resolve_ais(registry, args.ais)
+    positions = assign_stances(names, args.stances)
+    preferred_judge = check_judge(registry, args.judge)
+    deadline = Deadline(args.deadline_s if args.deadline_s is not None else registry.config.settings.deadline_s)
+    run = CollabRun(registry, deadline, len(names) * args.rounds + 1, progress, None)
+    work = Debate(args.topic, names, positions, run, reserve_s=min(20.0, deadline.seconds * 0.3))
 
-    def record(result: CallResult, turn: int) -> None:
-        entries.append(
-            RoundEntry(
-                round=turn,
-                ai=result.ai,
-                status=result.status,
-                text=result.text,
-                stance=positions[result.ai],
-                error=result.error,
-            )
-        )
-        if result.ok and result.text:
-            latest[result.ai] = result.text
-        else:
-            run.note(f"{result.ai} ({positions[result.ai]}) did not argue in turn {turn} ({result.status}).")
-
-    for turn in range(1, rounds + 1):
-        seconds = run.time_for_stage(reserve)
+    for turn in range(1, args.rounds + 1):
+        seconds = run.time_for_stage(work.reserve_s)
         if seconds < MIN_STAGE_S:
             run.note(f"turn {turn} was skipped: the deadline was too close.")
             break
         await run.stage_started(f"turn {turn}")
-        if mode == "rounds":
-            heard_before = dict(latest)
-            requests = {
-                ai: turn_request(
-                    topic, positions[ai], turn, [(positions[o], text) for o, text in heard_before.items() if o != ai]
-                )
-                for ai in names
-            }
-            for result in await run.stage(requests, seconds, f"turn {turn}"):
-                record(result, turn)
+        if args.mode == "rounds":
+            await concurrent_turn(work, turn, seconds)
         else:
-            for ai in names:
-                seconds = run.time_for_stage(reserve)
-                if seconds < MIN_STAGE_S:
-                    run.note(f"{ai} did not speak in turn {turn}: the deadline was too close.")
-                    continue
-                heard = [(positions[o], text) for o, text in latest.items() if o != ai]
-                (result,) = await run.stage(
-                    {ai: turn_request(topic, positions[ai], turn, heard)}, seconds, f"turn {turn}"
-                )
-                record(result, turn)
+            await sequential_turn(work, turn)
 
     sides: list[SideSummary] = []
     verdict, judge_name = None, None
-    if len(latest) < 2:
+    if len(work.latest) < 2:
         run.note("fewer than two sides argued, so there is no debate to judge.")
     else:
-        await run.stage_started("verdict")
-        fallbacks = [*latest, *(n for n in registry.ready_names() if n not in latest)]
-        final = [(positions[ai], text) for ai, text in latest.items()]
-        judged = await run.ask_judge(preferred_judge, fallbacks, judge_request(topic, positions, final))
-        if judged is not None:
-            judge_name, judge_result = judged
-            judged_verdict = read_answer(DebateVerdict, judge_result.text) or DebateVerdict()
-            sides = [
-                SideSummary(stance=side.stance, strongest_arguments=side.strongest_arguments)
-                for side in judged_verdict.sides
-            ]
-            verdict = (judged_verdict.verdict or judge_result.text or "").strip() or None
+        sides, verdict, judge_name = await judge_debate(work, registry, preferred_judge)
 
     return DebateResult(
-        topic=topic,
-        mode=mode,
+        topic=args.topic,
+        mode=args.mode,
         positions=positions,
-        rounds=trim_rounds(entries, registry, store),
+        rounds=trim_rounds(work.entries, registry, store),
         sides=sides,
         verdict=verdict,
         judge=judge_name,
