@@ -75,12 +75,19 @@ async def call_ai_async(
             answer = await _with_retries(
                 entry, request, anyio.current_time() + budget, policy, stream, idle_timeout_s, on_delta, on_retry
             )
-            cost = registry.cost_of(answer.usage, request.model or entry.config.model, answer.model)
+            cost = await registry.prices.cost_async(
+                entry.config,
+                answer.usage,
+                request.model or entry.config.model,
+                answer.model,
+                reported_usd=answer.reported_cost_usd,
+            )
             response = answer.model_copy(
                 update={
                     "attempts": policy.attempt,
                     "latency_ms": (time.perf_counter() - started) * 1000,
-                    "cost_usd": cost,
+                    "cost_usd": cost.usd,
+                    "cost_source": cost.source,
                 }
             )
     except TimeoutError as exc:
@@ -208,6 +215,7 @@ async def _async_attempt(
             model=end.model,
             finish_reason=end.finish_reason,
             usage=end.usage,
+            reported_cost_usd=end.reported_cost_usd,
             latency_ms=(time.perf_counter() - started) * 1000,
             adaptations=end.adaptations,
         )

@@ -13,7 +13,7 @@ def test_demo_runs_offline_and_shows_every_step() -> None:
     assert result.returncode == 0, result.stderr
     assert "Tools: ask_one, ask_many, consensus, debate, ask_batch, list_ais" in out
     assert "4 AI(s) configured" in out
-    assert "## openai (gpt-4o-mini-sim) — ok" in out
+    assert "## openai (gpt-4o-mini) — ok" in out
     assert re.search(r"progress 4/4: \w+: ok", out)
     assert "4/4 AIs answered" in out
     match = re.search(r"ask_many wall time (\d+) ms = ([\d.]+)x the slowest AI", out)
