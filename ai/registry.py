@@ -165,6 +165,7 @@ class AIRegistry:
         if self._closed:
             return
         self._closed = True
+        self.prices.close()
         with anyio.CancelScope(shield=True):
             for entry in self._entries.values():
                 if entry.client is None:

@@ -126,6 +126,7 @@ class PriceBook:
         self._lock = threading.Lock()
         self._rates: dict[tuple[str, str], Rate] = {}
         self._snapshot: object | None = None
+        self._updates = PriceUpdates(settings.price_updates)
 
     @property
     def table_loaded(self) -> bool:
@@ -207,6 +208,8 @@ class PriceBook:
 
     def _table_rate(self, provider: str | None, model: str) -> Rate:
         key = (provider or "", model)
+        if self._snapshot is None:
+            self._updates.start()  # with the table, not at start-up: a server never asked for a price never fetches
         snapshot = _snapshot()
         with self._lock:
             if snapshot is not self._snapshot:  # first use, or the optional updater brought new prices
@@ -232,6 +235,10 @@ class PriceBook:
         with self._lock:
             self._rates[key] = rate
         return rate
+
+    def close(self) -> None:
+        """Stop the price updater, if it runs."""
+        self._updates.stop()
 
     @staticmethod
     def _calc(usage: TokenUsage, model: str, provider: str | None, *, batch: bool = False) -> PriceCalculation | None:
@@ -270,19 +277,27 @@ class PriceUpdates:
     """genai-prices' background updater, started only when `settings.price_updates` is on (it fetches the
     maintained price list over the network every hour; the shipped table is used until the first fetch)."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, url: str | None = None) -> None:
         self.enabled = enabled
+        self.url = url
         self._updater: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._updater is not None
 
     def start(self) -> None:
-        if not self.enabled or self._updater is not None:
-            return
-        from genai_prices import UpdatePrices
+        with self._lock:
+            if not self.enabled or self._updater is not None:
+                return
+            from genai_prices import UpdatePrices
 
-        self._updater = UpdatePrices()
-        self._updater.start(wait=False)
+            self._updater = UpdatePrices() if self.url is None else UpdatePrices(url=self.url)
+            self._updater.start(wait=False)
 
     def stop(self) -> None:
-        if self._updater is not None:
-            self._updater.stop()
-            self._updater = None
+        with self._lock:
+            if self._updater is not None:
+                self._updater.stop()
+                self._updater = None

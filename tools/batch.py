@@ -115,7 +115,7 @@ async def ask_batch(
         total=total,
         counts=dict(sorted(counts.items())),
         usage=usage,
-        cost_usd=round(sum(costs), 6) if costs else None,
+        cost_usd=round(sum(costs), 10) if costs else None,
         unknown_cost_calls=sum(1 for r in everything if r.ok and r.cost_usd is None),
         elapsed_ms=(time.perf_counter() - started) * 1000,
         results_uri=uri,

@@ -47,7 +47,7 @@ async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
             tokens=entry.stats.tokens,
             sync_fallbacks=entry.stats.sync_fallbacks,
             price=prices.get(entry.name),
-            cost_usd=round(entry.stats.cost_usd, 6),
+            cost_usd=round(entry.stats.cost_usd, 10),
             unknown_cost_calls=entry.stats.unknown_cost_calls,
         )
         for entry in registry
@@ -91,6 +91,6 @@ async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
         config_error=registry.config_error,
         warnings=list(registry.config.warnings),
         session_usage=sum((info.tokens for info in infos), TokenUsage()),
-        session_cost_usd=round(sum(info.cost_usd for info in infos), 6),
+        session_cost_usd=round(sum(info.cost_usd for info in infos), 10),
         session_unknown_cost_calls=sum(info.unknown_cost_calls for info in infos),
     )

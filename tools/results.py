@@ -94,7 +94,7 @@ def total_usage(results: list[CallResult]) -> TokenUsage:
 def total_cost(results: list[CallResult]) -> float | None:
     """The sum of the known costs; None when no call's cost is known."""
     costs = [r.cost_usd for r in results if r.cost_usd is not None]
-    return round(sum(costs), 6) if costs else None
+    return round(sum(costs), 10) if costs else None
 
 
 def unknown_cost_calls(results: list[CallResult]) -> int:
