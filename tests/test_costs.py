@@ -17,7 +17,9 @@ from genai_prices import Usage, calc_price
 from genai_prices.data_snapshot import get_snapshot
 from mcp.client.client import Client
 
+from junior_ai.ai.batch import render_items
 from junior_ai.ai.call import call_ai_async
+from junior_ai.ai.provider_batch import run_provider_batch
 from junior_ai.ai.registry import initialize_all_clients_async
 from junior_ai.ai.simulator import ReplyRule, Scenario, Simulator
 from junior_ai.ai.types import GenerateRequest
@@ -27,12 +29,18 @@ from junior_ai.core.pricing import PriceBook, provider_id_for
 from junior_ai.core.usage import TokenUsage
 from junior_ai.server.app import build_server
 from junior_ai.server.batch_cli import run_batch
-from junior_ai.tools.arguments import AskBatchArgs, ConsensusArgs
+from junior_ai.tools.arguments import AskBatchArgs, ConsensusArgs, DebateArgs
 from junior_ai.tools.batch import ask_batch
 from junior_ai.tools.collab.consensus import consensus
-from tests.conftest import ROOT, config_of, gemini_ai, openai_ai
+from junior_ai.tools.collab.debate import debate
+from junior_ai.tools.collab.render import render_debate
+from tests.conftest import OPENAI_KEY, ROOT, config_of, gemini_ai, openai_ai, run_junior_ai
 
 QUESTION = "Postgres or SQLite for a single-user desktop app?"
+PROVIDER_BATCH_CASES = [
+    pytest.param(openai_ai, "openai", "openai", "gpt-4o-mini", id="openai"),
+    pytest.param(gemini_ai, "gemini", "google", "gemini-2.5-flash", id="gemini"),
+]
 
 
 def table_figures(provider: str, model: str) -> tuple[Decimal, Decimal]:
@@ -308,3 +316,67 @@ def test_price_updates_stay_off_unless_the_setting_turns_them_on() -> None:
     finally:
         updating.close()
     assert not updating._updates.running
+
+
+def test_doctor_shows_each_price_and_flags_the_unknown(sim: Simulator, tmp_path: Path) -> None:
+    path = tmp_path / "credentials.json"
+    path.write_text(
+        json.dumps(
+            {
+                "openai": {"api_key": OPENAI_KEY, "base_url": sim.openai_base_url},
+                "mystery": {
+                    "provider": "openai_compatible",
+                    "model": "no-such-model-xyz",
+                    "api_key": OPENAI_KEY,
+                    "base_url": sim.openai_base_url,
+                },
+            }
+        )
+    )
+    path.chmod(0o600)
+    result = run_junior_ai("--credentials", str(path), "doctor")
+    assert result.returncode == 0, result.stdout + result.stderr  # an unknown price is a warning, not a failure
+    price_in, price_out = table_figures("openai", "gpt-4o-mini")
+    openai_row = next(line for line in result.stdout.splitlines() if line.startswith("openai "))
+    assert f"${float(price_in):g}/${float(price_out):g} (table)" in openai_row
+    assert "warning: mystery: no price known for model 'no-such-model-xyz'" in result.stdout
+    assert '"settings": {"prices": {"no-such-model-xyz"' in result.stdout
+
+
+@pytest.mark.parametrize(("make", "name", "provider", "model"), PROVIDER_BATCH_CASES)
+async def test_provider_batch_items_are_billed_at_the_tables_batch_rates(
+    sim: Simulator, make: Any, name: str, provider: str, model: str
+) -> None:
+    registry = await initialize_all_clients_async(config_of(make(sim, name, model)))
+    try:
+        results = await run_provider_batch(
+            registry, name, list(render_items("Describe {item}", ["a", "b"])), poll_initial_s=0.01, poll_max_s=0.02
+        )
+    finally:
+        await registry.aclose()
+    for result in results:
+        assert result.ok and result.usage is not None
+        usage = Usage(input_tokens=result.usage.prompt_tokens, output_tokens=result.usage.completion_tokens)
+        batch = calc_price(usage, model, provider_id=provider, price_context={"processing": "batch"})
+        live = calc_price(usage, model, provider_id=provider)
+        assert result.cost_usd == pytest.approx(float(batch.total_price)) and batch.total_price < live.total_price
+
+
+@pytest.mark.parametrize("value", [-1.0, float("nan"), float("inf"), "0.5", True, None])
+def test_a_nonsense_reported_cost_is_ignored(value: Any) -> None:
+    from junior_ai.ai.openai_compat import _reported_cost
+
+    assert _reported_cost({"cost": value}) is None
+    assert _reported_cost({"cost": 0.25}) == 0.25
+
+
+async def test_a_debate_carries_its_total_and_the_count_of_unknown_costs(sim: Simulator) -> None:
+    config = config_of(openai_ai(sim, "openai", "gpt-4o-mini"), openai_ai(sim, "mystery", "no-such-model-xyz"))
+    registry = await initialize_all_clients_async(config)
+    try:
+        result = await debate(registry, DebateArgs.parse(topic="Tabs or spaces?", rounds=1, judge="openai"))
+    finally:
+        await registry.aclose()
+    assert result.unknown_cost_calls == 1  # mystery's one turn; openai's turn and verdict are priced
+    assert result.cost_usd is not None and result.cost_usd > 0
+    assert "1 call of unknown cost" in render_debate(result)

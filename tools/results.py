@@ -122,6 +122,8 @@ def render_price(price: PriceInfo | None) -> str:
 
 def render_call(result: CallResult) -> str:
     head = f"## {result.ai} ({result.model}) — {result.status}, {result.latency_ms:.0f} ms"
+    if result.cost_usd is not None:
+        head += f", ${result.cost_usd:.6f}"
     if result.path == "sync_fallback":
         head += ", via sync fallback"
     if result.ok:
