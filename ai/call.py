@@ -61,6 +61,7 @@ async def call_ai_async(
             attempts=0,
         )
     entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
+    registry.prices.prefetch(entry.config, request.model or entry.config.model)  # loads while the AI answers
     budget = timeout_s if timeout_s is not None else entry.config.timeout_s
     policy = _Policy(
         attempts=max_attempts if max_attempts is not None else registry.config.settings.max_attempts,

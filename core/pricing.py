@@ -127,10 +127,21 @@ class PriceBook:
         self._rates: dict[tuple[str, str], Rate] = {}
         self._snapshot: object | None = None
         self._updates = PriceUpdates(settings.price_updates)
+        self._prefetching = False
 
     @property
     def table_loaded(self) -> bool:
         return self._snapshot is not None
+
+    def prefetch(self, ai: AIConfig, model: str) -> None:
+        """Start loading the table in a background thread if a call to `ai` will need it, so it is ready by the
+        time the answer arrives instead of delaying the first answer by the import. Returns at once."""
+        with self._lock:
+            if self._prefetching or not self._loads_table(ai, (model,)):
+                return
+            self._prefetching = True
+        provider = provider_id_for(ai)
+        threading.Thread(target=self._table_rate, args=(provider, model), name="junior-ai-prices", daemon=True).start()
 
     def rate(self, ai: AIConfig, *models: str | None) -> Rate:
         """The price of the first of `models` (requested, then answered) that has one; else unknown."""
@@ -156,9 +167,15 @@ class PriceBook:
         )
 
     async def rate_async(self, ai: AIConfig, *models: str | None) -> Rate:
-        if self.table_loaded:
+        if not self._loads_table(ai, models):
             return self.rate(ai, *models)
         return await anyio.to_thread.run_sync(lambda: self.rate(ai, *models))
+
+    def _loads_table(self, ai: AIConfig, models: tuple[str | None, ...]) -> bool:
+        """Whether a lookup would import the table first (so it belongs in a worker thread)."""
+        if self.table_loaded or provider_id_for(ai) == "local":
+            return False
+        return not any(m in self._overrides for m in models if m)
 
     def cost(
         self,
@@ -192,7 +209,7 @@ class PriceBook:
         def work() -> Cost:
             return self.cost(ai, usage, *models, reported_usd=reported_usd, batch=batch)
 
-        if self.table_loaded or reported_usd is not None:
+        if reported_usd is not None or not self._loads_table(ai, models):
             return work()
         return await anyio.to_thread.run_sync(work)
 
