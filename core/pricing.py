@@ -113,6 +113,12 @@ def provider_id_for(ai: AIConfig) -> str | None:
     return HOST_PROVIDERS.get(parsed.hostname or "")
 
 
+def billed_by(ai: AIConfig, rate: Rate) -> PriceSource:
+    """What a call to `ai` will be billed by: the provider's reported figure where it sends one (the rate is then
+    only the estimate budgets use), else the rate's own source."""
+    return "reported" if provider_id_for(ai) in REPORTING_PROVIDERS else rate.source
+
+
 def settings_entry(model: str) -> str:
     """The `settings.prices` entry a user would add to price `model`, as JSON text to paste."""
     return f'"settings": {{"prices": {{"{model}": {{"input_per_million": ..., "output_per_million": ...}}}}}}'

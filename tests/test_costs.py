@@ -29,11 +29,12 @@ from junior_ai.core.pricing import PriceBook, provider_id_for
 from junior_ai.core.usage import TokenUsage
 from junior_ai.server.app import build_server
 from junior_ai.server.batch_cli import run_batch
-from junior_ai.tools.arguments import AskBatchArgs, ConsensusArgs, DebateArgs
+from junior_ai.tools.arguments import AskBatchArgs, ConsensusArgs, DebateArgs, ListAIsArgs
 from junior_ai.tools.batch import ask_batch
 from junior_ai.tools.collab.consensus import consensus
 from junior_ai.tools.collab.debate import debate
 from junior_ai.tools.collab.render import render_debate
+from junior_ai.tools.list_ais import list_ais
 from tests.conftest import OPENAI_KEY, ROOT, config_of, gemini_ai, openai_ai, run_junior_ai
 
 QUESTION = "Postgres or SQLite for a single-user desktop app?"
@@ -380,3 +381,15 @@ async def test_a_debate_carries_its_total_and_the_count_of_unknown_costs(sim: Si
     assert result.unknown_cost_calls == 1  # mystery's one turn; openai's turn and verdict are priced
     assert result.cost_usd is not None and result.cost_usd > 0
     assert "1 call of unknown cost" in render_debate(result)
+
+
+async def test_list_ais_says_openrouter_calls_are_billed_at_the_reported_cost(sim: Simulator) -> None:
+    registry = await initialize_all_clients_async(config_of(openai_ai(sim, "openrouter", "openai/gpt-4o-mini")))
+    try:
+        listing = await list_ais(registry, ListAIsArgs())
+    finally:
+        await registry.aclose()
+    price = listing.ais[0].price
+    expected_in, expected_out = table_figures("openrouter", "openai/gpt-4o-mini")
+    assert price is not None and price.source == "reported"
+    assert (price.input_per_million, price.output_per_million) == (float(expected_in), float(expected_out))

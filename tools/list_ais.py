@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.core.config import AIConfig
-from junior_ai.core.pricing import settings_entry
+from junior_ai.core.pricing import billed_by, settings_entry
 from junior_ai.core.redact import redact
 from junior_ai.core.usage import TokenUsage
 from junior_ai.tools.arguments import ListAIsArgs
@@ -18,7 +18,7 @@ async def price_info(registry: AIRegistry, ai: AIConfig) -> PriceInfo:
     return PriceInfo(
         input_per_million=rate.input_per_million,
         output_per_million=rate.output_per_million,
-        source=rate.source,
+        source=billed_by(ai, rate),
         provider=rate.provider,
         fix=None if rate.source != "unknown" else settings_entry(ai.model),
     )

@@ -38,7 +38,10 @@ class PriceInfo(BaseModel):
 
     input_per_million: float | None = None
     output_per_million: float | None = None
-    source: PriceSource = Field(description="settings, table (genai-prices), reported, local (free) or unknown.")
+    source: PriceSource = Field(
+        description="settings, table (genai-prices), local (free), unknown, or reported: the provider states each "
+        "call's cost (the figures here are then the estimate budgets use)."
+    )
     provider: str | None = Field(default=None, description="The price table's provider id, when it was searched.")
     fix: str | None = Field(default=None, description="For an unknown price: the settings entry that would set it.")
 
