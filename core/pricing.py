@@ -16,6 +16,7 @@ entry points load it in a worker thread so the event loop never waits for it.
 
 from __future__ import annotations
 
+import json
 import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -121,7 +122,7 @@ def billed_by(ai: AIConfig, rate: Rate) -> PriceSource:
 
 def settings_entry(model: str) -> str:
     """The `settings.prices` entry a user would add to price `model`, as JSON text to paste."""
-    return f'"settings": {{"prices": {{"{model}": {{"input_per_million": ..., "output_per_million": ...}}}}}}'
+    return f'"settings": {{"prices": {{{json.dumps(model)}: {{"input_per_million": ..., "output_per_million": ...}}}}}}'
 
 
 class PriceBook:
