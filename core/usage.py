@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import SkipJsonSchema
 
 
 class TokenUsage(BaseModel):
@@ -21,8 +22,9 @@ class TokenUsage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
-    cached_tokens: int = 0
-    reasoning_tokens: int = 0
+    # In every result, but left out of the published output schemas: each tool's schema costs host context.
+    cached_tokens: SkipJsonSchema[int] = 0
+    reasoning_tokens: SkipJsonSchema[int] = 0
 
     def __add__(self, other: TokenUsage) -> TokenUsage:
         return TokenUsage(

@@ -189,6 +189,7 @@ async def test_an_unknown_model_costs_null_not_zero_and_totals_count_it(sim: Sim
     # On the MCP wire None fields are left out (the compact output schemas): no cost_usd means null.
     assert "cost_usd" not in by_ai["mystery"] and by_ai["mystery"]["cost_known"] is False
     assert by_ai["openai"]["cost_known"] is True and by_ai["openai"]["cost_usd"] > 0
+    assert {"cached_tokens", "reasoning_tokens"} <= set(by_ai["openai"]["usage"])  # on the wire, not in the schema
     assert many["unknown_cost_calls"] == 1 and many["cost_usd"] == pytest.approx(by_ai["openai"]["cost_usd"])
     ais = {ai["name"]: ai for ai in (listing.structured_content or {})["ais"]}
     assert ais["mystery"]["price"]["source"] == "unknown" and ais["mystery"]["unknown_cost_calls"] == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from junior_ai.ai.types import CallResult
 from junior_ai.core.pricing import PriceSource
@@ -42,8 +43,11 @@ class PriceInfo(BaseModel):
         description="settings, table (genai-prices), local (free), unknown, or reported: the provider states each "
         "call's cost (the figures here are then the estimate budgets use)."
     )
-    provider: str | None = Field(default=None, description="The price table's provider id, when it was searched.")
-    fix: str | None = Field(default=None, description="For an unknown price: the settings entry that would set it.")
+    # In every result, but left out of the published output schema (it costs every host turn context).
+    provider: SkipJsonSchema[str | None] = None
+    """The price table's provider id, when it was searched."""
+    fix: SkipJsonSchema[str | None] = None
+    """For an unknown price: the settings entry that would set it."""
 
 
 class AIInfo(BaseModel):
