@@ -26,11 +26,14 @@ import anyio.to_thread
 from pydantic import BaseModel, ConfigDict
 
 from junior_ai.core.config import AIConfig, Settings
+from junior_ai.core.log import get_logger
 from junior_ai.core.presets import PRESETS
 from junior_ai.core.usage import TokenUsage
 
 if TYPE_CHECKING:
     from genai_prices.types import PriceCalculation
+
+log = get_logger(__name__)
 
 PriceSource = Literal["settings", "table", "reported", "local", "unknown"]
 
@@ -277,9 +280,10 @@ class PriceBook:
         try:
             context = {"processing": "batch"} if batch else None
             return calc_price(table_usage, model, provider_id=provider, price_context=context)
-        except LookupError:
+        except LookupError:  # not in the table: the cost is unknown
             return None
-        except ValueError:  # a table entry the installed library cannot apply to this usage
+        except Exception as exc:  # a table entry the library cannot apply: an unknown cost, never a failed call
+            log.warning("price_lookup_failed", model=model, provider=provider, error=f"{type(exc).__name__}: {exc}")
             return None
 
 
