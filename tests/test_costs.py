@@ -394,3 +394,11 @@ async def test_list_ais_says_openrouter_calls_are_billed_at_the_reported_cost(si
     expected_in, expected_out = table_figures("openrouter", "openai/gpt-4o-mini")
     assert price is not None and price.source == "reported"
     assert (price.input_per_million, price.output_per_million) == (float(expected_in), float(expected_out))
+
+
+def test_a_zero_price_in_settings_declares_a_model_free_not_unknown() -> None:
+    ai = AIConfig(name="mine", provider="openai_compatible", model="house-model", base_url="https://llm.example/v1")
+    free = {"house-model": {"input_per_million": 0.0, "output_per_million": 0.0}}
+    cost = PriceBook(Settings(prices=free)).cost(ai, TokenUsage(prompt_tokens=500, completion_tokens=500), ai.model)  # type: ignore[arg-type]
+    assert (cost.usd, cost.source) == (0.0, "settings")
+    assert PriceBook(Settings()).cost(ai, TokenUsage(prompt_tokens=500), ai.model).usd is None
