@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from genai_prices import Usage, calc_price
 from genai_prices.data_snapshot import get_snapshot
+from hypothesis import given
+from hypothesis import strategies as st
 from mcp.client.client import Client
 
 from junior_ai.ai.batch import render_items
@@ -38,6 +40,7 @@ from junior_ai.tools.list_ais import list_ais
 from tests.conftest import OPENAI_KEY, ROOT, config_of, gemini_ai, openai_ai, run_junior_ai
 
 QUESTION = "Postgres or SQLite for a single-user desktop app?"
+BOOK = PriceBook(Settings())
 PROVIDER_BATCH_CASES = [
     pytest.param(openai_ai, "openai", "openai", "gpt-4o-mini", id="openai"),
     pytest.param(gemini_ai, "gemini", "google", "gemini-2.5-flash", id="gemini"),
@@ -402,3 +405,38 @@ def test_a_zero_price_in_settings_declares_a_model_free_not_unknown() -> None:
     cost = PriceBook(Settings(prices=free)).cost(ai, TokenUsage(prompt_tokens=500, completion_tokens=500), ai.model)  # type: ignore[arg-type]
     assert (cost.usd, cost.source) == (0.0, "settings")
     assert PriceBook(Settings()).cost(ai, TokenUsage(prompt_tokens=500), ai.model).usd is None
+
+
+FLAT_AND_TIERED = [
+    ("openai", "openai", "gpt-4o-mini"),
+    ("openai", "openai", "o3-mini"),
+    ("gemini", "google", "gemini-2.5-flash"),
+    ("grok", "x-ai", "grok-3"),
+    ("deepseek", "deepseek", "deepseek-chat"),
+    ("anthropic", "anthropic", "claude-sonnet-4-5"),
+    ("gemini", "google", "gemini-2.5-pro"),
+]
+
+
+@given(
+    case=st.sampled_from(FLAT_AND_TIERED),
+    prompt=st.integers(0, 400_000),
+    cached=st.integers(0, 400_000),
+    completion=st.integers(0, 100_000),
+    reasoning=st.integers(0, 100_000),
+)
+def test_every_call_is_priced_exactly_as_the_library_prices_it(
+    case: tuple[str, str, str], prompt: int, cached: int, completion: int, reasoning: int
+) -> None:
+    name, provider, model = case
+    usage = TokenUsage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        cached_tokens=min(cached, prompt),
+        reasoning_tokens=min(reasoning, completion),
+    )
+    ai = AIConfig(name=name, provider="gemini" if name == "gemini" else "openai_compatible", model=model)
+    cost = BOOK.cost(ai, usage, model)
+    assert cost.source == "table"
+    assert cost.usd == pytest.approx(table_cost(usage, model, provider), rel=1e-12, abs=1e-15)
