@@ -440,3 +440,13 @@ def test_every_call_is_priced_exactly_as_the_library_prices_it(
     cost = BOOK.cost(ai, usage, model)
     assert cost.source == "table"
     assert cost.usd == pytest.approx(table_cost(usage, model, provider), rel=1e-12, abs=1e-15)
+
+
+async def test_a_consensus_without_a_budget_runs_with_an_unpriced_ai_and_counts_its_calls(sim: Simulator) -> None:
+    for model in ("gpt-4o-mini", "no-such-model-xyz"):
+        script(sim, model, stance(f"{model} says SQLite"))
+    config = config_of(openai_ai(sim, "openai", "gpt-4o-mini"), openai_ai(sim, "mystery", "no-such-model-xyz"))
+    result = await run_consensus(config, rounds=1, judge="openai")
+    assert result.critique_rounds_run == 1
+    assert result.unknown_cost_calls == 2  # mystery's round 0 and critique; openai's calls and the verdict are priced
+    assert result.cost_usd is not None and result.cost_usd > 0
