@@ -303,11 +303,12 @@ class PriceBook:
     def _calc(usage: TokenUsage, model: str, provider: str | None, *, batch: bool = False) -> PriceCalculation | None:
         from genai_prices import Usage, calc_price
 
+        prompt, completion = max(0, usage.prompt_tokens), max(0, usage.completion_tokens)  # a provider's nonsense
         table_usage = Usage(
-            input_tokens=usage.prompt_tokens,
-            output_tokens=usage.completion_tokens,
-            cache_read_tokens=min(usage.cached_tokens, usage.prompt_tokens) or None,
-            output_reasoning_tokens=min(usage.reasoning_tokens, usage.completion_tokens) or None,
+            input_tokens=prompt,
+            output_tokens=completion,
+            cache_read_tokens=min(max(0, usage.cached_tokens), prompt) or None,
+            output_reasoning_tokens=min(max(0, usage.reasoning_tokens), completion) or None,
         )
         try:
             context = {"processing": "batch"} if batch else None
@@ -329,21 +330,21 @@ class _Linear:
     reasoning: Decimal
 
     def price(self, usage: TokenUsage) -> float:
-        cached = min(usage.cached_tokens, usage.prompt_tokens)
-        reasoning = min(usage.reasoning_tokens, usage.completion_tokens)
+        prompt, completion = max(0, usage.prompt_tokens), max(0, usage.completion_tokens)  # a provider's nonsense
+        cached = min(max(0, usage.cached_tokens), prompt)
+        reasoning = min(max(0, usage.reasoning_tokens), completion)
         return float(
-            self.uncached * (usage.prompt_tokens - cached)
+            self.uncached * (prompt - cached)
             + self.cached * cached
-            + self.output * (usage.completion_tokens - reasoning)
+            + self.output * (completion - reasoning)
             + self.reasoning * reasoning
         )
 
 
 def _flat(usage: TokenUsage, rate: Rate) -> float:
     assert rate.input_per_million is not None and rate.output_per_million is not None
-    total = Decimal(usage.prompt_tokens) * Decimal(str(rate.input_per_million)) + Decimal(
-        usage.completion_tokens
-    ) * Decimal(str(rate.output_per_million))
+    prompt, completion = Decimal(max(0, usage.prompt_tokens)), Decimal(max(0, usage.completion_tokens))
+    total = prompt * Decimal(str(rate.input_per_million)) + completion * Decimal(str(rate.output_per_million))
     return float(total / 1_000_000)
 
 

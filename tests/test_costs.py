@@ -450,3 +450,12 @@ async def test_a_consensus_without_a_budget_runs_with_an_unpriced_ai_and_counts_
     assert result.critique_rounds_run == 1
     assert result.unknown_cost_calls == 2  # mystery's round 0 and critique; openai's calls and the verdict are priced
     assert result.cost_usd is not None and result.cost_usd > 0
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "claude-sonnet-4-5", "my-priced-model"])
+def test_negative_token_counts_from_a_provider_never_make_a_negative_cost(model: str) -> None:
+    book = PriceBook(Settings(prices={"my-priced-model": {"input_per_million": 1.0, "output_per_million": 1.0}}))  # type: ignore[dict-item]
+    ai = AIConfig(name="openai" if model.startswith("gpt") else "anthropic", provider="openai_compatible", model=model)
+    nonsense = TokenUsage(prompt_tokens=-500, completion_tokens=10, cached_tokens=-3, reasoning_tokens=99)
+    cost = book.cost(ai, nonsense, model)
+    assert cost.usd is not None and cost.usd >= 0
