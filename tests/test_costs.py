@@ -7,14 +7,16 @@ import io
 import json
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from genai_prices import Usage, calc_price
-from genai_prices.data_snapshot import get_snapshot
+from genai_prices import Usage, calc_price, wait_prices_updated_sync
+from genai_prices.data_snapshot import get_snapshot, set_custom_snapshot
 from hypothesis import given
 from hypothesis import strategies as st
 from mcp.client.client import Client
@@ -313,14 +315,48 @@ def test_price_updates_stay_off_unless_the_setting_turns_them_on() -> None:
     quiet = PriceBook(Settings())
     quiet.rate(ai, "gpt-4o-mini")
     assert not quiet._updates.running  # the shipped table only: no fetch
-    updating = PriceBook(Settings(price_updates=True))
-    updating._updates.url = "http://127.0.0.1:9/unreachable.json"  # never leave the machine in a test
+
+
+def test_price_updates_when_turned_on_bring_new_prices_in(tmp_path: Path) -> None:
+    listing = [
+        {
+            "id": "openai",
+            "name": "OpenAI",
+            "api_pattern": r"https://api\.openai\.com",
+            "models": [
+                {"id": "gpt-4o-mini", "match": {"equals": "gpt-4o-mini"}, "prices": {"input_mtok": 7, "output_mtok": 9}}
+            ],
+        }
+    ]
+    body = json.dumps(listing).encode()
+
+    class PriceList(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), PriceList)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ai = AIConfig(name="openai", provider="openai_compatible", model="gpt-4o-mini")
+    book = PriceBook(Settings(price_updates=True))
+    book._updates.url = f"http://127.0.0.1:{server.server_address[1]}/data.json"  # loopback, never the real list
     try:
-        updating.rate(ai, "gpt-4o-mini")
-        assert updating._updates.running
+        book.rate(ai, "gpt-4o-mini")  # the first lookup starts the updater
+        assert book._updates.running
+        assert wait_prices_updated_sync(timeout=60)
+        rate = book.rate(ai, "gpt-4o-mini")
+        assert (rate.input_per_million, rate.output_per_million) == (7.0, 9.0)
     finally:
-        updating.close()
-    assert not updating._updates.running
+        book.close()
+        server.shutdown()
+        server.server_close()
+        set_custom_snapshot(None)  # the rest of the session prices from the shipped table again
+    assert not book._updates.running
 
 
 def test_doctor_shows_each_price_and_flags_the_unknown(sim: Simulator, tmp_path: Path) -> None:
