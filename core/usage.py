@@ -36,10 +36,6 @@ class TokenUsage(BaseModel):
         )
 
 
-def cost_usd(usage: TokenUsage, input_per_million: float, output_per_million: float) -> float:
-    return (usage.prompt_tokens * input_per_million + usage.completion_tokens * output_per_million) / 1_000_000
-
-
 @dataclass
 class AIStats:
     """Running totals for one AI over the life of the process (what `list_ais` reports)."""
