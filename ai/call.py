@@ -76,21 +76,23 @@ async def call_ai_async(
             answer = await _with_retries(
                 entry, request, anyio.current_time() + budget, policy, stream, idle_timeout_s, on_delta, on_retry
             )
-            cost = await registry.prices.cost_async(
-                entry.config,
-                answer.usage,
-                request.model or entry.config.model,
-                answer.model,
-                reported_usd=answer.reported_cost_usd,
-            )
-            response = answer.model_copy(
-                update={
-                    "attempts": policy.attempt,
-                    "latency_ms": (time.perf_counter() - started) * 1000,
-                    "cost_usd": cost.usd,
-                    "cost_source": cost.source,
-                }
-            )
+        latency_ms = (time.perf_counter() - started) * 1000
+        # Outside the call's timeout: an answer in hand is not lost to a slow first load of the price table.
+        cost = await registry.prices.cost_async(
+            entry.config,
+            answer.usage,
+            request.model or entry.config.model,
+            answer.model,
+            reported_usd=answer.reported_cost_usd,
+        )
+        response = answer.model_copy(
+            update={
+                "attempts": policy.attempt,
+                "latency_ms": latency_ms,
+                "cost_usd": cost.usd,
+                "cost_source": cost.source,
+            }
+        )
     except TimeoutError as exc:
         failure = _deadline_error(entry, budget, policy.attempt)
         raise failure from exc
