@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from junior_ai.ai.call import call_ai_async
 from junior_ai.ai.registry import AIRegistry
@@ -45,6 +45,12 @@ class ItemResult(BaseModel):
     attempts: int = 0
     usage: TokenUsage | None = None
     cost_usd: float | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def cost_known(self) -> bool:
+        """False when this item's cost is not known: its cost_usd is null, which is not zero."""
+        return self.cost_usd is not None
 
     @property
     def ok(self) -> bool:

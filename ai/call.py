@@ -61,6 +61,7 @@ async def call_ai_async(
             attempts=0,
         )
     entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
+    registry.prices.prefetch(entry.config, request.model or entry.config.model)  # loads while the AI answers
     budget = timeout_s if timeout_s is not None else entry.config.timeout_s
     policy = _Policy(
         attempts=max_attempts if max_attempts is not None else registry.config.settings.max_attempts,
@@ -75,14 +76,23 @@ async def call_ai_async(
             answer = await _with_retries(
                 entry, request, anyio.current_time() + budget, policy, stream, idle_timeout_s, on_delta, on_retry
             )
-            cost = registry.cost_of(answer.usage, request.model or entry.config.model, answer.model)
-            response = answer.model_copy(
-                update={
-                    "attempts": policy.attempt,
-                    "latency_ms": (time.perf_counter() - started) * 1000,
-                    "cost_usd": cost,
-                }
-            )
+        latency_ms = (time.perf_counter() - started) * 1000
+        # Outside the call's timeout: an answer in hand is not lost to a slow first load of the price table.
+        cost = await registry.prices.cost_async(
+            entry.config,
+            answer.usage,
+            request.model or entry.config.model,
+            answer.model,
+            reported_usd=answer.reported_cost_usd,
+        )
+        response = answer.model_copy(
+            update={
+                "attempts": policy.attempt,
+                "latency_ms": latency_ms,
+                "cost_usd": cost.usd,
+                "cost_source": cost.source,
+            }
+        )
     except TimeoutError as exc:
         failure = _deadline_error(entry, budget, policy.attempt)
         raise failure from exc
@@ -208,6 +218,7 @@ async def _async_attempt(
             model=end.model,
             finish_reason=end.finish_reason,
             usage=end.usage,
+            reported_cost_usd=end.reported_cost_usd,
             latency_ms=(time.perf_counter() - started) * 1000,
             adaptations=end.adaptations,
         )

@@ -329,8 +329,15 @@ def _text_of(response: gtypes.GenerateContentResponse) -> str:
 
 
 def _usage(meta: gtypes.GenerateContentResponseUsageMetadata) -> TokenUsage:
+    """Gemini counts its thinking apart from the answer (`thoughts_token_count`) but bills it as output: both go
+    into `completion_tokens`, as OpenAI's count does. `cached_content_token_count` is part of the prompt."""
     prompt = meta.prompt_token_count or 0
-    completion = meta.candidates_token_count or 0
+    thoughts = meta.thoughts_token_count or 0
+    completion = (meta.candidates_token_count or 0) + thoughts
     return TokenUsage(
-        prompt_tokens=prompt, completion_tokens=completion, total_tokens=meta.total_token_count or prompt + completion
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=meta.total_token_count or prompt + completion,
+        cached_tokens=meta.cached_content_token_count or 0,
+        reasoning_tokens=thoughts,
     )

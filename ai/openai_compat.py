@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
@@ -152,6 +153,7 @@ class OpenAICompatibleClient:
 
         finish_reason: str | None = None
         usage = TokenUsage()
+        reported_cost: float | None = None
         chunks = response.__aiter__()
         try:
             guard = guarded(chunks, first_timeout_s=timeout_s, idle_timeout_s=idle_timeout_s)
@@ -159,7 +161,7 @@ class OpenAICompatibleClient:
                 async for chunk in guarded_chunks:
                     model = chunk.model or model
                     if chunk.usage is not None:
-                        usage = _usage(chunk.usage)
+                        usage, reported_cost = _usage(chunk.usage), _reported_cost(chunk.usage)
                     for choice in chunk.choices:
                         if choice.finish_reason:
                             finish_reason = choice.finish_reason
@@ -178,7 +180,9 @@ class OpenAICompatibleClient:
             raise incomplete_stream_error(self._config)
         if finish_reason == "content_filter":
             raise blocked_error(self._config, "content filter")
-        yield StreamEnd(model=model, finish_reason=finish_reason, usage=usage, adaptations=notes)
+        yield StreamEnd(
+            model=model, finish_reason=finish_reason, usage=usage, reported_cost_usd=reported_cost, adaptations=notes
+        )
 
     async def submit_batch(self, requests: list[tuple[str, GenerateRequest]]) -> str:
         client = self._require_async()
@@ -231,11 +235,7 @@ class OpenAICompatibleClient:
                     BatchOutcome(
                         key=record["custom_id"],
                         text=body["choices"][0]["message"].get("content") or "",
-                        usage=TokenUsage(
-                            prompt_tokens=usage.get("prompt_tokens", 0),
-                            completion_tokens=usage.get("completion_tokens", 0),
-                            total_tokens=usage.get("total_tokens", 0),
-                        ),
+                        usage=_usage(usage),
                     )
                 )
             else:
@@ -279,6 +279,7 @@ class OpenAICompatibleClient:
             model=completion.model or self._config.model,
             finish_reason=choice.finish_reason,
             usage=_usage(completion.usage) if completion.usage else TokenUsage(),
+            reported_cost_usd=_reported_cost(completion.usage),
             latency_ms=(time.perf_counter() - started) * 1000,
             path="async" if path == "async" else "sync_fallback",
         )
@@ -323,7 +324,32 @@ def _provider_message(exc: openai.APIStatusError) -> str:
 
 
 def _usage(raw: Any) -> TokenUsage:
-    prompt = int(getattr(raw, "prompt_tokens", 0) or 0)
-    completion = int(getattr(raw, "completion_tokens", 0) or 0)
-    total = int(getattr(raw, "total_tokens", 0) or prompt + completion)
-    return TokenUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+    """OpenAI's usage object (or its JSON, from a batch file): `completion_tokens` already includes the reasoning
+    tokens, `prompt_tokens` the cached ones (DeepSeek, Groq, xAI and OpenRouter report the same fields)."""
+    prompt = _count(_field(raw, "prompt_tokens"))
+    completion = _count(_field(raw, "completion_tokens"))
+    return TokenUsage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=_count(_field(raw, "total_tokens")) or prompt + completion,
+        cached_tokens=_count(_field(_field(raw, "prompt_tokens_details"), "cached_tokens")),
+        reasoning_tokens=_count(_field(_field(raw, "completion_tokens_details"), "reasoning_tokens")),
+    )
+
+
+def _reported_cost(raw: Any) -> float | None:
+    """OpenRouter puts what the call cost, in USD, in `usage.cost`; other providers send nothing there."""
+    cost = _field(raw, "cost")
+    if isinstance(cost, bool) or not isinstance(cost, int | float) or not math.isfinite(cost) or cost < 0:
+        return None
+    return float(cost)
+
+
+def _field(obj: Any, name: str) -> Any:
+    if obj is None:
+        return None
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0

@@ -53,6 +53,7 @@ async def run_provider_batch(
         )
     else:
         answered = {outcome.key: outcome for outcome in await entry.client.batch_results(job_id)}
+        await registry.prices.rate_async(entry.config, model)  # loads the price table off the event loop
         results.extend(
             _result_of(registry, ai, model, job_id, key, item, answered.get(key)) for key, item in keyed.items()
         )
@@ -120,5 +121,5 @@ def _result_of(
         status="ok",
         text=outcome.text,
         usage=outcome.usage,
-        cost_usd=registry.cost_of(outcome.usage, model),
+        cost_usd=registry.prices.cost(registry.entry_for(ai)[0].config, outcome.usage, model, batch=True).usd,
     )

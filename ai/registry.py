@@ -15,8 +15,9 @@ from junior_ai.ai.translate import detail
 from junior_ai.core.config import AIConfig, JuniorConfig
 from junior_ai.core.errors import InvalidInputError, NoAIConfiguredError
 from junior_ai.core.log import get_logger
+from junior_ai.core.pricing import PriceBook
 from junior_ai.core.suggest import did_you_mean
-from junior_ai.core.usage import AIStats, TokenUsage, cost_usd
+from junior_ai.core.usage import AIStats
 
 log = get_logger(__name__)
 
@@ -86,6 +87,8 @@ class AIRegistry:
         self._entries = dict(entries)
         cache_dir = Path(config.settings.cache_dir) if config.settings.cache_dir else default_cache_dir()
         self.catalog = catalog or ModelCatalog(cache_dir, config.settings.models_ttl_s)
+        self.prices = PriceBook(config.settings)
+        """Every call's cost: settings.prices, the packaged price table, or the provider's own figure."""
         self.config_error = config_error
         """Set when the configuration could not be loaded: every tool reports it instead of working."""
         self._closed = False
@@ -158,19 +161,11 @@ class AIRegistry:
                 "JUNIOR_AI_CREDENTIALS at your file; then restart the server. `junior-ai doctor` checks the setup."
             )
 
-    def cost_of(self, usage: TokenUsage | None, *models: str | None) -> float | None:
-        """USD for `usage` at the first of `models` with a configured price; None when none has one."""
-        prices = self.config.settings.prices
-        for model in models:
-            if usage is not None and model and model in prices:
-                price = prices[model]
-                return cost_usd(usage, price.input_per_million, price.output_per_million)
-        return None
-
     async def aclose(self) -> None:
         if self._closed:
             return
         self._closed = True
+        self.prices.close()
         with anyio.CancelScope(shield=True):
             for entry in self._entries.values():
                 if entry.client is None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from junior_ai.core.errors import CallStatus, ProviderError, RateLimitedError
+from junior_ai.core.pricing import PriceSource
 from junior_ai.core.usage import TokenUsage
 
 Role = Literal["user", "assistant"]
@@ -51,6 +52,9 @@ class AIResponse(BaseModel):
     path: Path = "async"
     attempts: int = 1
     cost_usd: float | None = None
+    cost_source: PriceSource = "unknown"
+    reported_cost_usd: float | None = None
+    """The provider's own figure for this call (OpenRouter's `usage.cost`), when it sends one."""
     adaptations: tuple[str, ...] = ()
     """Parameters sent differently because the model rejected them as given (see ai/adapt.py)."""
 
@@ -71,6 +75,7 @@ class StreamEnd(BaseModel):
     model: str
     finish_reason: str | None = None
     usage: TokenUsage = TokenUsage()
+    reported_cost_usd: float | None = None
     adaptations: tuple[str, ...] = ()
 
 
@@ -93,10 +98,19 @@ class CallResult(BaseModel):
     retry_after_s: float | None = Field(default=None, description="Set when rate limited and the provider said when.")
     attempts: int = 0
     finish_reason: str | None = None
-    cost_usd: float | None = Field(default=None, description="Set when the model has a configured price.")
+    cost_usd: float | None = Field(default=None, description="USD for this call; null when not known (not free).")
+    cost_source: PriceSource | None = Field(
+        default=None, description="Where cost_usd came from: table, settings, reported, local or unknown."
+    )
     partial: bool = Field(default=False, description="True when `text` is an unfinished answer.")
     full_text_uri: str | None = Field(default=None, description="Resource with the whole answer when trimmed.")
     adaptations: list[str] = Field(default_factory=list, description="Parameters adapted to what the model accepts.")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def cost_known(self) -> bool:
+        """False when this call's cost is not known: cost_usd is then null, which is not zero."""
+        return self.cost_usd is not None
 
     @property
     def ok(self) -> bool:
@@ -137,6 +151,7 @@ def ok_result(ai: str, response: AIResponse) -> CallResult:
         attempts=response.attempts,
         finish_reason=response.finish_reason,
         cost_usd=response.cost_usd,
+        cost_source=response.cost_source,
         adaptations=list(response.adaptations),
     )
 

@@ -1,1 +1,1 @@
-"""Configuration, errors, logging, usage accounting. Imports nothing else of Junior AI's."""
+"""Configuration, errors, logging, usage accounting and pricing. Imports nothing else of Junior AI's."""

@@ -60,12 +60,12 @@ class AIConfig(BaseModel):
 
 
 class ModelPrice(BaseModel):
-    """USD per million tokens, for cost accounting and `max_cost_usd` budgets."""
+    """USD per million tokens, for cost accounting and `max_cost_usd` budgets (0 and 0 declares a model free)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    input_per_million: float = Field(ge=0)
-    output_per_million: float = Field(ge=0)
+    input_per_million: float = Field(ge=0, allow_inf_nan=False)
+    output_per_million: float = Field(ge=0, allow_inf_nan=False)
 
 
 class Settings(BaseModel):
@@ -104,8 +104,11 @@ class Settings(BaseModel):
     """Per AI within a thread; the oldest turns are dropped beyond it."""
     threads_db: str | None = None
     """A SQLite file to keep conversation threads across restarts; None keeps them in memory only."""
+    # Costs (issue 16): prices come from the genai-prices table shipped with the package; these override it.
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
-    """Price per model name: enables `cost_usd` in results and `max_cost_usd` budgets."""
+    """Price per model name; wins over the packaged price table (and prices models the table does not know)."""
+    price_updates: bool = False
+    """Fetch genai-prices' maintained price list hourly over the network; off: only the shipped table is used."""
 
 
 class JuniorConfig(BaseModel):

@@ -5,25 +5,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import SkipJsonSchema
 
 
 class TokenUsage(BaseModel):
+    """What one call (or a sum of calls) consumed, as the provider reported it.
+
+    `completion_tokens` is every output token billed, reasoning included (Gemini reports its thinking apart from
+    the answer; we add it in so the two providers mean the same thing). `cached_tokens` is the part of
+    `prompt_tokens` read from the provider's prompt cache (billed cheaper) and `reasoning_tokens` the part of
+    `completion_tokens` spent thinking.
+    """
+
     model_config = ConfigDict(frozen=True)
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    # In every result, but left out of the published output schemas: each tool's schema costs host context.
+    cached_tokens: SkipJsonSchema[int] = 0
+    reasoning_tokens: SkipJsonSchema[int] = 0
 
     def __add__(self, other: TokenUsage) -> TokenUsage:
         return TokenUsage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             total_tokens=self.total_tokens + other.total_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
         )
-
-
-def cost_usd(usage: TokenUsage, input_per_million: float, output_per_million: float) -> float:
-    return (usage.prompt_tokens * input_per_million + usage.completion_tokens * output_per_million) / 1_000_000
 
 
 @dataclass
@@ -36,9 +46,18 @@ class AIStats:
     tokens: TokenUsage = field(default_factory=TokenUsage)
     sync_fallbacks: int = 0
     cost_usd: float = 0.0
+    """The sum of the calls whose cost is known."""
+    unknown_cost_calls: int = 0
+    """Answered calls whose cost could not be worked out: `cost_usd` leaves them out, it is not their price."""
 
     def record(
-        self, *, ok: bool, latency_ms: float, usage: TokenUsage | None, sync_fallback: bool, cost: float | None = None
+        self,
+        *,
+        ok: bool,
+        latency_ms: float,
+        usage: TokenUsage | None,
+        sync_fallback: bool,
+        cost: float | None = None,
     ) -> None:
         self.calls += 1
         if not ok:
@@ -50,6 +69,8 @@ class AIStats:
             self.sync_fallbacks += 1
         if cost is not None:
             self.cost_usd += cost
+        elif ok:
+            self.unknown_cost_calls += 1
 
     @property
     def mean_latency_ms(self) -> float | None:

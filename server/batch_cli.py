@@ -56,7 +56,13 @@ async def _via_provider(
             sink.write(result.model_dump_json(exclude_none=True) + "\n")
     saved.unlink(missing_ok=True)
     failed = sum(not r.ok for r in results)
-    stream.write(f"{len(results)} item(s) answered by the provider's batch engine, {failed} failed; results in {out}\n")
+    cost = sum(r.cost_usd for r in results if r.cost_usd is not None)
+    unknown = sum(r.ok and r.cost_usd is None for r in results)
+    stream.write(
+        f"{len(results)} item(s) answered by the provider's batch engine, {failed} failed, cost ${cost:.4f}"
+        + (f" + {unknown} of unknown cost" if unknown else "")
+        + f" (batch rates); results in {out}\n"
+    )
     return 1 if failed else 0
 
 
@@ -98,13 +104,18 @@ class Progress:
     def __init__(self, total: int, skipped: int, stream: TextIO) -> None:
         self.total, self.skipped, self.stream = total, skipped, stream
         self.done = self.failed = 0
+        self.cost_usd, self.unknown_cost = 0.0, 0  # running cost: known figures, and answers of unknown cost
         self.started = time.monotonic()
         self._last = 0.0
         self._tty = stream.isatty()
 
-    def update(self, ok: bool) -> None:
+    def update(self, ok: bool, cost_usd: float | None = None) -> None:
         self.done += 1
         self.failed += 0 if ok else 1
+        if cost_usd is not None:
+            self.cost_usd += cost_usd
+        elif ok:
+            self.unknown_cost += 1
         now = time.monotonic()
         if now - self._last >= (0.1 if self._tty else 2.0):
             self._last = now
@@ -117,7 +128,7 @@ class Progress:
         eta = (todo - self.done) / rate if rate else 0
         text = (
             f"{self.done}/{todo} done ({self.skipped} already done), {self.failed} failed, "
-            f"{rate:.1f}/s, ETA {eta:.0f} s"
+            f"{rate:.1f}/s, ETA {eta:.0f} s, {self.cost_text()}"
         )
         if self._tty:
             filled = int(30 * self.done / max(todo, 1))
@@ -125,6 +136,10 @@ class Progress:
         else:
             self.stream.write(text + "\n")
         self.stream.flush()
+
+    def cost_text(self) -> str:
+        unknown = f" + {self.unknown_cost} of unknown cost" if self.unknown_cost else ""
+        return f"${self.cost_usd:.4f}{unknown}"
 
 
 async def run_batch(
@@ -175,13 +190,14 @@ async def run_batch(
                     sink.write(result.model_dump_json(exclude_none=True) + "\n")
                     sink.flush()  # written before the next result: a crash loses nothing finished
                     progress.skipped = skipped
-                    progress.update(result.ok)
+                    progress.update(result.ok, result.cost_usd)
         progress.skipped = skipped
         progress.show()
         if progress_stream.isatty():
             progress_stream.write("\n")
         progress_stream.write(
-            f"{progress.done} item(s) run, {skipped} already done, {progress.failed} failed; results in {out}\n"
+            f"{progress.done} item(s) run, {skipped} already done, {progress.failed} failed, "
+            f"cost {progress.cost_text()}; results in {out}\n"
         )
         return 1 if progress.failed else 0
     finally:

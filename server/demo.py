@@ -25,26 +25,26 @@ QUESTION = "Should a small team write its HTTP retry logic by hand or use a libr
 DEMO_AIS: dict[str, dict[str, Any]] = {
     "gemini": {
         "provider": "gemini",
-        "model": "gemini-2.5-flash-sim",
+        "model": "gemini-2.5-flash",
         "latency_s": 0.6,
         "reply": "Use a library (tenacity or the SDK's own), but own the policy: deadlines, which "
         "errors retry, and honouring Retry-After.",
     },
     "openai": {
         "provider": "openai_compatible",
-        "model": "gpt-4o-mini-sim",
+        "model": "gpt-4o-mini",
         "latency_s": 0.3,
         "reply": "A library. Hand-written retry loops get jitter and Retry-After wrong more often than not.",
     },
     "grok": {
         "provider": "openai_compatible",
-        "model": "grok-3-sim",
+        "model": "grok-3",
         "latency_s": 0.9,
         "reply": "By hand, if it is twenty lines: you need deadline awareness that generic libraries lack.",
     },
     "deepseek": {
         "provider": "openai_compatible",
-        "model": "deepseek-chat-sim",
+        "model": "deepseek-chat",
         "latency_s": 0.45,
         "reply": "Library for backoff, your code for the deadline and error classification.",
     },
@@ -86,23 +86,17 @@ def _rules(name: str, spec: dict[str, Any]) -> tuple[ReplyRule, ...]:
 
 
 def _credentials(simulator: Simulator) -> dict[str, Any]:
+    """What a new user writes: a key per AI (here also the simulator's address). Provider and model come from the
+    presets, which the simulated models are named after, and so do the prices (the packaged genai-prices table):
+    no `settings.prices`."""
     entries: dict[str, Any] = {}
     for name, spec in DEMO_AIS.items():
         gemini = spec["provider"] == "gemini"
         entries[name] = {
-            "provider": spec["provider"],
-            "model": spec["model"],
             "api_key": f"demo-key-{name}-not-secret",
             "base_url": simulator.gemini_base_url if gemini else simulator.openai_base_url,
             "timeout_s": 20,
         }
-    # Illustrative prices (USD per million tokens) so the demo shows cost accounting; not real price lists.
-    entries["settings"] = {
-        "prices": {
-            spec["model"]: {"input_per_million": 0.15 * (i + 1), "output_per_million": 0.6 * (i + 1)}
-            for i, spec in enumerate(DEMO_AIS.values())
-        }
-    }
     return entries
 
 
@@ -188,7 +182,7 @@ async def run_demo() -> int:
                 and agreed.is_error is False
                 and (agreed.structured_content or {}).get("votes") == {"library": 3, "by hand": 1}
             )
-            _say("\n$ list_ais   (after the run: usage and cost so far, with illustrative prices)")
+            _say("\n$ list_ais   (after the run: usage and cost so far, priced from the packaged price table)")
             _say(_text(await client.call_tool("list_ais", {})))
         _say(f"\nSimulator saw {len(simulator.state.requests())} requests. Demo {'OK' if ok else 'FAILED'}.")
         return 0 if ok else 1

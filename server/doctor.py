@@ -7,8 +7,9 @@ import sys
 from junior_ai.ai.fanout import call_multiple_ais
 from junior_ai.ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
 from junior_ai.ai.types import CallResult, GenerateRequest
-from junior_ai.core.config import load_config
+from junior_ai.core.config import AIConfig, load_config
 from junior_ai.core.errors import ConfigError
+from junior_ai.core.pricing import Rate, billed_by, settings_entry
 
 _FIXES = {
     "auth_error": "check the API key (file entry or the variable named above) and its access to the model",
@@ -61,10 +62,11 @@ async def run_doctor(credentials: str | None, timeout_s: float) -> int:
             )
             for entry in registry
         ]
+        rates = {ai.name: await registry.prices.rate_async(ai, ai.model) for ai in config.ais}
     finally:
         await cleanup_async_ai_clients(registry)
 
-    header = ["AI", "STATUS", "MODEL", "LATENCY", "KEY FROM"]
+    header = ["AI", "STATUS", "MODEL", "LATENCY", "KEY FROM", "PRICE /M IN/OUT"]
     rows = []
     for result in results:
         ai = config.get(result.ai)
@@ -75,10 +77,11 @@ async def run_doctor(credentials: str | None, timeout_s: float) -> int:
                 result.model,
                 f"{result.latency_ms:.0f} ms",
                 ai.key_source if ai else "-",
+                _price(ai, rates[result.ai]) if ai else "-",
             ]
         )
     disabled = [ai for ai in config.ais if not ai.enabled]
-    rows.extend([ai.name, "disabled", ai.model, "-", ai.key_source] for ai in disabled)
+    rows.extend([ai.name, "disabled", ai.model, "-", ai.key_source, _price(ai, rates[ai.name])] for ai in disabled)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     print(_row(header, widths))
     for row in rows:
@@ -87,4 +90,17 @@ async def run_doctor(credentials: str | None, timeout_s: float) -> int:
     for result in failures:
         fix = _FIXES.get(result.status, "see the error above")
         print(f"\n{result.ai}: {result.error}\n  fix: {fix}")
+    for ai in config.ais:
+        if rates[ai.name].source == "unknown":
+            print(
+                f"\nwarning: {ai.name}: no price known for model {ai.model!r}, so its calls show cost_usd null and "
+                f"max_cost_usd refuses to run with it.\n  fix: add {settings_entry(ai.model)} to the configuration"
+            )
     return 1 if failures else 0
+
+
+def _price(ai: AIConfig, rate: Rate) -> str:
+    source = billed_by(ai, rate)
+    if rate.input_per_million is None or rate.output_per_million is None:
+        return "UNKNOWN" if source == "unknown" else source
+    return f"${rate.input_per_million:g}/${rate.output_per_million:g} ({source})"

@@ -96,7 +96,9 @@ class ConsensusArgs(ToolArguments):
         None
     )
     deadline_s: DeadlineS = None
-    max_cost_usd: Annotated[float | None, Field(description="USD budget (needs prices in the config).", gt=0)] = None
+    max_cost_usd: Annotated[
+        float | None, Field(description="USD budget; refused if an AI's price is unknown.", gt=0)
+    ] = None
 
 
 class DebateArgs(ToolArguments):

@@ -17,7 +17,14 @@ from junior_ai.core.errors import ProviderTimeoutError
 from junior_ai.tools.arguments import AskManyArgs, AskOneArgs
 from junior_ai.tools.output_budget import ResultStore, Trimmer
 from junior_ai.tools.progress import FanOutProgress, TextProgress
-from junior_ai.tools.results import AskManyResult, AskOneResult, ProgressFn, total_cost, total_usage
+from junior_ai.tools.results import (
+    AskManyResult,
+    AskOneResult,
+    ProgressFn,
+    total_cost,
+    total_usage,
+    unknown_cost_calls,
+)
 from junior_ai.tools.threads import Thread, ThreadStore
 from junior_ai.tools.validation import check_json_schema, check_prompt
 
@@ -160,4 +167,5 @@ async def ask_many(
         partial=ok_count < len(results),
         usage=total_usage(results),
         cost_usd=total_cost(results),
+        unknown_cost_calls=unknown_cost_calls(results),
     )

@@ -18,7 +18,7 @@ from junior_ai.core.errors import InvalidInputError
 from junior_ai.core.usage import TokenUsage
 from junior_ai.tools.arguments import AskBatchArgs
 from junior_ai.tools.output_budget import ResultStore
-from junior_ai.tools.results import ProgressFn
+from junior_ai.tools.results import ProgressFn, render_cost
 from junior_ai.tools.validation import check_json_schema
 
 MAX_ITEMS = 10_000
@@ -30,7 +30,8 @@ class BatchSummary(BaseModel):
     total: int = Field(description="Items x AIs.")
     counts: dict[str, int] = Field(description="Results by status; not_done: cut off by the deadline.")
     usage: TokenUsage
-    cost_usd: float | None = None
+    cost_usd: float | None = Field(default=None, description="Sum of the items whose cost is known.")
+    unknown_cost_calls: int = Field(default=0, description="Answered items whose cost is not known.")
     elapsed_ms: float
     results_uri: str | None = Field(default=None, description="JSON lines: every item's result.")
     failures: list[ItemResult] = Field(default_factory=list, description="The first few failed items.")
@@ -114,7 +115,8 @@ async def ask_batch(
         total=total,
         counts=dict(sorted(counts.items())),
         usage=usage,
-        cost_usd=round(sum(costs), 6) if costs else None,
+        cost_usd=round(sum(costs), 10) if costs else None,
+        unknown_cost_calls=sum(1 for r in everything if r.ok and r.cost_usd is None),
         elapsed_ms=(time.perf_counter() - started) * 1000,
         results_uri=uri,
         failures=[r for r in everything if not r.ok][:5],
@@ -125,7 +127,8 @@ def render_batch(summary: BatchSummary) -> str:
     counts = ", ".join(f"{status} {count}" for status, count in summary.counts.items())
     lines = [
         f"Batch of {summary.total}: {counts} in {summary.elapsed_ms / 1000:.1f} s; "
-        f"{summary.usage.total_tokens} tokens" + (f", ${summary.cost_usd:.4f}" if summary.cost_usd else "")
+        f"{summary.usage.total_tokens} tokens"
+        + (f", {cost}" if (cost := render_cost(summary.cost_usd, summary.unknown_cost_calls)) else "")
     ]
     if summary.results_uri:
         lines.append(f"Every item's result (JSON lines): {summary.results_uri}")

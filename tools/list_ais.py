@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 from junior_ai.ai.registry import AIRegistry
+from junior_ai.core.config import AIConfig
+from junior_ai.core.pricing import billed_by, settings_entry
 from junior_ai.core.redact import redact
 from junior_ai.core.usage import TokenUsage
 from junior_ai.tools.arguments import ListAIsArgs
 from junior_ai.tools.model_listing import list_models
-from junior_ai.tools.results import AIInfo, ListAIsResult
+from junior_ai.tools.results import AIInfo, ListAIsResult, PriceInfo
+
+
+async def price_info(registry: AIRegistry, ai: AIConfig) -> PriceInfo:
+    """The AI's configured model's price and its source; for an unknown one, the settings entry that fixes it."""
+    rate = await registry.prices.rate_async(ai, ai.model)
+    return PriceInfo(
+        input_per_million=rate.input_per_million,
+        output_per_million=rate.output_per_million,
+        source=billed_by(ai, rate),
+        provider=rate.provider,
+        fix=None if rate.source != "unknown" else settings_entry(ai.model),
+    )
 
 
 async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
     models, refresh = args.models, args.refresh
+    prices = {ai.name: await price_info(registry, ai) for ai in registry.config.ais}
     infos = [
         AIInfo(
             name=entry.name,
@@ -31,7 +46,9 @@ async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
             mean_latency_ms=entry.stats.mean_latency_ms,
             tokens=entry.stats.tokens,
             sync_fallbacks=entry.stats.sync_fallbacks,
-            cost_usd=round(entry.stats.cost_usd, 6),
+            price=prices.get(entry.name),
+            cost_usd=round(entry.stats.cost_usd, 10),
+            unknown_cost_calls=entry.stats.unknown_cost_calls,
         )
         for entry in registry
     ]
@@ -55,6 +72,7 @@ async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
                     mean_latency_ms=None,
                     tokens=TokenUsage(),
                     sync_fallbacks=0,
+                    price=prices.get(ai.name),
                     cost_usd=0.0,
                 )
             )
@@ -73,5 +91,6 @@ async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
         config_error=registry.config_error,
         warnings=list(registry.config.warnings),
         session_usage=sum((info.tokens for info in infos), TokenUsage()),
-        session_cost_usd=round(sum(info.cost_usd for info in infos), 6),
+        session_cost_usd=round(sum(info.cost_usd for info in infos), 10),
+        session_unknown_cost_calls=sum(info.unknown_cost_calls for info in infos),
     )

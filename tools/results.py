@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from junior_ai.ai.types import CallResult
+from junior_ai.core.pricing import PriceSource
 from junior_ai.core.usage import TokenUsage
 
 ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
@@ -25,8 +27,27 @@ class AskManyResult(BaseModel):
     ok_count: int
     partial: bool = Field(description="True when some AI did not answer (deadline, failure or min_responses).")
     usage: TokenUsage = TokenUsage()
-    cost_usd: float | None = None
+    cost_usd: float | None = Field(default=None, description="Sum of the calls whose cost is known.")
+    unknown_cost_calls: int = Field(default=0, description="Answers whose cost is not known (left out of cost_usd).")
     thread_id: str | None = Field(default=None, description="Pass it back as thread_id to continue.")
+
+
+class PriceInfo(BaseModel):
+    """What one AI's model costs, per million tokens, and where the figure comes from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input_per_million: float | None = None
+    output_per_million: float | None = None
+    source: PriceSource = Field(
+        description="settings, table (genai-prices), local (free), unknown, or reported: the provider states each "
+        "call's cost (the figures here are then the estimate budgets use)."
+    )
+    # In every result, but left out of the published output schema (it costs every host turn context).
+    provider: SkipJsonSchema[str | None] = None
+    """The price table's provider id, when it was searched."""
+    fix: SkipJsonSchema[str | None] = None
+    """For an unknown price: the settings entry that would set it."""
 
 
 class AIInfo(BaseModel):
@@ -49,7 +70,9 @@ class AIInfo(BaseModel):
     mean_latency_ms: float | None = None
     tokens: TokenUsage
     sync_fallbacks: int
-    cost_usd: float = Field(description="Spent so far; 0 unless prices are configured.")
+    price: PriceInfo | None = None
+    cost_usd: float = Field(description="Spent so far on calls whose cost is known.")
+    unknown_cost_calls: int = Field(default=0, description="Answered calls whose cost is not known.")
     models: list[str] | None = Field(default=None, description="With models=true: what it offers.")
     models_source: str | None = Field(default=None, description="provider, cache or config.")
 
@@ -64,6 +87,7 @@ class ListAIsResult(BaseModel):
     aliases: dict[str, str] = {}
     session_usage: TokenUsage = TokenUsage()
     session_cost_usd: float = 0.0
+    session_unknown_cost_calls: int = 0
 
 
 def total_usage(results: list[CallResult]) -> TokenUsage:
@@ -75,12 +99,38 @@ def total_usage(results: list[CallResult]) -> TokenUsage:
 
 
 def total_cost(results: list[CallResult]) -> float | None:
+    """The sum of the known costs; None when no call's cost is known."""
     costs = [r.cost_usd for r in results if r.cost_usd is not None]
-    return round(sum(costs), 6) if costs else None
+    return round(sum(costs), 10) if costs else None
+
+
+def unknown_cost_calls(results: list[CallResult]) -> int:
+    """Calls that produced an answer (whole or partial) but whose cost is not known: they were billed, just not
+    counted. A failed call produced nothing to bill."""
+    return sum(1 for r in results if (r.ok or r.partial) and r.cost_usd is None)
+
+
+def render_cost(cost_usd: float | None, unknown: int) -> str:
+    """'$0.001234', '$0.001234 + 2 calls of unknown cost', 'cost unknown (2 calls)' or ''."""
+    known = f"${cost_usd:.6f}" if cost_usd is not None else ""
+    if not unknown:
+        return known
+    calls = f"{unknown} call{'s' if unknown != 1 else ''}"
+    return f"{known} + {calls} of unknown cost" if known else f"cost unknown ({calls})"
+
+
+def render_price(price: PriceInfo | None) -> str:
+    if price is None:
+        return ""
+    if price.input_per_million is None or price.output_per_million is None:
+        return f"price {price.source}"
+    return f"${price.input_per_million:g}/${price.output_per_million:g} per M in/out ({price.source})"
 
 
 def render_call(result: CallResult) -> str:
     head = f"## {result.ai} ({result.model}) — {result.status}, {result.latency_ms:.0f} ms"
+    if result.cost_usd is not None:
+        head += f", ${result.cost_usd:.6f}"
     if result.path == "sync_fallback":
         head += ", via sync fallback"
     if result.ok:
@@ -89,7 +139,11 @@ def render_call(result: CallResult) -> str:
 
 
 def render_ask_many(result: AskManyResult) -> str:
-    lines = [f"{result.ok_count}/{len(result.results)} AIs answered in {result.elapsed_ms:.0f} ms."]
+    cost = render_cost(result.cost_usd, result.unknown_cost_calls)
+    lines = [
+        f"{result.ok_count}/{len(result.results)} AIs answered in {result.elapsed_ms:.0f} ms"
+        + (f"; {cost}." if cost else ".")
+    ]
     lines.extend(render_call(r) for r in result.results)
     return "\n\n".join(lines)
 
@@ -108,21 +162,25 @@ def render_list_ais(result: ListAIsResult) -> str:
         if ai.health != "healthy":
             state += f", {ai.health}" + (f" ({ai.cooldown_left_s:.0f} s left)" if ai.cooldown_left_s else "")
         mean = f"{ai.mean_latency_ms:.0f} ms" if ai.mean_latency_ms is not None else "-"
+        cost = render_cost(ai.cost_usd if ai.calls else None, ai.unknown_cost_calls)
         lines.append(
             f"- {ai.name}: {ai.provider} model {ai.model}, {state}; calls {ai.calls}, errors {ai.errors}, "
             f"mean latency {mean}, tokens {ai.tokens.total_tokens}"
-            + (f", cost ${ai.cost_usd:.6f}" if ai.cost_usd else "")
+            + (f", cost {cost}" if cost else "")
             + f", max concurrency {ai.max_concurrency}"
+            + (f"; {render_price(ai.price)}" if ai.price else "")
         )
+        if ai.price is not None and ai.price.fix:
+            lines.append(f"  {ai.name}: price unknown; to count its cost add {ai.price.fix}")
     for ai in result.ais:
         if ai.models is not None:
             shown = ", ".join(ai.models[:40]) + (f", … ({len(ai.models)} in all)" if len(ai.models) > 40 else "")
             lines.append(f"  {ai.name} models ({ai.models_source}): {shown}")
     if result.aliases:
         lines.append("Aliases: " + ", ".join(f"{alias} → {target}" for alias, target in result.aliases.items()))
-    lines.append(
-        f"Session: {result.session_usage.total_tokens} tokens"
-        + (f", ${result.session_cost_usd:.6f}" if result.session_cost_usd else "")
+    session_cost = render_cost(
+        result.session_cost_usd if result.session_usage.total_tokens else None, result.session_unknown_cost_calls
     )
+    lines.append(f"Session: {result.session_usage.total_tokens} tokens" + (f", {session_cost}" if session_cost else ""))
     lines.extend(f"warning: {w}" for w in result.warnings)
     return "\n".join(lines)

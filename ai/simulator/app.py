@@ -172,7 +172,14 @@ class SimulatorApp:
             text = state.next_reply(model, scenario, record.full_text) or (
                 json_reply(schema) if schema is not None else echo_reply(model, record.prompt)
             )
-            answer = Answer(model=model, text=text, prompt_tokens=wire.prompt_tokens(body))
+            answer = Answer(
+                model=model,
+                text=text,
+                prompt_tokens=wire.prompt_tokens(body),
+                cached_tokens=scenario.cached_tokens,
+                reasoning_tokens=scenario.reasoning_tokens,
+                reported_cost_usd=scenario.reported_cost_usd,
+            )
             if fault is not None and not (stream and fault.kind in {"truncate", "stall"}):
                 return await self._fault(request, record, wire, fault, model, stream)
             if not stream:

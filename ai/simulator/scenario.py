@@ -61,6 +61,12 @@ class Scenario(BaseModel):
     rules: tuple[ReplyRule, ...] = ()
     """Scripted answers chosen by prompt content; checked before `replies`."""
     fault: Fault | None = None
+    cached_tokens: int = Field(default=0, ge=0)
+    """Prompt tokens reported as read from the provider's cache (capped at the prompt's size)."""
+    reasoning_tokens: int = Field(default=0, ge=0)
+    """Thinking tokens reported on top of the answer's (OpenAI `reasoning_tokens`, Gemini `thoughtsTokenCount`)."""
+    reported_cost_usd: float | None = Field(default=None, ge=0)
+    """Reported per call as `usage.cost` on the OpenAI wire, as OpenRouter does."""
     rejects: tuple[str, ...] = ()
     """Request parameters this model refuses with a 400, as OpenAI's reasoning models do ("temperature",
     "max_tokens")."""

@@ -37,11 +37,22 @@ class Answer:
     model: str
     text: str
     prompt_tokens: int
+    cached_tokens: int = 0
+    """How much of the prompt the simulated provider says it read from its cache."""
+    reasoning_tokens: int = 0
+    """Simulated thinking: output tokens billed on top of the text's own."""
+    reported_cost_usd: float | None = None
+    """Sent as OpenRouter's `usage.cost` (OpenAI wire only)."""
 
     @property
     def usage(self) -> tuple[int, int, int]:
-        completion = count_tokens(self.text)
+        """Prompt, output (thinking included) and total tokens."""
+        completion = count_tokens(self.text) + self.reasoning_tokens
         return self.prompt_tokens, completion, self.prompt_tokens + completion
+
+    @property
+    def cached(self) -> int:
+        return min(self.cached_tokens, self.prompt_tokens)
 
 
 def sse(payload: dict[str, Any] | str) -> bytes:
@@ -81,9 +92,16 @@ class OpenAIWire:
             }
         }
 
-    def _usage(self, answer: Answer) -> dict[str, int]:
+    def _usage(self, answer: Answer) -> dict[str, Any]:
         prompt, completion, total = answer.usage
-        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+        usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+        if answer.cached:
+            usage["prompt_tokens_details"] = {"cached_tokens": answer.cached}
+        if answer.reasoning_tokens:
+            usage["completion_tokens_details"] = {"reasoning_tokens": answer.reasoning_tokens}
+        if answer.reported_cost_usd is not None:
+            usage["cost"] = answer.reported_cost_usd
+        return usage
 
     def completion(self, answer: Answer) -> dict[str, Any]:
         return {
@@ -153,7 +171,17 @@ class GeminiWire:
 
     def _usage(self, answer: Answer) -> dict[str, int]:
         prompt, completion, total = answer.usage
-        return {"promptTokenCount": prompt, "candidatesTokenCount": completion, "totalTokenCount": total}
+        # Gemini counts thinking apart from the answer's own tokens.
+        usage = {
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": completion - answer.reasoning_tokens,
+            "totalTokenCount": total,
+        }
+        if answer.cached:
+            usage["cachedContentTokenCount"] = answer.cached
+        if answer.reasoning_tokens:
+            usage["thoughtsTokenCount"] = answer.reasoning_tokens
+        return usage
 
     def completion(self, answer: Answer) -> dict[str, Any]:
         return {

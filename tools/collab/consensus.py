@@ -156,6 +156,8 @@ class Deliberation:
     choices: list[str] | None
     run: CollabRun
     reserve_s: float
+    judge_for_estimate: str
+    """Who the budget assumes will write the synthesis until the real judge is known."""
     current: dict[str, CritiquedStance] = field(default_factory=dict)
     entries: list[RoundEntry] = field(default_factory=list)
     critique_rounds_run: int = 0
@@ -169,8 +171,16 @@ class Deliberation:
 
 async def independent_round(work: Deliberation, names: list[str]) -> None:
     """Round 0: every AI answers blinded."""
-    await work.run.stage_started("round 0: independent answers")
     request = round0_request(work.question, work.choices)
+    run = work.run
+    await run.budget.require_known_prices([*names, work.judge_for_estimate])
+    if not run.budget_allows([(name, request) for name in names]):
+        estimate = run.budget.estimate([(name, request) for name in names], [])
+        raise InvalidInputError(
+            f"max_cost_usd={run.max_cost_usd} is below the estimated ${estimate:.6f} of the first round alone "
+            f"({len(names)} AI(s)). Fix: raise max_cost_usd, or ask fewer or cheaper AIs (ais=[...])."
+        )
+    await work.run.stage_started("round 0: independent answers")
     results = await work.run.stage(dict.fromkeys(names, request), work.run.time_for_stage(work.reserve_s), "round 0")
     for result in results:
         stance = work.read(result, 0)
@@ -190,15 +200,17 @@ async def critique_round(work: Deliberation, round_no: int, rounds: int, shuffle
     if seconds < MIN_STAGE_S:
         run.note(f"critique round {round_no} was skipped: the deadline was too close.")
         return False
-    if not run.budget_allows(len(work.current) + 1):
-        run.note(f"critique round {round_no} was skipped: it would exceed max_cost_usd={run.max_cost_usd}.")
-        return False
-    await run.stage_started(f"critique round {round_no}")
     requests = {}
     for ai, own in work.current.items():
         peers = [stance for other, stance in work.current.items() if other != ai]
         shuffle.shuffle(peers)
         requests[ai] = critique_request(work.question, work.choices, round_no, own, peers)
+    # The round must leave enough for the synthesis that follows it.
+    planned = [*requests.items(), (work.judge_for_estimate, judge_request(work.question, work.current))]
+    if not run.budget_allows(planned):
+        run.note(f"critique round {round_no} was skipped: it would exceed max_cost_usd={run.max_cost_usd}.")
+        return False
+    await run.stage_started(f"critique round {round_no}")
     results = await run.stage(requests, seconds, f"critique round {round_no}")
     work.critique_rounds_run = round_no
     anyone_changed, answered = False, 0
@@ -238,11 +250,13 @@ async def synthesis(work: Deliberation, registry: AIRegistry, preferred_judge: s
     result = Synthesis(risks=sorted({risk for stance in current.values() for risk in stance.risks}))
     if len(current) == 1:
         run.note("only one AI answered: this is a single opinion, not a consensus.")
-    if not run.budget_allows(1):
+    if not run.budget_allows([(work.judge_for_estimate, judge_request(work.question, current))]):
         run.note(f"the synthesis was skipped: it would exceed max_cost_usd={run.max_cost_usd}.")
         return result
     await run.stage_started("synthesis")
     fallbacks = [*current, *(n for n in registry.ready_names() if n not in current)]
+    # Under a budget, only AIs whose price is known may stand in as judge.
+    fallbacks = [name for name in fallbacks if run.budget.priced(name)]
     judged = await run.ask_judge(preferred_judge, fallbacks, judge_request(work.question, current))
     if judged is None:
         return result
@@ -292,7 +306,13 @@ async def consensus(
     deadline = Deadline(args.deadline_s if args.deadline_s is not None else registry.config.settings.deadline_s)
     run = CollabRun(registry, deadline, len(names) * (args.rounds + 1) + 1, progress, args.max_cost_usd)
     # Time kept back for the synthesis, so a slow critique round cannot eat it.
-    work = Deliberation(args.question, choices, run, reserve_s=min(20.0, deadline.seconds * 0.3))
+    work = Deliberation(
+        args.question,
+        choices,
+        run,
+        reserve_s=min(20.0, deadline.seconds * 0.3),
+        judge_for_estimate=preferred_judge or names[0],
+    )
 
     await independent_round(work, names)
     shuffle = rng or random.Random()  # noqa: S311 - presentation order, not security
@@ -323,5 +343,6 @@ async def consensus(
         notes=run.notes,
         usage=run.usage,
         cost_usd=run.cost_usd,
+        unknown_cost_calls=run.unknown_cost_calls,
         elapsed_ms=run.elapsed_ms,
     )

@@ -193,5 +193,6 @@ async def debate(
         notes=run.notes,
         usage=run.usage,
         cost_usd=run.cost_usd,
+        unknown_cost_calls=run.unknown_cost_calls,
         elapsed_ms=run.elapsed_ms,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from junior_ai.tools.collab.results import ConsensusResult, DebateResult
+from junior_ai.tools.results import render_cost
 
 
 def render_consensus(result: ConsensusResult) -> str:
@@ -26,7 +27,7 @@ def render_consensus(result: ConsensusResult) -> str:
     lines.append(
         f"\nJudge: {result.judge or 'none'}; critique rounds: {result.critique_rounds_run}; "
         f"{result.elapsed_ms:.0f} ms; {result.usage.total_tokens} tokens"
-        + (f"; ${result.cost_usd:.4f}" if result.cost_usd is not None else "")
+        + (f"; {cost}" if (cost := render_cost(result.cost_usd, result.unknown_cost_calls)) else "")
     )
     lines.extend(f"note: {note}" for note in result.notes)
     return "\n".join(lines)
@@ -39,6 +40,10 @@ def render_debate(result: DebateResult) -> str:
         lines.append(f"\n## Strongest arguments — {side.stance}")
         lines.extend(f"- {argument}" for argument in side.strongest_arguments)
     lines.append(f"\nVerdict ({result.judge or 'no judge'}): {result.verdict or 'none could be produced'}")
-    lines.append(f"\n{len(result.rounds)} turns ({result.mode} mode) in {result.elapsed_ms:.0f} ms.")
+    cost = render_cost(result.cost_usd, result.unknown_cost_calls)
+    lines.append(
+        f"\n{len(result.rounds)} turns ({result.mode} mode) in {result.elapsed_ms:.0f} ms; "
+        f"{result.usage.total_tokens} tokens" + (f"; {cost}." if cost else ".")
+    )
     lines.extend(f"note: {note}" for note in result.notes)
     return "\n".join(lines)

@@ -48,7 +48,8 @@ class ConsensusResult(BaseModel):
     partial: bool = Field(description="True when a stage was cut short (deadline, failures, budget).")
     notes: list[str] = []
     usage: TokenUsage = TokenUsage()
-    cost_usd: float | None = None
+    cost_usd: float | None = Field(default=None, description="Sum of the calls whose cost is known.")
+    unknown_cost_calls: int = Field(default=0, description="Answers whose cost is not known (left out of cost_usd).")
     elapsed_ms: float
 
 
@@ -72,5 +73,6 @@ class DebateResult(BaseModel):
     partial: bool
     notes: list[str] = []
     usage: TokenUsage = TokenUsage()
-    cost_usd: float | None = None
+    cost_usd: float | None = Field(default=None, description="Sum of the calls whose cost is known.")
+    unknown_cost_calls: int = Field(default=0, description="Answers whose cost is not known (left out of cost_usd).")
     elapsed_ms: float

@@ -13,9 +13,10 @@ from junior_ai.ai.registry import AIRegistry
 from junior_ai.ai.types import CallResult, GenerateRequest, failed_result, ok_result
 from junior_ai.core.errors import ProviderError
 from junior_ai.core.usage import TokenUsage
+from junior_ai.tools.collab.budget import CostBudget
 from junior_ai.tools.collab.results import RoundEntry
 from junior_ai.tools.output_budget import ResultStore, Trimmer
-from junior_ai.tools.results import ProgressFn, total_cost, total_usage
+from junior_ai.tools.results import ProgressFn, total_cost, total_usage, unknown_cost_calls
 
 MIN_STAGE_S = 1.0
 """A stage with less time than this left is not started: it could not finish."""
@@ -39,6 +40,7 @@ class CollabRun:
         self.total_steps = total_steps
         self.progress = progress
         self.max_cost_usd = max_cost_usd
+        self.budget = CostBudget(registry, max_cost_usd)
         self.calls: list[CallResult] = []
         self.notes: list[str] = []
         self.partial = False
@@ -57,15 +59,9 @@ class CollabRun:
         """Seconds this stage may use, keeping `reserve_s` for what must follow it."""
         return self.deadline.remaining() - reserve_s - RETURN_MARGIN_S
 
-    def budget_allows(self, calls: int) -> bool:
-        """False when `calls` more calls would likely exceed `max_cost_usd` (estimated from calls so far)."""
-        if self.max_cost_usd is None:
-            return True
-        costs = [c.cost_usd for c in self.calls if c.cost_usd is not None]
-        if not costs:
-            return True  # nothing to estimate from yet
-        per_call = sum(costs) / len(costs)
-        return sum(costs) + per_call * calls <= self.max_cost_usd
+    def budget_allows(self, calls: Sequence[tuple[str, GenerateRequest]]) -> bool:
+        """False when the planned `calls`, added to what was spent, would likely exceed `max_cost_usd`."""
+        return self.budget.allows(calls, self.calls)
 
     async def stage(self, requests: Mapping[str, GenerateRequest], seconds: float, label: str) -> list[CallResult]:
         """Ask each AI its own request concurrently, within `seconds`; report progress per answer."""
@@ -115,6 +111,10 @@ class CollabRun:
     @property
     def cost_usd(self) -> float | None:
         return total_cost(self.calls)
+
+    @property
+    def unknown_cost_calls(self) -> int:
+        return unknown_cost_calls(self.calls)
 
     @property
     def elapsed_ms(self) -> float:
