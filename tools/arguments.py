@@ -29,6 +29,11 @@ AIList = Annotated[list[str] | None, Field(description="AIs to ask; omit for eve
 ThreadId = Annotated[str | None, Field(description="Continue an earlier conversation.")]
 DeadlineS = Annotated[float | None, Field(description="Overall deadline in seconds.", gt=0, le=3600)]
 Judge = Annotated[str | None, Field(description="AI that writes the synthesis.")]
+# Context by reference (issue 12): the host names files and diffs instead of pasting them. Limits on count and
+# length are checked in tools/context (keeping the schema a host re-reads every turn small).
+Files = Annotated[list[str] | None, Field(description="Paths (files, dirs, images, PDFs) to share.")]
+Diff = Annotated[str | None, Field(description="Git diff: HEAD, staged, A...B, or a commit.")]
+Effort = Literal["minimal", "low", "medium", "high"] | None
 
 
 def describe_validation(tool: str, error: ValidationError) -> str:
@@ -56,7 +61,15 @@ class ToolArguments(BaseModel):
             raise InvalidInputError(describe_validation(cls.TOOL, error)) from None
 
 
-class AskOneArgs(ToolArguments):
+class ContextArgs(ToolArguments):
+    """The arguments every asking tool shares: material shared by reference, and reasoning effort."""
+
+    files: Files = None
+    diff: Diff = None
+    reasoning_effort: Effort = None
+
+
+class AskOneArgs(ContextArgs):
     TOOL = "ask_one"
 
     ai: AIName
@@ -70,7 +83,7 @@ class AskOneArgs(ToolArguments):
     thread_id: ThreadId = None
 
 
-class AskManyArgs(ToolArguments):
+class AskManyArgs(ContextArgs):
     TOOL = "ask_many"
 
     prompt: Prompt
@@ -85,7 +98,7 @@ class AskManyArgs(ToolArguments):
     thread_id: ThreadId = None
 
 
-class ConsensusArgs(ToolArguments):
+class ConsensusArgs(ContextArgs):
     TOOL = "consensus"
 
     question: Annotated[str, Field(description="The question to reach a consensus on.", min_length=1)]
@@ -101,7 +114,7 @@ class ConsensusArgs(ToolArguments):
     ] = None
 
 
-class DebateArgs(ToolArguments):
+class DebateArgs(ContextArgs):
     TOOL = "debate"
 
     topic: Annotated[str, Field(description="What to debate.", min_length=1)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import SkipJsonSchema
 
 ContextKind = Literal["text", "image", "pdf", "diff"]
 
@@ -23,3 +24,11 @@ class SkippedItem(BaseModel):
 
     path: str
     reason: str
+
+
+# Result fields: in the structured result, but left out of the published output schemas. Those admit any extra
+# property, the text rendering lists the context anyway, and a host re-reads `tools/list` on every turn.
+SharedContext = SkipJsonSchema[list[ContextItem] | None]
+"""Every item that left the machine: path, kind (text | image | pdf | diff), bytes, tokens_estimate."""
+SkippedContext = SkipJsonSchema[list[SkippedItem] | None]
+"""Files a directory or diff held that were not sent, and why."""
