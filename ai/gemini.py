@@ -189,6 +189,7 @@ class GeminiClient:
         usage = TokenUsage()
         produced_text = False
         saw_no_candidates = False
+        learned = False
         iterator = chunks.__aiter__()
         try:
             guard = guarded(iterator, first_timeout_s=timeout_s, idle_timeout_s=idle_timeout_s)
@@ -211,12 +212,20 @@ class GeminiClient:
         except ProviderError:
             raise
         except Exception as exc:
-            raise self._translate(exc, timeout_s, async_path=True) from exc
+            # The API's 400 arrives with the stream's first read, not when the stream is opened.
+            learned = not produced_text and self._learned(exc, request)
+            if not learned:
+                raise self._translate(exc, timeout_s, async_path=True, request=request) from exc
         finally:
             with anyio.CancelScope(shield=True):
                 aclose = getattr(iterator, "aclose", None)
                 if aclose is not None:
                     await aclose()
+        if learned:  # sent again, once, the way this model accepts
+            async with aclosing(self.stream(request, timeout_s=timeout_s, idle_timeout_s=idle_timeout_s)) as again:
+                async for event in again:
+                    yield event
+            return
         if finish_reason is None and saw_no_candidates and not produced_text:
             raise blocked_error(self._config, "safety block: no candidates")
         if finish_reason is None:

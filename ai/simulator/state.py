@@ -66,9 +66,11 @@ class RequestRecord:
             return found
         for content in self.body.get("contents", []):
             for part in content.get("parts", []):
-                inline = part.get("inlineData")
+                # google-genai writes `inlineData` with a `mime_type` inside; the API takes either spelling.
+                inline = part.get("inlineData") or part.get("inline_data")
                 if inline:
-                    found.append((inline.get("mimeType", ""), base64.b64decode(inline.get("data", ""))))
+                    mime = inline.get("mimeType") or inline.get("mime_type") or ""
+                    found.append((mime, _b64(inline.get("data", ""))))
         return found
 
     def texts(self) -> list[str]:
@@ -92,7 +94,12 @@ def openai_text(content: Any) -> str:
 
 def _from_data_url(url: str) -> tuple[str, bytes]:
     head, _, data = url.partition(",")
-    return head.removeprefix("data:").removesuffix(";base64"), base64.b64decode(data)
+    return head.removeprefix("data:").removesuffix(";base64"), _b64(data)
+
+
+def _b64(data: str) -> bytes:
+    """Standard or URL-safe base64, padded or not (google-genai sends URL-safe; the API takes both)."""
+    return base64.urlsafe_b64decode(data.replace("+", "-").replace("/", "_") + "=" * (-len(data) % 4))
 
 
 def matching_rule(scenario: Scenario, prompt: str) -> ReplyRule | None:

@@ -91,7 +91,7 @@ def assemble_context(
         )
         plan.skipped.extend(SkippedItem(path=path, reason=reason) for path, reason in found.skipped)
     _check_total(parts, items, limits, prompt_chars)
-    return ContextBundle(parts=tuple(parts), items=tuple(items), skipped=_listed(plan.skipped))
+    return ContextBundle(parts=tuple(parts), items=tuple(items), skipped=_listed(_unsent(plan.skipped, items)))
 
 
 def _refused(problems: list[str]) -> InvalidInputError:
@@ -118,7 +118,7 @@ def _plan_path(given: str, boundary: Boundary, limits: Limits, plan: _Plan) -> N
             return
         plan.add(_Candidate(boundary.display(resolved), resolved, resolved.stat().st_size, explicit=True))
         return
-    before = len(plan.candidates)
+    sendable = 0
     for found in walk(resolved):
         shown = boundary.display(found.path)
         if found.skipped is not None:
@@ -138,8 +138,9 @@ def _plan_path(given: str, boundary: Boundary, limits: Limits, plan: _Plan) -> N
             except OSError as exc:
                 plan.skipped.append(SkippedItem(path=shown, reason=f"unreadable ({exc.strerror})"))
                 continue
+            sendable += 1
             plan.add(_Candidate(shown, target, size, explicit=False))
-    if len(plan.candidates) == before:
+    if not sendable:
         plan.problems.append(f"{given} holds no files that may be sent (all git-ignored, secret-looking or VCS).")
 
 
@@ -234,6 +235,17 @@ def _check_total(parts: list[ContentPart], items: list[ContextItem], limits: Lim
             f"nothing was sent: the context comes to {total:,} bytes, over the {limits.max_call_bytes:,}-byte limit "
             f"per call. Largest: {_largest((i.path, i.bytes) for i in items)}."
         )
+
+
+def _unsent(skipped: list[SkippedItem], items: list[ContextItem]) -> list[SkippedItem]:
+    """Each left-out path once, and none that was sent after all (named on its own, say)."""
+    seen = {item.path for item in items}
+    unique = []
+    for item in skipped:
+        if item.path not in seen:
+            seen.add(item.path)
+            unique.append(item)
+    return unique
 
 
 def _listed(skipped: list[SkippedItem]) -> tuple[SkippedItem, ...]:
