@@ -22,12 +22,12 @@ from tests.context_files import make_repo, pdf_bytes, png_bytes
 from tests.test_server_tools import text_of
 
 OPENED: list[str] = []
-"""Paths opened while `_counting` is on (an audit hook: the real `open` calls, nothing patched)."""
-_counting = False
+"""Paths opened while counting is on (an audit hook: the real `open` calls, nothing patched)."""
+COUNTING: list[bool] = []
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if _counting and event == "open" and isinstance(args[0], str | Path):
+    if COUNTING and event == "open" and isinstance(args[0], str | Path):
         OPENED.append(str(args[0]))
 
 
@@ -124,14 +124,13 @@ async def test_a_native_pdf_refused_by_the_provider_is_resent_as_text_and_rememb
 
 
 async def test_each_file_is_read_once_for_a_fan_out_and_every_consensus_round(sim: Simulator, project: Path) -> None:
-    global _counting
     config = config_for(
         sim, project, *(openai_ai(sim, f"ai{n}", f"once-{n}") for n in range(3)), gemini_ai(sim, "g", "once-g")
     )
     target = str(project / "src" / "app.py")
     async with Client(build_server(config)) as client:
         OPENED.clear()
-        _counting = True
+        COUNTING.append(True)
         try:
             many = await client.call_tool("ask_many", {"prompt": "review", "files": ["src/app.py"]})
             assert OPENED.count(target) == 1
@@ -141,7 +140,7 @@ async def test_each_file_is_read_once_for_a_fan_out_and_every_consensus_round(si
             )
             assert OPENED.count(target) == 1
         finally:
-            _counting = False
+            COUNTING.clear()
     assert many.structured_content["ok_count"] == 4 and not agreed.is_error
     consensus_calls = [r for r in sim.state.requests() if "is it right?" in r.full_text]
     assert len(consensus_calls) >= 5  # round 0, critique rounds and the judge ...
@@ -274,7 +273,6 @@ def test_the_cli_takes_file_diff_and_reasoning_effort(sim: Simulator, project: P
     oai = sim.state.requests("cli-ctx-oai")[0]
     assert oai.body["reasoning_effort"] == "high"
     assert oai.attachments() == [("application/pdf", pdf_bytes("Revenue grew 12 percent"))]
-    gem = sim.state.requests("cli-ctx-gem")[0]
     assert thinking(sim, "cli-ctx-gem") == {"thinkingLevel": "HIGH"}
     refused = run_junior_ai("--credentials", str(credentials), "ask", "--ai", "gpt", "--file", "../x", "hi")
     assert refused.returncode == 2 and "nothing was sent" in refused.stderr
