@@ -8,6 +8,7 @@ call and shared, unchanged, by every AI of a fan-out and every round of a consen
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from junior_ai.tools.context.boundary import Boundary
 from junior_ai.tools.context.gitdiff import git_diff
 from junior_ai.tools.context.items import ContextItem, ContextKind, SkippedItem
 from junior_ai.tools.context.kinds import image_tokens, pdf_text, pdf_tokens, sniff, text_tokens
-from junior_ai.tools.context.walk import walk
+from junior_ai.tools.context.walk import Found, walk
 
 MAX_LISTED_SKIPS = 100
 """Skipped files listed one by one; beyond this, one summary line (a vendored tree can skip thousands)."""
@@ -46,7 +47,7 @@ class ContextBundle:
 @dataclass
 class _Candidate:
     shown: str
-    resolved: Path
+    resolved: str
     size: int
     explicit: bool
 
@@ -56,7 +57,7 @@ class _Plan:
     candidates: list[_Candidate] = field(default_factory=list)
     skipped: list[SkippedItem] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    seen: set[Path] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)
 
     def add(self, candidate: _Candidate) -> None:
         if candidate.resolved not in self.seen:
@@ -77,8 +78,13 @@ def assemble_context(
 
     parts: list[ContentPart] = []
     items: list[ContextItem] = []
+    read = 0
     for candidate in plan.candidates:
+        before = len(items)
         _read_one(candidate, limits, parts, items, plan)
+        read += items[-1].bytes if len(items) > before else 0
+        if read > limits.max_call_bytes:  # unmeasured files (a directory's) are counted as they are read
+            break
     if plan.problems:
         raise _refused(plan.problems)
     if diff is not None:
@@ -116,32 +122,64 @@ def _plan_path(given: str, boundary: Boundary, limits: Limits, plan: _Plan) -> N
         if not resolved.is_file():
             plan.problems.append(f"{given} is not a regular file.")
             return
-        plan.add(_Candidate(boundary.display(resolved), resolved, resolved.stat().st_size, explicit=True))
+        plan.add(_Candidate(boundary.display(resolved), str(resolved), resolved.stat().st_size, explicit=True))
         return
+    _plan_directory(given, resolved, boundary, plan)
+
+
+def _plan_directory(given: str, resolved: Path, boundary: Boundary, plan: _Plan) -> None:
+    shown_base = boundary.display(resolved)
+    prefix = "" if shown_base == "." else shown_base + "/"
+    root = boundary.root_of(resolved)
+    assert root is not None  # checked by the caller
+    below_root = resolved.relative_to(root).as_posix()
+    root_prefix = "" if below_root == "." else below_root + "/"
     sendable = 0
     for found in walk(resolved):
-        shown = boundary.display(found.path)
+        shown = prefix + found.relative
         if found.skipped is not None:
             plan.skipped.append(SkippedItem(path=shown, reason=found.skipped))
             continue
-        target = Path(os.path.realpath(found.path)) if found.is_link else found.path
-        root = boundary.root_of(target)
-        if root is None:
-            plan.skipped.append(SkippedItem(path=shown, reason=f"symlink to {target}, outside the allowed roots"))
-        elif target in boundary.credentials_files:
-            plan.skipped.append(SkippedItem(path=shown, reason="Junior AI's credentials file"))
-        elif (reason := boundary.secret_reason(found.path, root) or boundary.secret_reason(target, root)) is not None:
-            plan.skipped.append(SkippedItem(path=shown, reason=f"looks like a secret ({reason})"))
-        else:
-            try:
-                size = target.stat().st_size
-            except OSError as exc:
-                plan.skipped.append(SkippedItem(path=shown, reason=f"unreadable ({exc.strerror})"))
-                continue
+        reason = _left_out(found, root_prefix, boundary)
+        if reason is not None:
+            plan.skipped.append(SkippedItem(path=shown, reason=reason))
+            continue
+        if found.regular:  # the walk's file type (no stat needed); the size is checked as the file is read
             sendable += 1
-            plan.add(_Candidate(shown, target, size, explicit=False))
+            plan.add(_Candidate(shown, found.absolute, -1, explicit=False))
+            continue
+        target = os.path.realpath(found.absolute) if found.is_link else found.absolute
+        try:
+            status = os.stat(target)
+        except OSError as exc:
+            plan.skipped.append(SkippedItem(path=shown, reason=f"unreadable ({exc.strerror})"))
+            continue
+        if not stat.S_ISREG(status.st_mode):
+            plan.skipped.append(SkippedItem(path=shown, reason="not a regular file (a FIFO, socket or device)"))
+            continue
+        size = status.st_size
+        sendable += 1
+        plan.add(_Candidate(shown, target, size, explicit=False))
     if not sendable:
         plan.problems.append(f"{given} holds no files that may be sent (all git-ignored, secret-looking or VCS).")
+
+
+def _left_out(found: Found, root_prefix: str, boundary: Boundary) -> str | None:
+    """Why a file met in a directory is not sent, or None. Its directory is inside a root and resolved, so
+    only a symlink can lead elsewhere."""
+    reason = boundary.secret_reason_of(root_prefix + found.relative)
+    if not found.is_link:
+        if boundary.is_credentials_file(found.absolute):
+            return "Junior AI's credentials file"
+        return f"looks like a secret ({reason})" if reason else None
+    target = Path(os.path.realpath(found.absolute))
+    target_root = boundary.root_of(target)
+    if target_root is None:
+        return f"symlink to {target}, outside the allowed roots"
+    if boundary.is_credentials_file(str(target)):
+        return "Junior AI's credentials file"
+    reason = reason or boundary.secret_reason(target, target_root)
+    return f"looks like a secret ({reason})" if reason else None
 
 
 def _check_sizes(candidates: list[_Candidate], limits: Limits) -> None:
@@ -170,8 +208,7 @@ def _read_one(
     candidate: _Candidate, limits: Limits, parts: list[ContentPart], items: list[ContextItem], plan: _Plan
 ) -> None:
     try:
-        with open(candidate.resolved, "rb") as handle:
-            data = handle.read(limits.max_file_bytes + 1)
+        data = _read_bytes(candidate.resolved, candidate.size, limits.max_file_bytes)
     except OSError as exc:
         if candidate.explicit:
             plan.problems.append(f"{candidate.shown} cannot be read ({exc.strerror}).")
@@ -212,11 +249,28 @@ def _item(path: str, kind: ContextKind, size: int, tokens: int) -> ContextItem:
     return ContextItem(path=path, kind=kind, bytes=size, tokens_estimate=tokens)
 
 
+def _read_bytes(path: str, size: int, limit: int) -> bytes:
+    """The file's bytes, read with a buffer of the size it was measured at (-1: not measured) rather than of
+    `limit` bytes, which would cost more than the read; read on, to one byte past `limit`, while there is more."""
+    # O_NONBLOCK: opening a FIFO that slipped in must not wait for a writer (regular files ignore the flag).
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        data = os.read(fd, min(size, limit) + 1 if size >= 0 else 65_536)
+        while len(data) <= limit:
+            more = os.read(fd, limit + 1 - len(data))
+            if not more:
+                break
+            data += more
+        return data
+    finally:
+        os.close(fd)
+
+
 def numbered(shown: str, text: str) -> str:
     """A file as one block: its path, then each line with its number (so answers can cite lines)."""
     lines = text.splitlines()
     width = len(str(len(lines)))
-    body = "\n".join(f"{n:>{width}}  {line}" for n, line in enumerate(lines, 1))
+    body = "\n".join([f"{n:>{width}}  " + line for n, line in enumerate(lines, 1)])
     return f"----- BEGIN {shown} ({len(lines)} lines) -----\n{body}\n----- END {shown} -----"
 
 

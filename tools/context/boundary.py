@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pathspec
-
 from junior_ai.core.errors import InvalidInputError
+from junior_ai.tools.context.patterns import PatternSet
 
 SECRET_PATTERNS = (
     ".env*",
@@ -53,12 +52,17 @@ class Boundary:
     roots: tuple[Path, ...]
     credentials_files: tuple[Path, ...] = ()
     allow_patterns: tuple[str, ...] = ()
-    _secret: pathspec.GitIgnoreSpec = field(init=False, repr=False, compare=False)
-    _allowed: pathspec.GitIgnoreSpec = field(init=False, repr=False, compare=False)
+    _secret: PatternSet = field(init=False, repr=False, compare=False)
+    _allowed: PatternSet = field(init=False, repr=False, compare=False)
+    _protected: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_secret", pathspec.GitIgnoreSpec.from_lines(SECRET_PATTERNS))
-        object.__setattr__(self, "_allowed", pathspec.GitIgnoreSpec.from_lines(self.allow_patterns))
+        object.__setattr__(self, "_secret", PatternSet(SECRET_PATTERNS))
+        object.__setattr__(self, "_allowed", PatternSet(self.allow_patterns))
+        object.__setattr__(self, "_protected", frozenset(str(p) for p in self.credentials_files))
+
+    def is_credentials_file(self, resolved: str) -> bool:
+        return resolved in self._protected
 
     @classmethod
     def build(
@@ -147,11 +151,11 @@ class Boundary:
         relative = resolved.relative_to(root).as_posix()
         if relative == ".":
             return None
-        if is_dir:
-            relative += "/"
-        if self._allowed.match_file(relative):
+        return self.secret_reason_of(relative + ("/" if is_dir else ""))
+
+    def secret_reason_of(self, relative: str) -> str | None:
+        """The same, for a path relative to its root (`/` separators; a trailing `/` for a directory)."""
+        index = self._secret.matching(relative)
+        if index is None or self._allowed.verdict(relative):
             return None
-        result = self._secret.check_file(relative)
-        if result.include and result.index is not None:
-            return f"matches {SECRET_PATTERNS[result.index]}"
-        return None
+        return f"matches {SECRET_PATTERNS[index]}"
