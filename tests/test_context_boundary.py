@@ -240,3 +240,51 @@ def test_roots_come_from_the_host_then_the_settings_then_the_working_directory(t
 def test_a_file_is_read_once_even_when_named_twice_and_inside_a_named_directory(project: Path) -> None:
     bundle = assemble_context(["src/app.py", "src", str(project / "src" / "app.py")], None, boundary(project), LIMITS)
     assert [i.path for i in bundle.items] == ["src/app.py"]
+
+
+def test_git_info_exclude_is_honoured_like_gitignore(project: Path) -> None:
+    (project / ".git" / "info").mkdir(parents=True)
+    (project / ".git" / "info" / "exclude").write_text("scratch/\n")
+    (project / "scratch").mkdir()
+    (project / "scratch" / "notes.txt").write_text("private scratch")
+    bundle = assemble_context(["."], None, boundary(project), LIMITS)
+    assert [i.path for i in bundle.items] == ["src/app.py"]
+
+
+def test_the_home_directory_may_be_a_root_only_when_allowed_paths_names_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    built = Boundary.build(client_roots=None, allowed_paths=[str(home)], cwd=tmp_path, home=home)
+    assert built.roots == (home,)
+    (home / ".ssh").mkdir()
+    (home / ".ssh" / "id_ed25519").write_text("-----BEGIN OPENSSH PRIVATE KEY-----")
+    with pytest.raises(InvalidInputError, match="looks like a secret"):
+        assemble_context([".ssh/id_ed25519"], None, built, LIMITS)
+
+
+def test_a_directory_over_the_per_call_cap_is_refused_before_all_of_it_is_read(project: Path) -> None:
+    for index in range(20):
+        (project / "src" / f"m{index:02d}.py").write_text("x" * 500)
+    limits = Limits(max_file_bytes=1_000, max_call_bytes=3_000, max_chars=500_000)
+    with pytest.raises(InvalidInputError, match=r"over the 3,000-byte limit per call\. Largest: src/m00.py \(500\)"):
+        assemble_context(["src"], None, boundary(project), limits)
+
+
+def test_a_fifo_in_a_directory_is_skipped_not_waited_on(project: Path) -> None:
+    import os
+
+    os.mkfifo(project / "src" / "pipe")
+    bundle = assemble_context(["src"], None, boundary(project), LIMITS)
+    assert [i.path for i in bundle.items] == ["src/app.py"]
+    assert ("src/pipe", "not a regular file (a FIFO, socket or device)") in [(s.path, s.reason) for s in bundle.skipped]
+
+
+def test_gemini_thinking_follows_the_model_family() -> None:
+    from junior_ai.ai.effort import gemini_thinking
+
+    assert gemini_thinking("gemini-2.5-flash", "minimal").thinking_budget == 0
+    assert gemini_thinking("gemini-2.5-pro", "minimal").thinking_budget == 128
+    assert gemini_thinking("gemini-2.5-pro", "high").thinking_budget == 32_768
+    assert gemini_thinking("gemini-2.5-flash-lite", "medium").thinking_budget == 8_192
+    level = gemini_thinking("gemini-3-flash", "low").thinking_level
+    assert level is not None and level.value == "LOW"

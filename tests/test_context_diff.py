@@ -110,3 +110,18 @@ def test_missing_git_is_a_clear_error(repo: Path, monkeypatch: pytest.MonkeyPatc
     with pytest.raises(InvalidInputError, match="needs git, which is not installed"):
         git_diff("HEAD", boundary(repo), 10_000)
     assert os.environ["PATH"] == str(repo)
+
+
+def test_a_repositorys_own_config_cannot_make_the_diff_run_programs(repo: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    script = tmp_path / "evil.sh"
+    script.write_text(f"#!/bin/sh\ntouch {marker}\necho x\n")
+    script.chmod(0o755)
+    git(repo, "config", "core.fsmonitor", str(script))
+    git(repo, "config", "diff.external", str(script))
+    git(repo, "config", "diff.py.textconv", str(script))
+    (repo / ".gitattributes").write_text("*.py diff=py\n")
+    (repo / "src" / "app.py").write_text("changed\n")
+    found = git_diff("HEAD", boundary(repo), 10_000)
+    assert "+changed" in found.text
+    assert not marker.exists()

@@ -276,3 +276,21 @@ def test_the_cli_takes_file_diff_and_reasoning_effort(sim: Simulator, project: P
     assert thinking(sim, "cli-ctx-gem") == {"thinkingLevel": "HIGH"}
     refused = run_junior_ai("--credentials", str(credentials), "ask", "--ai", "gpt", "--file", "../x", "hi")
     assert refused.returncode == 2 and "nothing was sent" in refused.stderr
+
+
+async def test_the_readme_review_example_lists_what_was_sent_and_what_was_not(sim: Simulator, tmp_path: Path) -> None:
+    shop = make_repo(tmp_path / "shop")
+    (shop / "src" / "app.py").write_text("".join(f"line {i}\n" for i in range(120)))
+    (shop / ".env").write_text("STRIPE_KEY=sk_live_123\n")
+    config = config_of(
+        gemini_ai(sim, "gemini", "gemini-2.5-flash"), openai_ai(sim, "gpt", "gpt-4o-mini"), allowed_paths=[str(shop)]
+    )
+    arguments = {"prompt": "Review src/app.py and my uncommitted changes: bugs first.", "ais": ["gemini", "gpt"],
+                 "files": ["src/app.py"], "diff": "HEAD"}  # fmt: skip
+    result = await call(config, "ask_many", arguments)
+    text = text_of(result)
+    assert text.startswith("Context sent (2 item(s), ~")
+    assert "\n- src/app.py (text, 890 bytes, ~" in text and "\n- git diff HEAD (diff, " in text
+    assert "Not sent (1):\n- .env: looks like a secret (matches .env*)\n" in text
+    assert all("sk_live_123" not in r.full_text for r in sim.state.requests())
+    assert all(r.texts()[0].startswith("----- BEGIN src/app.py (120 lines) -----") for r in sim.state.requests())

@@ -253,7 +253,9 @@ def _read_bytes(path: str, size: int, limit: int) -> bytes:
     """The file's bytes, read with a buffer of the size it was measured at (-1: not measured) rather than of
     `limit` bytes, which would cost more than the read; read on, to one byte past `limit`, while there is more."""
     # O_NONBLOCK: opening a FIFO that slipped in must not wait for a writer (regular files ignore the flag).
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+    # O_NOFOLLOW: `path` is resolved; a symlink put in its place since the check is refused, not followed.
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
     try:
         data = os.read(fd, min(size, limit) + 1 if size >= 0 else 65_536)
         while len(data) <= limit:

@@ -23,6 +23,10 @@ from junior_ai.tools.context.kinds import sniff
 
 _REVISION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./~^@{}:+-]{0,199}$")
 _GIT_TIMEOUT_S = 60.0
+_PLAIN = ("--no-color", "--no-ext-diff", "--no-textconv")
+"""A repository's own config must not run programs for us: no external diff drivers, no textconv filters."""
+_SAFE_CONFIG = ("-c", "core.fsmonitor=false", "-c", "color.ui=never")
+"""core.fsmonitor in a repository's config names a program git runs on diff and ls-files: never ours to run."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ def git_diff(spec: str, boundary: Boundary, max_bytes: int) -> Diff:
         if reason is not None:
             skipped.append((name, reason))
             excluded.append(f":(exclude,top,literal){name}")
-    text = _git(root, ["-c", "core.quotepath=off", *base, "--no-color", "--no-ext-diff", "--", ".", *excluded], spec)
+    text = _git(root, ["-c", "core.quotepath=off", *base, *_PLAIN, "--", ".", *excluded], spec)
     if spec == "HEAD":
         text += _untracked(root, boundary, skipped, max_bytes)
     if not text.strip():
@@ -128,7 +132,7 @@ def _git(cwd: Path, args: list[str], spec: str) -> str:
         )
     try:
         done = subprocess.run(  # noqa: S603 - fixed executable, arguments are ours or a checked revision
-            [git, "-c", "color.ui=never", *args],
+            [git, *_SAFE_CONFIG, *args],
             cwd=cwd,
             capture_output=True,
             timeout=_GIT_TIMEOUT_S,
