@@ -290,7 +290,7 @@ async def test_the_readme_review_example_lists_what_was_sent_and_what_was_not(si
     result = await call(config, "ask_many", arguments)
     text = text_of(result)
     assert text.startswith("Context sent (2 item(s), ~")
-    assert "\n- src/app.py (text, 890 bytes, ~" in text and "\n- git diff HEAD (diff, " in text
+    assert "\n- src/app.py (text, 970 bytes, ~" in text and "\n- git diff HEAD (diff, " in text
     assert "Not sent (1):\n- .env: looks like a secret (matches .env*)\n" in text
     assert all("sk_live_123" not in r.full_text for r in sim.state.requests())
     assert all(r.texts()[0].startswith("----- BEGIN src/app.py (120 lines) -----") for r in sim.state.requests())
