@@ -288,3 +288,9 @@ def test_gemini_thinking_follows_the_model_family() -> None:
     assert gemini_thinking("gemini-2.5-flash-lite", "medium").thinking_budget == 8_192
     level = gemini_thinking("gemini-3-flash", "low").thinking_level
     assert level is not None and level.value == "LOW"
+
+
+@pytest.mark.parametrize("given", ["a" * 5000, "src/" + "b" * 300 + ".py", "", "  ", "src/\0app.py"])
+def test_absurd_paths_are_refused_with_a_message_not_a_traceback(project: Path, given: str) -> None:
+    with pytest.raises(InvalidInputError, match="nothing was sent"):
+        assemble_context([given], None, boundary(project), LIMITS)

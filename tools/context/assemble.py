@@ -71,7 +71,10 @@ def assemble_context(
     """Blocking (filesystem and git): run it in a worker thread. Raises `InvalidInputError`."""
     plan = _Plan()
     for given in files or ():
-        _plan_path(given, boundary, limits, plan)
+        try:
+            _plan_path(given, boundary, limits, plan)
+        except OSError as exc:  # a name too long, a permission denied on a parent folder...
+            plan.problems.append(f"{given[:200]} cannot be accessed ({exc.strerror or type(exc).__name__}).")
     if plan.problems:
         raise _refused(plan.problems)
     _check_sizes(plan.candidates, limits)
