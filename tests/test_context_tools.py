@@ -294,3 +294,16 @@ async def test_the_readme_review_example_lists_what_was_sent_and_what_was_not(si
     assert "Not sent (1):\n- .env: looks like a secret (matches .env*)\n" in text
     assert all("sk_live_123" not in r.full_text for r in sim.state.requests())
     assert all(r.texts()[0].startswith("----- BEGIN src/app.py (120 lines) -----") for r in sim.state.requests())
+
+
+async def test_a_bad_reasoning_effort_names_the_valid_values(sim: Simulator, project: Path) -> None:
+    result = await call(config_for(sim, project), "ask_one", {"ai": "gpt", "prompt": "x", "reasoning_effort": "max"})
+    assert result.is_error and "reasoning_effort must be one of minimal, low, medium, high" in text_of(result)
+    assert sim.state.requests() == []
+
+
+async def test_the_server_instructions_explain_files_diff_and_effort(two_ais: JuniorConfig) -> None:
+    async with Client(build_server(two_ais)) as client:
+        instructions = client.instructions or ""
+    assert "`files` takes paths" in instructions and '"HEAD" (uncommitted changes)' in instructions
+    assert "minimal, low, medium or high" in instructions

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from junior_ai.core.errors import InvalidInputError
 
@@ -29,11 +29,21 @@ AIList = Annotated[list[str] | None, Field(description="AIs to ask; omit for eve
 ThreadId = Annotated[str | None, Field(description="Continue an earlier conversation.")]
 DeadlineS = Annotated[float | None, Field(description="Overall deadline in seconds.", gt=0, le=3600)]
 Judge = Annotated[str | None, Field(description="AI that writes the synthesis.")]
-# Context by reference (issue 12): the host names files and diffs instead of pasting them. Limits on count and
-# length are checked in tools/context (keeping the schema a host re-reads every turn small).
-Files = Annotated[list[str] | None, Field(description="Paths (files, dirs, images, PDFs) to share.")]
-Diff = Annotated[str | None, Field(description="Git diff: HEAD, staged, A...B, or a commit.")]
-Effort = Literal["minimal", "low", "medium", "high"] | None
+# Context by reference (issue 12): the host names files and diffs instead of pasting them. These fields carry no
+# description or enum in the schema a host re-reads every turn (tools/list must stay under ~2,500 tokens); the
+# server's instructions, sent once, explain them, and a bad value gets an error that lists the valid ones.
+EFFORTS = ("minimal", "low", "medium", "high")
+
+
+def _check_effort(value: str | None) -> str | None:
+    if value is not None and value not in EFFORTS:
+        raise ValueError(f"reasoning_effort must be one of {', '.join(EFFORTS)}")
+    return value
+
+
+Files = list[str] | None
+Diff = str | None
+Effort = Annotated[str | None, AfterValidator(_check_effort)]
 
 
 def describe_validation(tool: str, error: ValidationError) -> str:

@@ -11,7 +11,6 @@ from junior_ai.ai.deadline import Deadline
 from junior_ai.ai.fanout import call_multiple_ais
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.ai.types import CallResult, GenerateRequest, failed_result, ok_result
-from junior_ai.core.config import ReasoningEffort
 from junior_ai.core.errors import ProviderError
 from junior_ai.core.usage import TokenUsage
 from junior_ai.tools.collab.budget import CostBudget
@@ -38,7 +37,7 @@ class CollabRun:
         max_cost_usd: float | None,
         *,
         context: ContextBundle | None = None,
-        reasoning_effort: ReasoningEffort | None = None,
+        reasoning_effort: str | None = None,
     ) -> None:
         self.registry = registry
         self.context = context or ContextBundle()

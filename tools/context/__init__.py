@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
+from typing import cast, get_args
 
 import anyio.to_thread
 
@@ -73,11 +74,20 @@ async def load_context(
     return await anyio.to_thread.run_sync(run)
 
 
-def with_context(request: GenerateRequest, bundle: ContextBundle, effort: ReasoningEffort | None) -> GenerateRequest:
+def with_context(request: GenerateRequest, bundle: ContextBundle, effort: str | None) -> GenerateRequest:
     """`request` carrying the call's context and reasoning effort (the same parts object for every AI)."""
     if bundle.empty and effort is None:
         return request
-    return request.model_copy(update={"context": bundle.parts, "reasoning_effort": effort})
+    return request.model_copy(update={"context": bundle.parts, "reasoning_effort": as_effort(effort)})
+
+
+def as_effort(value: str | None) -> ReasoningEffort | None:
+    """An arguments model's checked `reasoning_effort` (a plain string in the schema) as the request's type."""
+    if value is None:
+        return None
+    if value not in get_args(ReasoningEffort):
+        raise InvalidInputError(f"reasoning_effort must be one of {', '.join(get_args(ReasoningEffort))}.")
+    return cast(ReasoningEffort, value)
 
 
 def describe_context(items: Sequence[ContextItem] | None, skipped: Sequence[SkippedItem] | None = None) -> str:
