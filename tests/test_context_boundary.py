@@ -294,3 +294,11 @@ def test_gemini_thinking_follows_the_model_family() -> None:
 def test_absurd_paths_are_refused_with_a_message_not_a_traceback(project: Path, given: str) -> None:
     with pytest.raises(InvalidInputError, match="nothing was sent"):
         assemble_context([given], None, boundary(project), LIMITS)
+
+
+def test_a_directory_over_the_character_cap_is_refused_naming_the_largest_files(project: Path) -> None:
+    for index in range(50):
+        (project / "src" / f"gen{index:02d}.py").write_text(f"# {index}\n" + "y = 1\n" * (10 + index))
+    limits = Limits(max_file_bytes=10_000, max_call_bytes=1_000_000, max_chars=2_000)
+    with pytest.raises(InvalidInputError, match=r"over the 2,000-character limit per call\. Largest items"):
+        assemble_context(["src"], None, boundary(project), limits)

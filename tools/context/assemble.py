@@ -81,12 +81,16 @@ def assemble_context(
 
     parts: list[ContentPart] = []
     items: list[ContextItem] = []
-    read = 0
+    read, chars = 0, prompt_chars
     for candidate in plan.candidates:
         before = len(items)
         _read_one(candidate, limits, parts, items, plan)
-        read += items[-1].bytes if len(items) > before else 0
-        if read > limits.max_call_bytes:  # unmeasured files (a directory's) are counted as they are read
+        if len(items) > before:
+            read += items[-1].bytes
+            chars += len(parts[-1].text) if isinstance(parts[-1], TextPart) else 0
+        # A directory's files are measured as they are read: stop at the first limit passed (the check below
+        # then refuses the call, naming the largest items), rather than reading a whole vendored tree first.
+        if read > limits.max_call_bytes or chars > limits.max_chars:
             break
     if plan.problems:
         raise _refused(plan.problems)
