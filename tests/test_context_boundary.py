@@ -302,3 +302,9 @@ def test_a_directory_over_the_character_cap_is_refused_naming_the_largest_files(
     limits = Limits(max_file_bytes=10_000, max_call_bytes=1_000_000, max_chars=2_000)
     with pytest.raises(InvalidInputError, match=r"over the 2,000-character limit per call\. Largest items"):
         assemble_context(["src"], None, boundary(project), limits)
+
+
+def test_outside_the_roots_a_missing_file_is_refused_without_saying_whether_it_exists(project: Path) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        assemble_context(["/root/.ssh/no_such_key"], None, boundary(project), LIMITS)
+    assert "outside the allowed roots" in str(caught.value) and "does not exist" not in str(caught.value)

@@ -117,6 +117,9 @@ def _plan_path(given: str, boundary: Boundary, limits: Limits, plan: _Plan) -> N
         plan.problems.append(f"files has an empty or invalid path {given!r}.")
         return
     resolved = boundary.resolve(given)
+    if boundary.root_of(resolved) is None:  # before looking: outside the roots, even existence is not ours to tell
+        plan.problems.append(boundary.refusal(given, resolved) or f"{given} is outside the allowed roots.")
+        return
     if not resolved.exists():
         plan.problems.append(f"{given} does not exist (looked for {resolved}).")
         return
