@@ -16,7 +16,6 @@ from google.genai import types as gtypes
 
 from junior_ai.ai.adapt import DROP_THINKING, ParamMemory, note, thinking_adaptation_for
 from junior_ai.ai.effort import gemini_thinking
-from junior_ai.ai.parts import gemini_parts
 from junior_ai.ai.stream_guard import StreamSilence, guarded
 from junior_ai.ai.translate import (
     blocked_error,
@@ -31,11 +30,13 @@ from junior_ai.ai.types import (
     AIResponse,
     BatchOutcome,
     BatchPoll,
+    ContentPart,
     GenerateRequest,
     Message,
     StreamDelta,
     StreamEnd,
     StreamEvent,
+    TextPart,
 )
 from junior_ai.core.config import AIConfig
 from junior_ai.core.errors import (
@@ -367,6 +368,17 @@ class GeminiClient:
         return MalformedResponseError(
             f"{config.name} call failed ({type(exc).__name__}: {detail(exc)})", ai=config.name
         )
+
+
+def gemini_parts(context: tuple[ContentPart, ...], prompt: str) -> list[gtypes.Part]:
+    parts = [
+        gtypes.Part(text=part.text)
+        if isinstance(part, TextPart)
+        else gtypes.Part(inline_data=gtypes.Blob(mime_type=part.mime_type, data=part.data))
+        for part in context
+    ]
+    parts.append(gtypes.Part(text=prompt))
+    return parts
 
 
 def _enum_name(value: object) -> str:

@@ -2,7 +2,8 @@
 
 OpenAI-compatible: text blocks, images as `image_url` parts with a `data:` URL, PDFs as `file` parts (or their
 extracted text where the AI cannot read PDFs). A message whose context is all text stays a plain string, because
-several compatible servers accept nothing else. Gemini: text parts, images and PDFs as `inlineData`.
+several compatible servers accept nothing else. Gemini (`ai/gemini.py`, which alone imports google-genai): text
+parts, images and PDFs as `inlineData`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import base64
 from typing import Any
 from urllib.parse import urlparse
-
-from google.genai import types as gtypes
 
 from junior_ai.ai.types import ContentPart, FilePart, TextPart
 from junior_ai.core.config import AIConfig
@@ -63,21 +62,6 @@ def openai_content(
     if all(piece["type"] == "text" for piece in pieces):
         return "\n\n".join(piece["text"] for piece in pieces)
     return pieces
-
-
-def gemini_parts(context: tuple[ContentPart, ...], prompt: str) -> list[gtypes.Part]:
-    parts = [
-        gtypes.Part(text=part.text)
-        if isinstance(part, TextPart)
-        else gtypes.Part(inline_data=gtypes.Blob(mime_type=part.mime_type, data=part.data))
-        for part in context
-    ]
-    parts.append(gtypes.Part(text=prompt))
-    return parts
-
-
-def sends_pdf_file(context: tuple[ContentPart, ...], *, pdf_native: bool) -> bool:
-    return pdf_native and any(isinstance(p, FilePart) and not p.is_image for p in context)
 
 
 def pdf_names(context: tuple[ContentPart, ...]) -> list[str]:
