@@ -224,7 +224,15 @@ def test_the_filesystem_root_and_the_home_directory_are_never_default_roots(tmp_
     with pytest.raises(InvalidInputError, match=r"your home directory .*allowed_paths"):
         Boundary.build(client_roots=None, allowed_paths=None, cwd=tmp_path, home=tmp_path)
     with pytest.raises(InvalidInputError, match="filesystem root"):
-        Boundary.build(client_roots=[Path("/")], allowed_paths=None, cwd=tmp_path, home=Path("/x"))
+        Boundary.build(client_roots=[Path("/")], allowed_paths=None, cwd=Path("/"), home=Path("/x"))
+
+
+def test_host_roots_that_are_too_broad_give_way_to_the_settings(tmp_path: Path) -> None:
+    home, project = tmp_path / "home", tmp_path / "project"
+    home.mkdir()
+    project.mkdir()
+    chosen = Boundary.build(client_roots=[home, Path("/")], allowed_paths=[str(project)], cwd=tmp_path, home=home)
+    assert chosen.roots == (project,)
 
 
 def test_roots_come_from_the_host_then_the_settings_then_the_working_directory(tmp_path: Path) -> None:

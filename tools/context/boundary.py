@@ -77,6 +77,13 @@ class Boundary:
     ) -> Boundary:
         """Apply the documented order. Raises `InvalidInputError` when the roots would expose too much."""
         home = Path(os.path.realpath(home))
+        # A host's roots that are too broad (the filesystem root, the home directory) or gone are not used; when
+        # none is left, the settings decide, as if the host had declared none.
+        client_roots = [
+            root
+            for root in client_roots or ()
+            if (resolved := Path(os.path.realpath(root))) not in (home, Path(resolved.anchor)) and resolved.is_dir()
+        ]
         if client_roots:
             candidates, origin, home_ok = list(client_roots), "the MCP host's roots", False
         elif allowed_paths:
