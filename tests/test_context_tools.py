@@ -307,3 +307,22 @@ async def test_the_server_instructions_explain_files_diff_and_effort(two_ais: Ju
         instructions = client.instructions or ""
     assert "`files` takes paths" in instructions and '"HEAD" (uncommitted changes)' in instructions
     assert "minimal, low, medium or high" in instructions
+
+
+async def test_a_2025_11_25_host_over_stdio_sets_the_roots(sim: Simulator, project: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "workspace"
+    elsewhere.mkdir()
+    (elsewhere / "notes.md").write_text("from the host's workspace")
+    credentials = credentials_file(sim, tmp_path / "credentials.json", project)
+
+    async def roots(_context: Any) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=elsewhere.as_uri(), name="workspace")])
+
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "junior_ai", "--credentials", str(credentials), "serve"]
+    )
+    with anyio.fail_after(60):
+        async with Client(params, mode="legacy", list_roots_callback=roots) as client:
+            result = await client.call_tool("ask_one", {"ai": "gpt", "prompt": "x", "files": ["notes.md"]})
+    assert not result.is_error, text_of(result)
+    assert "from the host's workspace" in sim.state.requests("cli-ctx-oai")[0].full_text

@@ -121,7 +121,8 @@ def _plan_path(given: str, boundary: Boundary, limits: Limits, plan: _Plan) -> N
         plan.problems.append(boundary.refusal(given, resolved) or f"{given} is outside the allowed roots.")
         return
     if not resolved.exists():
-        plan.problems.append(f"{given} does not exist (looked for {resolved}).")
+        start = "" if Path(given).expanduser().is_absolute() else f"; relative paths start at {boundary.roots[0]}"
+        plan.problems.append(f"{given} does not exist (looked for {resolved}{start}).")
         return
     is_dir = resolved.is_dir()
     refusal = boundary.refusal(given, resolved, is_dir=is_dir)
