@@ -29,9 +29,10 @@ AIList = Annotated[list[str] | None, Field(description="AIs to ask; omit for eve
 ThreadId = Annotated[str | None, Field(description="Continue an earlier conversation.")]
 DeadlineS = Annotated[float | None, Field(description="Overall deadline in seconds.", gt=0, le=3600)]
 Judge = Annotated[str | None, Field(description="AI that writes the synthesis.")]
-# Context by reference (issue 12): the host names files and diffs instead of pasting them. These fields carry no
-# description or enum in the schema a host re-reads every turn (tools/list must stay under ~2,500 tokens); the
-# server's instructions, sent once, explain them, and a bad value gets an error that lists the valid ones.
+# Context by reference (issue 12): the host names files and diffs instead of pasting them. Descriptions are
+# minimal and reasoning_effort has no enum in the schema a host re-reads every turn (tools/list must stay under
+# ~2,500 tokens); the server's instructions, sent once, explain them, and a bad value gets an error listing the
+# valid ones.
 EFFORTS = ("minimal", "low", "medium", "high")
 
 
@@ -41,8 +42,8 @@ def _check_effort(value: str | None) -> str | None:
     return value
 
 
-Files = list[str] | None
-Diff = str | None
+Files = Annotated[list[str] | None, Field(description="Paths (files, dirs, images, PDFs) to share.")]
+Diff = Annotated[str | None, Field(description="Git diff: HEAD, staged, A...B or a commit.")]
 Effort = Annotated[str | None, AfterValidator(_check_effort)]
 
 
