@@ -42,7 +42,7 @@ def _check_effort(value: str | None) -> str | None:
     return value
 
 
-Files = Annotated[list[str] | None, Field(description="Paths (files, dirs, images, PDFs) to share.")]
+Files = list[str] | None
 Diff = Annotated[str | None, Field(description="Git diff: HEAD, staged, A...B or a commit.")]
 Effort = Annotated[str | None, AfterValidator(_check_effort)]
 
