@@ -316,3 +316,19 @@ def test_outside_the_roots_a_missing_file_is_refused_without_saying_whether_it_e
     with pytest.raises(InvalidInputError) as caught:
         assemble_context(["/root/.ssh/no_such_key"], None, boundary(project), LIMITS)
     assert "outside the allowed roots" in str(caught.value) and "does not exist" not in str(caught.value)
+
+
+KEY_BLOCK = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+
+
+def test_a_private_key_under_an_innocent_name_is_refused_by_its_content(project: Path) -> None:
+    (project / "notes.txt").write_text("my key:\n" + KEY_BLOCK)
+    with pytest.raises(InvalidInputError, match=r"notes\.txt holds a private key block"):
+        assemble_context(["notes.txt"], None, boundary(project), LIMITS)
+    bundle = assemble_context(["."], None, boundary(project), LIMITS)
+    assert "notes.txt" not in [i.path for i in bundle.items]
+    assert ("notes.txt", "holds a private key block (-----BEGIN ... PRIVATE KEY-----)") in [
+        (s.path, s.reason) for s in bundle.skipped
+    ]
+    allowed = boundary(project, allow_patterns=["notes.txt"])
+    assert assemble_context(["notes.txt"], None, allowed, LIMITS).items[0].path == "notes.txt"

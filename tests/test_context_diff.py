@@ -125,3 +125,11 @@ def test_a_repositorys_own_config_cannot_make_the_diff_run_programs(repo: Path, 
     found = git_diff("HEAD", boundary(repo), 10_000)
     assert "+changed" in found.text
     assert not marker.exists()
+
+
+def test_a_diff_that_adds_a_private_key_is_refused(repo: Path) -> None:
+    (repo / "src" / "app.py").write_text(
+        "KEY = '''\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\n'''\n"
+    )
+    with pytest.raises(InvalidInputError, match="contains a private key block"):
+        assemble_context(None, "HEAD", boundary(repo), LIMITS)

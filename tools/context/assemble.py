@@ -8,6 +8,7 @@ call and shared, unchanged, by every AI of a fan-out and every round of a consen
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from junior_ai.tools.context.items import ContextItem, ContextKind, SkippedItem
 from junior_ai.tools.context.kinds import image_tokens, pdf_text, pdf_tokens, sniff, text_tokens
 from junior_ai.tools.context.walk import Found, walk
 
+PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
+"""A key's content, whatever the file is called: refused like a secret-looking name."""
 MAX_LISTED_SKIPS = 100
 """Skipped files listed one by one; beyond this, one summary line (a vendored tree can skip thousands)."""
 
@@ -84,7 +87,7 @@ def assemble_context(
     read, chars = 0, prompt_chars
     for candidate in plan.candidates:
         before = len(items)
-        _read_one(candidate, limits, parts, items, plan)
+        _read_one(candidate, boundary, limits, parts, items, plan)
         if len(items) > before:
             read += items[-1].bytes
             chars += len(parts[-1].text) if isinstance(parts[-1], TextPart) else 0
@@ -96,6 +99,11 @@ def assemble_context(
         raise _refused(plan.problems)
     if diff is not None:
         found = git_diff(diff, boundary, limits.max_file_bytes)
+        if PRIVATE_KEY.search(found.text.encode("utf-8")):
+            raise InvalidInputError(
+                f"nothing was sent: diff {found.spec!r} contains a private key block (-----BEGIN ... PRIVATE "
+                "KEY-----). Take the key out of the change, or share the other files with `files`."
+            )
         block = f"----- BEGIN git diff {found.spec} -----\n{found.text.rstrip()}\n----- END git diff {found.spec} -----"
         size = len(found.text.encode("utf-8"))
         parts.append(TextPart(text=block))
@@ -216,7 +224,12 @@ def _largest(sized: object) -> str:
 
 
 def _read_one(
-    candidate: _Candidate, limits: Limits, parts: list[ContentPart], items: list[ContextItem], plan: _Plan
+    candidate: _Candidate,
+    boundary: Boundary,
+    limits: Limits,
+    parts: list[ContentPart],
+    items: list[ContextItem],
+    plan: _Plan,
 ) -> None:
     try:
         data = _read_bytes(candidate.resolved, candidate.size, limits.max_file_bytes)
@@ -230,6 +243,16 @@ def _read_one(
         plan.problems.append(f"{candidate.shown} is over the {limits.max_file_bytes:,}-byte limit per file.")
         return
     kind, mime = sniff(data)
+    if kind == "text" and PRIVATE_KEY.search(data) and not boundary.allows(candidate.shown):
+        reason = "holds a private key block (-----BEGIN ... PRIVATE KEY-----)"
+        if candidate.explicit:
+            plan.problems.append(
+                f"{candidate.shown} {reason}, so it is not sent. If it is safe to share (a test fixture), add a "
+                f'pattern for it to "context_allow" in the settings.'
+            )
+        else:
+            plan.skipped.append(SkippedItem(path=candidate.shown, reason=reason))
+        return
     if kind == "text":
         block = numbered(candidate.shown, data.decode("utf-8"))
         parts.append(TextPart(text=block))

@@ -61,6 +61,10 @@ class Boundary:
         object.__setattr__(self, "_allowed", PatternSet(self.allow_patterns))
         object.__setattr__(self, "_protected", frozenset(str(p) for p in self.credentials_files))
 
+    def allows(self, relative: str) -> bool:
+        """True when `settings.context_allow` names `relative` (a path as shown, `/` separators)."""
+        return bool(self._allowed.verdict(relative))
+
     def is_credentials_file(self, resolved: str) -> bool:
         return resolved in self._protected
 
