@@ -2,7 +2,9 @@
 remembered for that model for the rest of the session, and reported in every result it affects.
 
 Known cases (OpenAI-compatible APIs): reasoning models reject `temperature`, and newer models want
-`max_completion_tokens` instead of `max_tokens`.
+`max_completion_tokens` instead of `max_tokens`; models without reasoning reject `reasoning_effort`, and servers
+that cannot read PDFs reject `file` parts (the PDF's extracted text goes instead). Gemini: models without
+thinking reject `thinkingConfig`.
 """
 
 from __future__ import annotations
@@ -12,11 +14,21 @@ from typing import Any
 
 DROP_TEMPERATURE = "drop_temperature"
 MAX_COMPLETION_TOKENS = "max_completion_tokens"
+DROP_REASONING_EFFORT = "drop_reasoning_effort"
+DROP_THINKING = "drop_thinking"
+PDF_AS_TEXT = "pdf_as_text"
 
 _NOTES = {
     DROP_TEMPERATURE: "temperature was not sent: {model} rejects it",
     MAX_COMPLETION_TOKENS: "max_tokens was sent as max_completion_tokens, as {model} requires",
+    DROP_REASONING_EFFORT: "reasoning_effort was not sent: {model} rejects it",
+    DROP_THINKING: "reasoning_effort (thinkingConfig) was not sent: {model} rejects it",
+    PDF_AS_TEXT: "PDFs were sent as extracted text: {model} does not read PDF files",
 }
+
+
+def note(adaptation: str, model: str) -> str:
+    return _NOTES[adaptation].format(model=model)
 
 
 def adaptation_for(message: str, params: dict[str, Any]) -> str | None:
@@ -24,9 +36,26 @@ def adaptation_for(message: str, params: dict[str, Any]) -> str | None:
     text = message.lower()
     if "max_tokens" in params and "max_completion_tokens" in text:
         return MAX_COMPLETION_TOKENS
+    if "reasoning_effort" in params and ("reasoning_effort" in text or "reasoning effort" in text):
+        return DROP_REASONING_EFFORT
     if "temperature" in params and "temperature" in text:
         return DROP_TEMPERATURE
+    if _sends_file_parts(params) and any(word in text for word in ("file", "pdf")):
+        return PDF_AS_TEXT
     return None
+
+
+def thinking_adaptation_for(message: str, sent_thinking: bool) -> str | None:
+    """Gemini: a 400 about the thinking configuration we sent."""
+    return DROP_THINKING if sent_thinking and "thinking" in message.lower() else None
+
+
+def _sends_file_parts(params: dict[str, Any]) -> bool:
+    for message in params.get("messages", ()):
+        content = message.get("content")
+        if isinstance(content, list) and any(part.get("type") == "file" for part in content):
+            return True
+    return False
 
 
 class ParamMemory:
@@ -45,6 +74,10 @@ class ParamMemory:
             known.add(adaptation)
             return True
 
+    def knows(self, model: str, adaptation: str) -> bool:
+        with self._lock:
+            return adaptation in self._by_model.get(model, ())
+
     def apply(self, model: str, params: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
         """`params` with this model's adaptations, and a note for each one that changed something."""
         with self._lock:
@@ -57,4 +90,7 @@ class ParamMemory:
         if MAX_COMPLETION_TOKENS in known and "max_tokens" in adapted:
             adapted["max_completion_tokens"] = adapted.pop("max_tokens")
             notes.append(_NOTES[MAX_COMPLETION_TOKENS].format(model=model))
+        if DROP_REASONING_EFFORT in known and "reasoning_effort" in adapted:
+            del adapted["reasoning_effort"]
+            notes.append(_NOTES[DROP_REASONING_EFFORT].format(model=model))
         return adapted, tuple(notes)

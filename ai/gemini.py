@@ -14,6 +14,8 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as gtypes
 
+from junior_ai.ai.adapt import DROP_THINKING, ParamMemory, note, thinking_adaptation_for
+from junior_ai.ai.effort import gemini_thinking
 from junior_ai.ai.stream_guard import StreamSilence, guarded
 from junior_ai.ai.translate import (
     blocked_error,
@@ -28,11 +30,13 @@ from junior_ai.ai.types import (
     AIResponse,
     BatchOutcome,
     BatchPoll,
+    ContentPart,
     GenerateRequest,
     Message,
     StreamDelta,
     StreamEnd,
     StreamEvent,
+    TextPart,
 )
 from junior_ai.core.config import AIConfig
 from junior_ai.core.errors import (
@@ -55,6 +59,7 @@ class GeminiClient:
         self._client = client
         self._async_ready = async_ready
         self._closed = False
+        self._memory = ParamMemory()
 
     @classmethod
     def build(cls, config: AIConfig) -> GeminiClient:
@@ -83,8 +88,30 @@ class GeminiClient:
     def async_ready(self) -> bool:
         return self._async_ready
 
+    def _thinking(self, request: GenerateRequest) -> tuple[gtypes.ThinkingConfig | None, tuple[str, ...]]:
+        """The thinking configuration to send, and the note when this model is known to reject it."""
+        effort = request.reasoning_effort or self._config.reasoning_effort
+        if effort is None:
+            return None, ()
+        model = request.model or self._config.model
+        if self._memory.knows(model, DROP_THINKING):
+            return None, (note(DROP_THINKING, model),)
+        return gemini_thinking(model, effort), ()
+
+    def _learned(self, exc: Exception, request: GenerateRequest) -> bool:
+        """True when `exc` is a 400 over the thinking configuration we sent (learned now: send again without)."""
+        if not isinstance(exc, genai_errors.APIError) or exc.code != 400:
+            return False
+        thinking, _ = self._thinking(request)
+        adaptation = thinking_adaptation_for(str(exc.message or exc), thinking is not None)
+        model = request.model or self._config.model
+        return adaptation is not None and self._memory.learn(model, adaptation)
+
     def _generation_config(self, request: GenerateRequest, timeout_s: float) -> gtypes.GenerateContentConfig:
         settings: dict[str, Any] = {"http_options": gtypes.HttpOptions(timeout=max(1, int(timeout_s * 1000)))}
+        thinking, _ = self._thinking(request)
+        if thinking is not None:
+            settings["thinking_config"] = thinking
         if request.system:
             settings["system_instruction"] = request.system
         if request.temperature is not None:
@@ -99,35 +126,46 @@ class GeminiClient:
         return gtypes.GenerateContentConfig(**settings)
 
     def _contents(self, request: GenerateRequest) -> list[gtypes.Content]:
-        return [
+        *earlier, last = request.messages
+        contents = [
             gtypes.Content(role="model" if m.role == "assistant" else "user", parts=[gtypes.Part(text=m.content)])
-            for m in request.messages
+            for m in earlier
         ]
+        contents.append(gtypes.Content(role="user", parts=gemini_parts(request.context, last.content)))
+        return contents
 
     async def generate(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse:
         if not self._async_ready:
             raise AsyncPathBrokenError(f"{self._config.name} has no async client", ai=self._config.name)
         started = time.perf_counter()
-        try:
-            response = await self._client.aio.models.generate_content(
-                model=request.model or self._config.model,
-                contents=self._contents(request),
-                config=self._generation_config(request, timeout_s),
-            )
-        except Exception as exc:
-            raise self._translate(exc, timeout_s, async_path=True) from exc
+        while True:
+            try:
+                response = await self._client.aio.models.generate_content(
+                    model=request.model or self._config.model,
+                    contents=self._contents(request),
+                    config=self._generation_config(request, timeout_s),
+                )
+                break
+            except Exception as exc:
+                if self._learned(exc, request):
+                    continue
+                raise self._translate(exc, timeout_s, async_path=True, request=request) from exc
         return self._to_response(response, request, started, "async")
 
     def generate_sync(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse:
         started = time.perf_counter()
-        try:
-            response = self._client.models.generate_content(
-                model=request.model or self._config.model,
-                contents=self._contents(request),
-                config=self._generation_config(request, timeout_s),
-            )
-        except Exception as exc:
-            raise self._translate(exc, timeout_s, async_path=False) from exc
+        while True:
+            try:
+                response = self._client.models.generate_content(
+                    model=request.model or self._config.model,
+                    contents=self._contents(request),
+                    config=self._generation_config(request, timeout_s),
+                )
+                break
+            except Exception as exc:
+                if self._learned(exc, request):
+                    continue
+                raise self._translate(exc, timeout_s, async_path=False, request=request) from exc
         return self._to_response(response, request, started, "sync_fallback")
 
     async def stream(
@@ -136,17 +174,23 @@ class GeminiClient:
         if not self._async_ready:
             raise AsyncPathBrokenError(f"{self._config.name} has no async client", ai=self._config.name)
         model = request.model or self._config.model
-        try:
-            chunks = await self._client.aio.models.generate_content_stream(
-                model=model, contents=self._contents(request), config=self._generation_config(request, timeout_s)
-            )
-        except Exception as exc:
-            raise self._translate(exc, timeout_s, async_path=True) from exc
+        while True:
+            try:
+                chunks = await self._client.aio.models.generate_content_stream(
+                    model=model, contents=self._contents(request), config=self._generation_config(request, timeout_s)
+                )
+                break
+            except Exception as exc:
+                if self._learned(exc, request):
+                    continue
+                raise self._translate(exc, timeout_s, async_path=True, request=request) from exc
+        _, notes = self._thinking(request)
 
         finish_reason: str | None = None
         usage = TokenUsage()
         produced_text = False
         saw_no_candidates = False
+        learned = False
         iterator = chunks.__aiter__()
         try:
             guard = guarded(iterator, first_timeout_s=timeout_s, idle_timeout_s=idle_timeout_s)
@@ -169,19 +213,27 @@ class GeminiClient:
         except ProviderError:
             raise
         except Exception as exc:
-            raise self._translate(exc, timeout_s, async_path=True) from exc
+            # The API's 400 arrives with the stream's first read, not when the stream is opened.
+            learned = not produced_text and self._learned(exc, request)
+            if not learned:
+                raise self._translate(exc, timeout_s, async_path=True, request=request) from exc
         finally:
             with anyio.CancelScope(shield=True):
                 aclose = getattr(iterator, "aclose", None)
                 if aclose is not None:
                     await aclose()
+        if learned:  # sent again, once, the way this model accepts
+            async with aclosing(self.stream(request, timeout_s=timeout_s, idle_timeout_s=idle_timeout_s)) as again:
+                async for event in again:
+                    yield event
+            return
         if finish_reason is None and saw_no_candidates and not produced_text:
             raise blocked_error(self._config, "safety block: no candidates")
         if finish_reason is None:
             raise incomplete_stream_error(self._config)
         if finish_reason in _BLOCK_REASONS and not produced_text:
             raise blocked_error(self._config, f"safety block: {finish_reason}")
-        yield StreamEnd(model=model, finish_reason=finish_reason.lower(), usage=usage)
+        yield StreamEnd(model=model, finish_reason=finish_reason.lower(), usage=usage, adaptations=notes)
 
     async def count_tokens(self, request: GenerateRequest) -> int:
         """Gemini's own count of the request's input tokens (batch uses it to refuse oversize items unsent)."""
@@ -282,6 +334,7 @@ class GeminiClient:
         if not text and finish in _BLOCK_REASONS:
             raise blocked_error(self._config, f"safety block: {finish or 'unknown'}")
         return AIResponse(
+            adaptations=self._thinking(request)[1],
             text=text,
             model=response.model_version or request.model or self._config.model,
             finish_reason=finish.lower() if finish else None,
@@ -290,13 +343,16 @@ class GeminiClient:
             path="async" if path == "async" else "sync_fallback",
         )
 
-    def _translate(self, exc: Exception, timeout_s: float, *, async_path: bool) -> ProviderError:
+    def _translate(
+        self, exc: Exception, timeout_s: float, *, async_path: bool, request: GenerateRequest | None = None
+    ) -> ProviderError:
         config = self._config
         if isinstance(exc, ProviderError):
             return exc
         if isinstance(exc, genai_errors.APIError):
             headers = getattr(getattr(exc, "response", None), "headers", None)
-            return error_from_status(config, exc.code, exc.message or exc.status or exc, headers)
+            attachments = request.attachment_names() if request is not None else ()
+            return error_from_status(config, exc.code, exc.message or exc.status or exc, headers, attachments)
         if isinstance(exc, httpx2.TimeoutException):
             return timeout_error(config, timeout_s)
         if isinstance(exc, httpx2.TransportError):
@@ -312,6 +368,17 @@ class GeminiClient:
         return MalformedResponseError(
             f"{config.name} call failed ({type(exc).__name__}: {detail(exc)})", ai=config.name
         )
+
+
+def gemini_parts(context: tuple[ContentPart, ...], prompt: str) -> list[gtypes.Part]:
+    parts = [
+        gtypes.Part(text=part.text)
+        if isinstance(part, TextPart)
+        else gtypes.Part(inline_data=gtypes.Blob(mime_type=part.mime_type, data=part.data))
+        for part in context
+    ]
+    parts.append(gtypes.Part(text=prompt))
+    return parts
 
 
 def _enum_name(value: object) -> str:

@@ -14,7 +14,8 @@ import httpx2
 import openai
 from openai.types.chat import ChatCompletion
 
-from junior_ai.ai.adapt import ParamMemory, adaptation_for
+from junior_ai.ai.adapt import PDF_AS_TEXT, ParamMemory, adaptation_for, note
+from junior_ai.ai.parts import openai_content, pdf_names, reads_pdf_natively
 from junior_ai.ai.stream_guard import StreamSilence, guarded
 from junior_ai.ai.translate import (
     blocked_error,
@@ -76,12 +77,18 @@ class OpenAICompatibleClient:
     def async_ready(self) -> bool:
         return self._async is not None
 
-    def _params(self, request: GenerateRequest) -> dict[str, Any]:
-        messages: list[dict[str, str]] = []
+    def _params(self, request: GenerateRequest, *, pdf_native: bool = True) -> dict[str, Any]:
+        messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
-        messages.extend({"role": m.role, "content": m.content} for m in request.messages)
+        *earlier, last = request.messages
+        messages.extend({"role": m.role, "content": m.content} for m in earlier)
+        content = openai_content(request.context, last.content, pdf_native=pdf_native, ai=self._config.name)
+        messages.append({"role": last.role, "content": content})
         params: dict[str, Any] = {"model": request.model or self._config.model, "messages": messages}
+        effort = request.reasoning_effort or self._config.reasoning_effort
+        if effort is not None:
+            params["reasoning_effort"] = effort
         if request.temperature is not None:
             params["temperature"] = request.temperature
         if request.max_tokens is not None:
@@ -95,7 +102,14 @@ class OpenAICompatibleClient:
 
     def _adapted(self, request: GenerateRequest) -> tuple[str, dict[str, Any], tuple[str, ...]]:
         model = request.model or self._config.model
-        params, notes = self._memory.apply(model, self._params(request))
+        pdf_native = reads_pdf_natively(self._config) and not self._memory.knows(model, PDF_AS_TEXT)
+        params, notes = self._memory.apply(model, self._params(request, pdf_native=pdf_native))
+        pdfs = pdf_names(request.context)
+        if pdfs and not pdf_native:
+            if self._memory.knows(model, PDF_AS_TEXT):
+                notes = (*notes, note(PDF_AS_TEXT, model))
+            else:
+                notes = (*notes, f"{', '.join(pdfs)} sent as extracted text: {self._config.name} takes PDFs as text")
         return model, params, notes
 
     def _learned(self, exc: Exception, model: str, params: dict[str, Any]) -> bool:
@@ -122,7 +136,7 @@ class OpenAICompatibleClient:
             except Exception as exc:
                 if self._learned(exc, model, params):
                     continue
-                raise self._translate(exc, timeout_s, async_path=True) from exc
+                raise self._translate(exc, timeout_s, async_path=True, request=request) from exc
 
     async def generate(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse:
         started = time.perf_counter()
@@ -140,7 +154,7 @@ class OpenAICompatibleClient:
             except Exception as exc:
                 if self._learned(exc, model, params):
                     continue
-                raise self._translate(exc, timeout_s, async_path=False) from exc
+                raise self._translate(exc, timeout_s, async_path=False, request=request) from exc
         response = self._to_response(completion, started, "sync_fallback")
         return response.model_copy(update={"adaptations": notes})
 
@@ -284,7 +298,9 @@ class OpenAICompatibleClient:
             path="async" if path == "async" else "sync_fallback",
         )
 
-    def _translate(self, exc: Exception, timeout_s: float, *, async_path: bool) -> ProviderError:
+    def _translate(
+        self, exc: Exception, timeout_s: float, *, async_path: bool, request: GenerateRequest | None = None
+    ) -> ProviderError:
         config = self._config
         if isinstance(exc, ProviderError):
             return exc
@@ -293,7 +309,8 @@ class OpenAICompatibleClient:
         if isinstance(exc, openai.APIConnectionError):
             return connection_error(config, exc.__cause__ or exc)
         if isinstance(exc, openai.APIStatusError):
-            return error_from_status(config, exc.status_code, _provider_message(exc), exc.response.headers)
+            attachments = request.attachment_names() if request is not None else ()
+            return error_from_status(config, exc.status_code, _provider_message(exc), exc.response.headers, attachments)
         if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError):
             return MalformedResponseError(
                 f"{config.name} sent a response that could not be parsed ({detail(exc)}).", ai=config.name

@@ -6,7 +6,7 @@ the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from junior_ai.ai.retry import parse_retry_after
 from junior_ai.core.config import AIConfig
@@ -37,10 +37,19 @@ def error_from_status(
     status: int,
     provider_message: object,
     headers: Mapping[str, str] | None,
+    attachments: Sequence[str] = (),
 ) -> ProviderError:
-    """Map an HTTP error answer to our error tree, with a fix the reader can act on."""
+    """Map an HTTP error answer to our error tree, with a fix the reader can act on. `attachments` are the
+    images and PDFs the request carried: a 4xx about them names them."""
     name = config.name
     said = detail(provider_message)
+    if attachments and status in (400, 413, 415, 422) and _about_attachments(said):
+        return BadRequestError(
+            f"{name} did not accept {', '.join(attachments)} (HTTP {status}: {said}). Fix: ask an AI whose model "
+            "reads images and PDFs (list_ais), or leave the file out; the other AIs were asked as usual.",
+            ai=name,
+            http_status=status,
+        )
     if status in (401, 403):
         where = "credentials.json" if config.key_source == "file" else config.key_source
         return AuthError(
@@ -76,6 +85,14 @@ def error_from_status(
         ai=name,
         http_status=status,
     )
+
+
+_ATTACHMENT_WORDS = ("image", "file", "pdf", "content type", "multimodal", "vision", "mime", "modality", "inline")
+
+
+def _about_attachments(message: str) -> bool:
+    lowered = message.lower()
+    return any(word in lowered for word in _ATTACHMENT_WORDS)
 
 
 def connection_error(config: AIConfig, cause: BaseException) -> UnavailableError:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from junior_ai.core.config import ReasoningEffort
 from junior_ai.core.errors import CallStatus, ProviderError, RateLimitedError
 from junior_ai.core.pricing import PriceSource
 from junior_ai.core.usage import TokenUsage
@@ -21,6 +22,35 @@ class Message(BaseModel):
     content: str
 
 
+class TextPart(BaseModel):
+    """A block of shared text (a file with its path and line numbers, a diff), sent before the prompt."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+class FilePart(BaseModel):
+    """An image or PDF, sent as the provider's native part. `text` is a PDF's extracted text, for providers that
+    cannot read PDFs; `name` is the path the user gave, used in what we report and in error messages."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["file"] = "file"
+    name: str
+    mime_type: str
+    data: bytes
+    text: str | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime_type.startswith("image/")
+
+
+ContentPart = Annotated[TextPart | FilePart, Field(discriminator="type")]
+
+
 class GenerateRequest(BaseModel):
     """What to ask one AI. `messages` is the conversation; the last one is the user's turn."""
 
@@ -33,6 +63,14 @@ class GenerateRequest(BaseModel):
     json_schema: dict[str, Any] | None = None
     model: str | None = None
     """Overrides the AI's configured model for this call."""
+    context: tuple[ContentPart, ...] = ()
+    """What the user shared (files, diffs, images, PDFs): placed before the text of the last user message. One
+    tuple is shared by every AI of a fan-out and every round of a consensus: it was read once."""
+    reasoning_effort: ReasoningEffort | None = None
+    """None: the AI's configured default (or the provider's own)."""
+
+    def attachment_names(self, *, images_only: bool = False) -> tuple[str, ...]:
+        return tuple(p.name for p in self.context if isinstance(p, FilePart) and (p.is_image or not images_only))
 
     @classmethod
     def from_prompt(cls, prompt: str, **kwargs: Any) -> GenerateRequest:

@@ -24,6 +24,7 @@ from typing import Any
 import anyio
 import openai
 
+from benchmarks import context_bench
 from benchmarks.harness import (
     FAKE_KEY,
     ROOT,
@@ -371,8 +372,8 @@ def render(rows: list[Row], meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus", "batch", "batch100k")
-DEFAULT_SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus", "batch")
+SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus", "batch", "batch100k", "context")
+DEFAULT_SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus", "batch", "context")
 """batch100k (a 100,000-item CLI run, several minutes here) runs only when asked: --only batch100k."""
 
 
@@ -396,6 +397,9 @@ async def main(quick: bool, only: list[str]) -> int:
             rows += await batch_cli(port, 200 if quick else 1000, 50, 20)
         if "batch100k" in chosen:
             rows += await batch_cli(port, 100_000, 0, 64)
+        if "context" in chosen:
+            rows += await context_bench.host_tokens(port, Row)
+            rows += context_bench.assembly(3 if quick else 7, Row)
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": os.cpu_count(),

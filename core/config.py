@@ -32,6 +32,7 @@ from junior_ai.core.presets import PRESETS, Provider
 from junior_ai.core.redact import SECRETS
 from junior_ai.core.suggest import did_you_mean
 
+ReasoningEffort = Literal["minimal", "low", "medium", "high"]
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 SETTINGS_KEY = "settings"
 ALIASES_KEY = "aliases"
@@ -57,6 +58,12 @@ class AIConfig(BaseModel):
     """When set, `name:model` may only name these models (and they are the fallback model list)."""
     key_source: str = "none"
     """Where the key came from (a variable name or 'file'), for doctor's messages. Never the key."""
+    # Context and reasoning (issue 12)
+    reasoning_effort: ReasoningEffort | None = None
+    """Default effort for calls that set none: OpenAI `reasoning_effort`, Gemini's thinking configuration."""
+    pdf_input: Literal["native", "text"] | None = None
+    """How PDFs reach an OpenAI-compatible AI: `file` parts, or extracted text. None: native for OpenAI and
+    OpenRouter, text elsewhere (most compatible servers cannot read PDFs). Gemini always reads them natively."""
 
 
 class ModelPrice(BaseModel):
@@ -109,6 +116,17 @@ class Settings(BaseModel):
     """Price per model name; wins over the packaged price table (and prices models the table does not know)."""
     price_updates: bool = False
     """Fetch genai-prices' maintained price list hourly over the network; off: only the shipped table is used."""
+    # Context: files, directories, diffs, images and PDFs sent by reference (issue 12)
+    allowed_paths: list[str] | None = None
+    """Folders whose files may be shared with the AIs, when the MCP host declares no roots. None: the server's
+    working directory (never the filesystem root or the home directory itself)."""
+    context_allow: list[str] = Field(default_factory=list)
+    """Patterns (gitignore style) that lift the secret-file refusal, e.g. [".env.example"]. Never the credentials
+    file."""
+    context_max_file_bytes: int = Field(default=5_000_000, ge=1_000, le=100_000_000)
+    """One file's size limit; images and PDFs go inline, and providers take ~20 MB per request."""
+    context_max_call_bytes: int = Field(default=15_000_000, ge=1_000, le=500_000_000)
+    """All context of one call; base64 makes it a third bigger on the wire, under Gemini's 20 MB inline limit."""
 
 
 class JuniorConfig(BaseModel):
@@ -144,6 +162,8 @@ class _FileEntry(BaseModel):
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
     rpm: int | None = Field(default=None, ge=1, le=100_000)
     allowed_models: list[str] | None = None
+    reasoning_effort: ReasoningEffort | None = None
+    pdf_input: Literal["native", "text"] | None = None
 
 
 def find_credentials_file(explicit: str | None, env: Mapping[str, str], cwd: Path, home: Path) -> Path | None:
@@ -378,6 +398,8 @@ def _resolve(name: str, entry: _FileEntry, env: Mapping[str, str], settings: Set
         rpm=entry.rpm,
         allowed_models=tuple(entry.allowed_models) if entry.allowed_models is not None else None,
         key_source=key_source,
+        reasoning_effort=entry.reasoning_effort,
+        pdf_input=entry.pdf_input,
     )
 
 

@@ -26,7 +26,10 @@ __all__ = ["AppState", "JuniorMCPServer", "build_server"]
 INSTRUCTIONS = (
     "Junior AI asks other AI models (Gemini, GPT, Grok, DeepSeek, local models...) for second opinions: ask_one "
     "for one model, ask_many to compare several, consensus for a critiqued collective answer with its dissent, "
-    "debate for opposing arguments and a verdict. Call list_ais first to see which AIs are configured and healthy."
+    "debate for opposing arguments and a verdict. Call list_ais first to see which AIs are configured and healthy. "
+    "Share material by reference, never by pasting it into the prompt: `files` takes paths to files, folders, "
+    'images and PDFs; `diff` takes "HEAD" (uncommitted changes), "staged", "main...HEAD" or a commit; '
+    "`reasoning_effort` is minimal, low, medium or high."
 )
 
 

@@ -73,6 +73,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from junior_ai.ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
     from junior_ai.tools import ask as ask_tools
     from junior_ai.tools.arguments import AskManyArgs, AskOneArgs
+    from junior_ai.tools.context import describe_context
     from junior_ai.tools.results import render_ask_many, render_call
 
     config = load_config(args.credentials)
@@ -85,6 +86,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         "max_tokens": args.max_tokens,
         "json_schema": schema,
         "timeout_s": args.timeout,
+        "files": args.file,
+        "diff": args.diff,
+        "reasoning_effort": args.reasoning_effort,
     }
 
     async def run() -> int:
@@ -93,7 +97,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             if args.all or len(names) > 1:
                 many_args = AskManyArgs.parse(ais=None if args.all else names, **common)
                 many = await ask_tools.ask_many(registry, many_args)
-                print(render_ask_many(many))
+                print(describe_context(many.context, many.context_skipped) + render_ask_many(many))
                 return 0 if many.ok_count else 1
             registry.require_any()
             name = names[0] if names else (registry.ready_names() or registry.names)[0]
@@ -102,7 +106,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             except ProviderError as error:
                 print(f"{error.status} from {error.ai}: {error.message}", file=sys.stderr)
                 return 1
-            print(render_call(result))
+            print(describe_context(result.context, result.context_skipped) + render_call(result))
             return 0
         finally:
             await cleanup_async_ai_clients(registry)
@@ -177,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--max-tokens", type=int)
     ask.add_argument("--json-schema", help="file holding a JSON Schema the answer must follow")
     ask.add_argument("--timeout", type=float, help="per-AI timeout in seconds")
+    ask.add_argument("--file", action="append", help="file, folder, image or PDF to share; repeat for several")
+    ask.add_argument("--diff", help="git changes to share: HEAD (uncommitted), staged, main...HEAD or a commit")
+    ask.add_argument("--reasoning-effort", choices=["minimal", "low", "medium", "high"])
     ask.set_defaults(handler=cmd_ask)
 
     batch = commands.add_parser("batch", help="run a template over a file of items; resumable")

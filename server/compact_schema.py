@@ -15,8 +15,9 @@ _SCHEMA_MAPS = {"properties", "$defs", "definitions", "patternProperties"}
 
 
 def compact(schema: Any, *, for_output: bool = False) -> Any:
-    """Drop titles and null defaults; for output schemas also defaults, descriptions, enums and `required`: the
-    model reads the result, whose text rendering explains itself, and an output schema only has to admit it."""
+    """Drop titles and null defaults; for output schemas also defaults, descriptions, enums, `required` and the
+    type of scalar properties: the model reads the result, whose text rendering explains itself, and an output
+    schema only has to admit it."""
     if isinstance(schema, list):
         return [compact(item, for_output=for_output) for item in schema]
     if not isinstance(schema, dict):
@@ -33,7 +34,15 @@ def compact(schema: Any, *, for_output: bool = False) -> Any:
             result[key] = {name: compact(sub, for_output=for_output) for name, sub in value.items()}
         else:
             result[key] = compact(value, for_output=for_output)
-    return _drop_null(result)
+    result = _drop_null(result)
+    if for_output and len(result) == 1 and result.get("type") in _SCALARS:
+        # The property's name is what tells a model something; `{}` admits the value just as well, and a host
+        # re-reads every output schema on every turn.
+        return {}
+    return result
+
+
+_SCALARS = {"string", "number", "integer", "boolean"}
 
 
 def _drop_null(schema: dict[str, Any]) -> dict[str, Any]:

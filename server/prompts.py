@@ -15,7 +15,10 @@ def second_opinion_text(question: str, ais: str = "") -> str:
         + ".\n\n"
         f"Question:\n{question}\n\n"
         "Pass the question as the prompt, with enough context that a model with no access to our conversation "
-        "can answer it. When the answers arrive, present them side by side: where they agree, where they differ "
+        "can answer it. Share code, documents and screenshots by reference, never by pasting: their paths go in "
+        '`files` (files, folders, images, PDFs) and changes in `diff` ("HEAD" for uncommitted work, "staged", '
+        '"main...HEAD" for a branch). When the answers arrive, present them side by side: where they agree, '
+        "where they differ "
         "and why, and which answer you find most convincing. If an AI failed, say so and give its status."
     )
 
@@ -51,9 +54,12 @@ def code_review_text(code: str, focus: str = "") -> str:
         "Ask several AIs to review this code with the ask_many tool (or consensus, for a single verdict on "
         "whether it is ready to merge).\n\n"
         f"Focus: {focus or 'correctness, security, error handling, concurrency, and readability'}\n\n"
-        f"Code:\n```\n{code}\n```\n\n"
-        "In the prompt you send, include the code and the focus, and ask each AI for concrete findings with line "
-        "references and a severity (blocker / should fix / nit). Then merge the findings: deduplicate, mark "
+        f"What to review:\n{code}\n\n"
+        "Do not paste code into the prompt: the tool reads it from disk, once, and shows you what it sent. Pass "
+        'files and folders by path in `files`, and changes in `diff`: "HEAD" for uncommitted work (staged, '
+        'unstaged and new files), "staged", "main...HEAD" for a branch, or a commit id. Paste only code that '
+        "exists nowhere on disk. In the prompt, give the focus and ask each AI for concrete findings with file and "
+        "line references and a severity (blocker / should fix / nit). Then merge the findings: deduplicate, mark "
         "which AIs found each one, and list the blockers first. Flag findings only one AI reported as "
         "lower-confidence rather than dropping them."
     )
@@ -72,6 +78,8 @@ def register_prompts(server: MCPServer[Any]) -> None:
     def debate(topic: str, stances: str = "") -> str:
         return debate_text(topic, stances)
 
-    @server.prompt(name="code_review", title="Code review", description="Multi-AI code review, merged.")
+    @server.prompt(
+        name="code_review", title="Code review", description="Multi-AI code review of paths, a diff or code, merged."
+    )
     def code_review(code: str, focus: str = "") -> str:
         return code_review_text(code, focus)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -16,6 +17,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from junior_ai.core.errors import JuniorAIError
+from junior_ai.server.client_roots import client_roots
 from junior_ai.server.errors import as_tool_error, invalid_arguments
 from junior_ai.server.lifespan import AppState, registry_of
 from junior_ai.tools import ask as ask_tools
@@ -24,6 +26,7 @@ from junior_ai.tools.arguments import (
     AskManyArgs,
     AskOneArgs,
     ConsensusArgs,
+    ContextArgs,
     DebateArgs,
     ListAIsArgs,
     ToolArguments,
@@ -32,6 +35,7 @@ from junior_ai.tools.batch import ask_batch, render_batch
 from junior_ai.tools.collab.consensus import consensus
 from junior_ai.tools.collab.debate import debate
 from junior_ai.tools.collab.render import render_consensus, render_debate
+from junior_ai.tools.context import describe_context
 from junior_ai.tools.list_ais import list_ais
 from junior_ai.tools.output_budget import ResultStore
 from junior_ai.tools.results import (
@@ -110,6 +114,11 @@ def progress_of(ctx: Context[AppState, Any]) -> ProgressFn:
     return report
 
 
+async def roots_for(args: ContextArgs, ctx: Context[AppState, Any]) -> list[Path] | None:
+    """The host's roots, asked for only when the call shares files or a diff."""
+    return await client_roots(ctx) if args.files or args.diff is not None else None
+
+
 def thread_note(thread_id: str | None) -> str:
     return f"\n\n(thread_id {thread_id}: pass it to continue this conversation)" if thread_id else ""
 
@@ -127,21 +136,29 @@ def register_tools(server: MCPServer[AppState], *, store: ResultStore, threads: 
 
     async def ask_one(args: AskOneArgs, ctx: Context[AppState, Any]) -> CallToolResult:
         registry = await registry_of(ctx)
-        result = await ask_tools.ask_one(registry, args, progress=progress_of(ctx), store=store, threads=threads)
-        return tool_result(render_call(result) + thread_note(result.thread_id), result)
+        result = await ask_tools.ask_one(
+            registry, args, progress=progress_of(ctx), store=store, threads=threads, roots=await roots_for(args, ctx)
+        )
+        shared = describe_context(result.context, result.context_skipped)
+        return tool_result(shared + render_call(result) + thread_note(result.thread_id), result)
 
     async def ask_many(args: AskManyArgs, ctx: Context[AppState, Any]) -> CallToolResult:
         registry = await registry_of(ctx)
-        result = await ask_tools.ask_many(registry, args, progress=progress_of(ctx), store=store, threads=threads)
-        return tool_result(render_ask_many(result) + thread_note(result.thread_id), result)
+        result = await ask_tools.ask_many(
+            registry, args, progress=progress_of(ctx), store=store, threads=threads, roots=await roots_for(args, ctx)
+        )
+        shared = describe_context(result.context, result.context_skipped)
+        return tool_result(shared + render_ask_many(result) + thread_note(result.thread_id), result)
 
     async def run_consensus(args: ConsensusArgs, ctx: Context[AppState, Any]) -> CallToolResult:
-        result = await consensus(await registry_of(ctx), args, progress=progress_of(ctx), store=store)
-        return tool_result(render_consensus(result), result)
+        roots = await roots_for(args, ctx)
+        result = await consensus(await registry_of(ctx), args, progress=progress_of(ctx), store=store, roots=roots)
+        return tool_result(describe_context(result.context, result.context_skipped) + render_consensus(result), result)
 
     async def run_debate(args: DebateArgs, ctx: Context[AppState, Any]) -> CallToolResult:
-        result = await debate(await registry_of(ctx), args, progress=progress_of(ctx), store=store)
-        return tool_result(render_debate(result), result)
+        roots = await roots_for(args, ctx)
+        result = await debate(await registry_of(ctx), args, progress=progress_of(ctx), store=store, roots=roots)
+        return tool_result(describe_context(result.context, result.context_skipped) + render_debate(result), result)
 
     async def run_batch(args: AskBatchArgs, ctx: Context[AppState, Any]) -> CallToolResult:
         summary = await ask_batch(await registry_of(ctx), args, progress=progress_of(ctx), store=store)

@@ -155,5 +155,7 @@ async def test_prompts_are_listed_and_render_the_arguments(two_ais: JuniorConfig
     assert [a.name for a in listed["consensus"].arguments or []] == ["question", "options"]
     review_text = review.messages[0].content.text  # type: ignore[union-attr]
     assert "def f(): pass" in review_text and "naming" in review_text and "ask_many" in review_text
+    assert "Do not paste code" in review_text and "`files`" in review_text and '"HEAD"' in review_text
+    assert "`diff`" in opinion.messages[0].content.text  # type: ignore[union-attr]
     assert "ais=['gem', 'oai']" in opinion.messages[0].content.text  # type: ignore[union-attr]
     assert "options=['yes', 'no']" in agreed.messages[0].content.text  # type: ignore[union-attr]

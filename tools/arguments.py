@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from junior_ai.core.errors import InvalidInputError
 
@@ -29,6 +29,22 @@ AIList = Annotated[list[str] | None, Field(description="AIs to ask; omit for eve
 ThreadId = Annotated[str | None, Field(description="Continue an earlier conversation.")]
 DeadlineS = Annotated[float | None, Field(description="Overall deadline in seconds.", gt=0, le=3600)]
 Judge = Annotated[str | None, Field(description="AI that writes the synthesis.")]
+# Context by reference (issue 12): the host names files and diffs instead of pasting them. Descriptions are
+# minimal and reasoning_effort has no enum in the schema a host re-reads every turn (tools/list must stay under
+# ~2,500 tokens); the server's instructions, sent once, explain them, and a bad value gets an error listing the
+# valid ones.
+EFFORTS = ("minimal", "low", "medium", "high")
+
+
+def _check_effort(value: str | None) -> str | None:
+    if value is not None and value not in EFFORTS:
+        raise ValueError(f"reasoning_effort must be one of {', '.join(EFFORTS)}")
+    return value
+
+
+Files = list[str] | None
+Diff = Annotated[str | None, Field(description="Git diff: HEAD, staged, A...B or a commit.")]
+Effort = Annotated[str | None, AfterValidator(_check_effort)]
 
 
 def describe_validation(tool: str, error: ValidationError) -> str:
@@ -56,7 +72,15 @@ class ToolArguments(BaseModel):
             raise InvalidInputError(describe_validation(cls.TOOL, error)) from None
 
 
-class AskOneArgs(ToolArguments):
+class ContextArgs(ToolArguments):
+    """The arguments every asking tool shares: material shared by reference, and reasoning effort."""
+
+    files: Files = None
+    diff: Diff = None
+    reasoning_effort: Effort = None
+
+
+class AskOneArgs(ContextArgs):
     TOOL = "ask_one"
 
     ai: AIName
@@ -70,7 +94,7 @@ class AskOneArgs(ToolArguments):
     thread_id: ThreadId = None
 
 
-class AskManyArgs(ToolArguments):
+class AskManyArgs(ContextArgs):
     TOOL = "ask_many"
 
     prompt: Prompt
@@ -85,7 +109,7 @@ class AskManyArgs(ToolArguments):
     thread_id: ThreadId = None
 
 
-class ConsensusArgs(ToolArguments):
+class ConsensusArgs(ContextArgs):
     TOOL = "consensus"
 
     question: Annotated[str, Field(description="The question to reach a consensus on.", min_length=1)]
@@ -101,7 +125,7 @@ class ConsensusArgs(ToolArguments):
     ] = None
 
 
-class DebateArgs(ToolArguments):
+class DebateArgs(ContextArgs):
     TOOL = "debate"
 
     topic: Annotated[str, Field(description="What to debate.", min_length=1)]

@@ -8,6 +8,9 @@ marked partial. Long answers are trimmed to the output budget, the full text kep
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from junior_ai.ai.call import call_ai_async
 from junior_ai.ai.fanout import call_multiple_ais, resolve_ais
@@ -15,6 +18,7 @@ from junior_ai.ai.registry import AIRegistry
 from junior_ai.ai.types import CallResult, GenerateRequest, ok_result
 from junior_ai.core.errors import ProviderTimeoutError
 from junior_ai.tools.arguments import AskManyArgs, AskOneArgs
+from junior_ai.tools.context import ContextBundle, load_context, with_context
 from junior_ai.tools.output_budget import ResultStore, Trimmer
 from junior_ai.tools.progress import FanOutProgress, TextProgress
 from junior_ai.tools.results import (
@@ -57,12 +61,13 @@ async def ask_one(
     progress: ProgressFn | None = None,
     store: ResultStore | None = None,
     threads: ThreadStore | None = None,
+    roots: Sequence[Path] | None = None,
 ) -> AskOneResult:
     """Ask one AI. Raises `InvalidInputError` for bad arguments and `ProviderError` when the AI fails, except
     that an answer cut off by the deadline comes back as far as it got (status `timeout`, `partial` true)."""
     ai, prompt = args.ai, args.prompt
     entry, model = registry.entry_for(ai)  # unknown names fail before any other work, listing the valid ones
-    request = build_request(args)
+    request, bundle = await _with_context(registry, args, roots)
     thread = await _thread(threads, args.thread_id)
     if thread is not None:
         request = request.model_copy(update={"messages": (*thread.history(ai), *request.messages)})
@@ -110,7 +115,22 @@ async def ask_one(
         if thread is not None and threads is not None:
             await threads.add_turn(thread, ai, prompt, response.text)
     (trimmed,) = trim_results([result], registry, store)
-    return AskOneResult(**trimmed.model_dump(), thread_id=thread.id if thread else None)
+    return AskOneResult(**trimmed.model_dump(), thread_id=thread.id if thread else None, **_reported(bundle))
+
+
+async def _with_context(
+    registry: AIRegistry, args: AskOneArgs | AskManyArgs, roots: Sequence[Path] | None
+) -> tuple[GenerateRequest, ContextBundle]:
+    """The request with the call's context, read once here (after the cheap argument checks, before any AI)."""
+    request = build_request(args)
+    bundle = await load_context(
+        registry.config, args.files, args.diff, client_roots=roots, prompt_chars=len(args.prompt)
+    )
+    return with_context(request, bundle, args.reasoning_effort), bundle
+
+
+def _reported(bundle: ContextBundle) -> dict[str, Any]:
+    return {"context": list(bundle.items) or None, "context_skipped": list(bundle.skipped) or None}
 
 
 async def _thread(threads: ThreadStore | None, thread_id: str | None) -> Thread | None:
@@ -127,13 +147,14 @@ async def ask_many(
     progress: ProgressFn | None = None,
     store: ResultStore | None = None,
     threads: ThreadStore | None = None,
+    roots: Sequence[Path] | None = None,
 ) -> AskManyResult:
     """Ask several AIs concurrently (all ready ones when `ais` is omitted); every AI gets a result entry."""
-    request = build_request(args)
     prompt = args.prompt
     settings = registry.config.settings
     started = time.perf_counter()
     labels = resolve_ais(registry, args.ais)
+    request, bundle = await _with_context(registry, args, roots)
     thread = await _thread(threads, args.thread_id)
     requests = {
         label: request.model_copy(update={"messages": (*thread.history(label), *request.messages)})
@@ -168,4 +189,5 @@ async def ask_many(
         usage=total_usage(results),
         cost_usd=total_cost(results),
         unknown_cost_calls=unknown_cost_calls(results),
+        **_reported(bundle),
     )

@@ -10,6 +10,7 @@ from pydantic.json_schema import SkipJsonSchema
 from junior_ai.ai.types import CallResult
 from junior_ai.core.pricing import PriceSource
 from junior_ai.core.usage import TokenUsage
+from junior_ai.tools.context.items import SharedContext, SkippedContext
 
 ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
 """(done, total, message): what a tool reports as it goes; the server turns it into MCP progress."""
@@ -17,6 +18,8 @@ ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
 
 class AskOneResult(CallResult):
     thread_id: str | None = Field(default=None, description="Pass it back as thread_id to continue.")
+    context: SharedContext = None
+    context_skipped: SkippedContext = None
 
 
 class AskManyResult(BaseModel):
@@ -30,6 +33,8 @@ class AskManyResult(BaseModel):
     cost_usd: float | None = Field(default=None, description="Sum of the calls whose cost is known.")
     unknown_cost_calls: int = Field(default=0, description="Answers whose cost is not known (left out of cost_usd).")
     thread_id: str | None = Field(default=None, description="Pass it back as thread_id to continue.")
+    context: SharedContext = None
+    context_skipped: SkippedContext = None
 
 
 class PriceInfo(BaseModel):

@@ -16,7 +16,10 @@ from starlette.types import Receive, Scope, Send
 
 from junior_ai.ai.simulator.batches import BatchEngine
 from junior_ai.ai.simulator.scenario import (
+    IMAGE_REJECTED,
+    PDF_REJECTED,
     Fault,
+    Scenario,
     count_tokens,
     echo_reply,
     json_reply,
@@ -158,10 +161,10 @@ class SimulatorApp:
         try:
             sent = {**body, **(body.get("generationConfig") or {})}
             rejected = [parameter for parameter in scenario.rejects if parameter in sent]
-            if rejected:
+            refusal = unsupported_parameter_message(rejected[0]) if rejected else _media_refusal(scenario, record)
+            if refusal is not None:
                 state.finish(record, "fault", 400)
-                error = wire.error_body(400, unsupported_parameter_message(rejected[0]))
-                return JSONResponse(error, status_code=400)
+                return JSONResponse(wire.error_body(400, refusal), status_code=400)
             rule = matching_rule(scenario, record.full_text)
             delay = state.latency_for(scenario) + (rule.delay_s if rule else 0.0)
             if await _sleep_unless_disconnected(request, delay):
@@ -240,6 +243,15 @@ class SimulatorApp:
             outcome = "completed"
         finally:
             self.state.finish(record, outcome, 200)
+
+
+def _media_refusal(scenario: Scenario, record: RequestRecord) -> str | None:
+    kinds = [mime for mime, _ in record.attachments()] if scenario.rejects_images or scenario.rejects_pdfs else []
+    if scenario.rejects_images and any(kind.startswith("image/") for kind in kinds):
+        return IMAGE_REJECTED
+    if scenario.rejects_pdfs and "application/pdf" in kinds:
+        return PDF_REJECTED
+    return None
 
 
 def _texts(value: Any) -> list[str]:

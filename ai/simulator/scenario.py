@@ -69,7 +69,11 @@ class Scenario(BaseModel):
     """Reported per call as `usage.cost` on the OpenAI wire, as OpenRouter does."""
     rejects: tuple[str, ...] = ()
     """Request parameters this model refuses with a 400, as OpenAI's reasoning models do ("temperature",
-    "max_tokens")."""
+    "max_tokens"), or a model without thinking does ("reasoning_effort", "thinkingConfig")."""
+    rejects_images: bool = False
+    """Refuse requests carrying an image with a 400, as a text-only model does."""
+    rejects_pdfs: bool = False
+    """Refuse requests carrying a PDF file part with a 400, as a server that cannot read PDFs does."""
 
 
 def unsupported_parameter_message(parameter: str) -> str:
@@ -78,6 +82,10 @@ def unsupported_parameter_message(parameter: str) -> str:
     if parameter == "max_tokens":
         message += " Use 'max_completion_tokens' instead."
     return message
+
+
+IMAGE_REJECTED = "Invalid content type. image_url is only supported by certain models."
+PDF_REJECTED = "Invalid content type. file parts (PDF) are not supported by this model."
 
 
 _LATENCY_IN_NAME = re.compile(r"(\d+)ms\b")

@@ -5,6 +5,7 @@ Written from the simulator's event loop thread, read from tests in another: ever
 
 from __future__ import annotations
 
+import base64
 import random
 import threading
 import time
@@ -35,7 +36,7 @@ class RequestRecord:
     def full_text(self) -> str:
         """Every text the request carried (system prompt, all turns), joined: what scripted rules match."""
         if self.provider == "openai":
-            return "\n".join(str(m.get("content", "")) for m in self.body.get("messages", []))
+            return "\n".join(openai_text(m.get("content", "")) for m in self.body.get("messages", []))
         system = self.body.get("systemInstruction") or {}
         parts = [p.get("text", "") for p in system.get("parts", [])] if isinstance(system, dict) else []
         parts += [p.get("text", "") for c in self.body.get("contents", []) for p in c.get("parts", [])]
@@ -46,11 +47,59 @@ class RequestRecord:
         """The last user text, whichever protocol carried it."""
         if self.provider == "openai":
             users = [m for m in self.body.get("messages", []) if m.get("role") == "user"]
-            content = users[-1].get("content", "") if users else ""
-            return content if isinstance(content, str) else str(content)
+            return openai_text(users[-1].get("content", "")) if users else ""
         contents = [c for c in self.body.get("contents", []) if c.get("role", "user") == "user"]
         parts = contents[-1].get("parts", []) if contents else []
         return "".join(p.get("text", "") for p in parts)
+
+    def attachments(self) -> list[tuple[str, bytes]]:
+        """Every image or file the request carried, as (MIME type, the bytes received), in order."""
+        found: list[tuple[str, bytes]] = []
+        if self.provider == "openai":
+            for message in self.body.get("messages", []):
+                content = message.get("content")
+                for part in content if isinstance(content, list) else []:
+                    if part.get("type") == "image_url":
+                        found.append(_from_data_url(part["image_url"]["url"]))
+                    elif part.get("type") == "file":
+                        found.append(_from_data_url(part["file"]["file_data"]))
+            return found
+        for content in self.body.get("contents", []):
+            for part in content.get("parts", []):
+                # google-genai writes `inlineData` with a `mime_type` inside; the API takes either spelling.
+                inline = part.get("inlineData") or part.get("inline_data")
+                if inline:
+                    mime = inline.get("mimeType") or inline.get("mime_type") or ""
+                    found.append((mime, _b64(inline.get("data", ""))))
+        return found
+
+    def texts(self) -> list[str]:
+        """The text pieces of the last user turn (context blocks first, the prompt last)."""
+        if self.provider == "openai":
+            users = [m for m in self.body.get("messages", []) if m.get("role") == "user"]
+            content = users[-1].get("content", "") if users else ""
+            if isinstance(content, str):
+                return [content]
+            return [p.get("text", "") for p in content if p.get("type") == "text"]
+        contents = [c for c in self.body.get("contents", []) if c.get("role", "user") == "user"]
+        return [p["text"] for p in (contents[-1].get("parts", []) if contents else []) if "text" in p]
+
+
+def openai_text(content: Any) -> str:
+    """The text of an OpenAI message's content, whether a string or a list of parts."""
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return str(content)
+
+
+def _from_data_url(url: str) -> tuple[str, bytes]:
+    head, _, data = url.partition(",")
+    return head.removeprefix("data:").removesuffix(";base64"), _b64(data)
+
+
+def _b64(data: str) -> bytes:
+    """Standard or URL-safe base64, padded or not (google-genai sends URL-safe; the API takes both)."""
+    return base64.urlsafe_b64decode(data.replace("+", "-").replace("/", "_") + "=" * (-len(data) % 4))
 
 
 def matching_rule(scenario: Scenario, prompt: str) -> ReplyRule | None:

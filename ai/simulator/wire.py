@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from junior_ai.ai.simulator.scenario import count_tokens
+from junior_ai.ai.simulator.state import openai_text
 
 _GEMINI_STATUS = {
     400: "INVALID_ARGUMENT",
@@ -73,7 +74,7 @@ class Wire(Protocol):
 
 class OpenAIWire:
     def prompt_tokens(self, body: dict[str, Any]) -> int:
-        return count_tokens(" ".join(str(m.get("content", "")) for m in body.get("messages", [])))
+        return count_tokens(" ".join(openai_text(m.get("content", "")) for m in body.get("messages", [])))
 
     def json_schema(self, body: dict[str, Any]) -> dict[str, Any] | None:
         fmt = body.get("response_format") or {}

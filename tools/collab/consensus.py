@@ -16,6 +16,7 @@ import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from junior_ai.ai.deadline import Deadline
 from junior_ai.ai.fanout import resolve_ais
@@ -27,6 +28,7 @@ from junior_ai.tools.collab.answers import ConsensusVerdict, CritiquedStance, St
 from junior_ai.tools.collab.quoting import DATA_NOT_INSTRUCTIONS, Quoter, answer_label
 from junior_ai.tools.collab.results import ConsensusResult, Dissent, RoundEntry
 from junior_ai.tools.collab.stages import MIN_STAGE_S, CollabRun, check_judge, trim_rounds
+from junior_ai.tools.context import load_context
 from junior_ai.tools.output_budget import ResultStore
 from junior_ai.tools.results import ProgressFn
 from junior_ai.tools.validation import check_prompt
@@ -297,6 +299,7 @@ async def consensus(
     *,
     progress: ProgressFn | None = None,
     store: ResultStore | None = None,
+    roots: Sequence[Path] | None = None,
     rng: random.Random | None = None,
 ) -> ConsensusResult:
     check_prompt(args.question, "question")
@@ -304,7 +307,18 @@ async def consensus(
     names = resolve_ais(registry, args.ais)
     preferred_judge = check_judge(registry, args.judge)
     deadline = Deadline(args.deadline_s if args.deadline_s is not None else registry.config.settings.deadline_s)
-    run = CollabRun(registry, deadline, len(names) * (args.rounds + 1) + 1, progress, args.max_cost_usd)
+    bundle = await load_context(
+        registry.config, args.files, args.diff, client_roots=roots, prompt_chars=len(args.question)
+    )
+    run = CollabRun(
+        registry,
+        deadline,
+        len(names) * (args.rounds + 1) + 1,
+        progress,
+        args.max_cost_usd,
+        context=bundle,
+        reasoning_effort=args.reasoning_effort,
+    )
     # Time kept back for the synthesis, so a slow critique round cannot eat it.
     work = Deliberation(
         args.question,
@@ -329,6 +343,8 @@ async def consensus(
             apply_votes(found, votes, work.current)
 
     return ConsensusResult(
+        context=list(bundle.items) or None,
+        context_skipped=list(bundle.skipped) or None,
         question=args.question,
         answer=found.answer,
         agreement=found.agreement,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from junior_ai.ai.deadline import Deadline
@@ -23,6 +24,7 @@ from junior_ai.tools.collab.answers import DebateVerdict, read_answer, request_s
 from junior_ai.tools.collab.quoting import DATA_NOT_INSTRUCTIONS, Quoter
 from junior_ai.tools.collab.results import DebateResult, RoundEntry, SideSummary
 from junior_ai.tools.collab.stages import MIN_STAGE_S, CollabRun, check_judge, trim_rounds
+from junior_ai.tools.context import load_context
 from junior_ai.tools.output_budget import ResultStore
 from junior_ai.tools.results import ProgressFn
 from junior_ai.tools.validation import check_prompt
@@ -154,13 +156,25 @@ async def debate(
     *,
     progress: ProgressFn | None = None,
     store: ResultStore | None = None,
+    roots: Sequence[Path] | None = None,
 ) -> DebateResult:
     check_prompt(args.topic, "topic")
     names = resolve_ais(registry, args.ais)
     positions = assign_stances(names, args.stances)
     preferred_judge = check_judge(registry, args.judge)
     deadline = Deadline(args.deadline_s if args.deadline_s is not None else registry.config.settings.deadline_s)
-    run = CollabRun(registry, deadline, len(names) * args.rounds + 1, progress, None)
+    bundle = await load_context(
+        registry.config, args.files, args.diff, client_roots=roots, prompt_chars=len(args.topic)
+    )
+    run = CollabRun(
+        registry,
+        deadline,
+        len(names) * args.rounds + 1,
+        progress,
+        None,
+        context=bundle,
+        reasoning_effort=args.reasoning_effort,
+    )
     work = Debate(args.topic, names, positions, run, reserve_s=min(20.0, deadline.seconds * 0.3))
 
     for turn in range(1, args.rounds + 1):
@@ -182,6 +196,8 @@ async def debate(
         sides, verdict, judge_name = await judge_debate(work, registry, preferred_judge)
 
     return DebateResult(
+        context=list(bundle.items) or None,
+        context_skipped=list(bundle.skipped) or None,
         topic=args.topic,
         mode=args.mode,
         positions=positions,

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from junior_ai.core.errors import CallStatus
 from junior_ai.core.usage import TokenUsage
+from junior_ai.tools.context.items import SharedContext, SkippedContext
 
 
 class Dissent(BaseModel):
@@ -51,6 +52,8 @@ class ConsensusResult(BaseModel):
     cost_usd: float | None = Field(default=None, description="Sum of the calls whose cost is known.")
     unknown_cost_calls: int = Field(default=0, description="Answers whose cost is not known (left out of cost_usd).")
     elapsed_ms: float
+    context: SharedContext = None
+    context_skipped: SkippedContext = None
 
 
 class SideSummary(BaseModel):
@@ -76,3 +79,5 @@ class DebateResult(BaseModel):
     cost_usd: float | None = Field(default=None, description="Sum of the calls whose cost is known.")
     unknown_cost_calls: int = Field(default=0, description="Answers whose cost is not known (left out of cost_usd).")
     elapsed_ms: float
+    context: SharedContext = None
+    context_skipped: SkippedContext = None

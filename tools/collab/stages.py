@@ -15,6 +15,7 @@ from junior_ai.core.errors import ProviderError
 from junior_ai.core.usage import TokenUsage
 from junior_ai.tools.collab.budget import CostBudget
 from junior_ai.tools.collab.results import RoundEntry
+from junior_ai.tools.context import ContextBundle, with_context
 from junior_ai.tools.output_budget import ResultStore, Trimmer
 from junior_ai.tools.results import ProgressFn, total_cost, total_usage, unknown_cost_calls
 
@@ -34,8 +35,14 @@ class CollabRun:
         total_steps: int,
         progress: ProgressFn | None,
         max_cost_usd: float | None,
+        *,
+        context: ContextBundle | None = None,
+        reasoning_effort: str | None = None,
     ) -> None:
         self.registry = registry
+        self.context = context or ContextBundle()
+        """Read once for the whole run: every stage and the judge get the same parts."""
+        self.reasoning_effort = reasoning_effort
         self.deadline = deadline
         self.total_steps = total_steps
         self.progress = progress
@@ -71,7 +78,8 @@ class CollabRun:
             if self.progress is not None:
                 await self.progress(self.steps_done, self.total_steps, f"{label}: {result.ai} {result.status}")
 
-        results = await call_multiple_ais(self.registry, requests, deadline_s=seconds, on_result=on_result)
+        shared = {name: self.with_context(request) for name, request in requests.items()}
+        results = await call_multiple_ais(self.registry, shared, deadline_s=seconds, on_result=on_result)
         self.calls.extend(results)
         return results
 
@@ -90,7 +98,7 @@ class CollabRun:
                 return None
             started = time.perf_counter()
             try:
-                response = await call_ai_async(self.registry, name, request, timeout_s=seconds)
+                response = await call_ai_async(self.registry, name, self.with_context(request), timeout_s=seconds)
             except ProviderError as error:
                 self.calls.append(failed_result(name, model, error, (time.perf_counter() - started) * 1000))
                 self.note(f"judge {name} failed ({error.status}); trying another AI", partial=False)
@@ -103,6 +111,9 @@ class CollabRun:
             return name, result
         self.note("every judge candidate failed; returning the answers without a synthesis")
         return None
+
+    def with_context(self, request: GenerateRequest) -> GenerateRequest:
+        return with_context(request, self.context, self.reasoning_effort)
 
     @property
     def usage(self) -> TokenUsage:
