@@ -15,13 +15,22 @@ from junior_ai.tools.arguments import (
     AskBatchArgs,
     AskManyArgs,
     AskOneArgs,
+    CollectArgs,
     ConsensusArgs,
     DebateArgs,
     ListAIsArgs,
     ToolArguments,
 )
 
-MODELS: list[type[ToolArguments]] = [AskOneArgs, AskManyArgs, ConsensusArgs, DebateArgs, AskBatchArgs, ListAIsArgs]
+MODELS: list[type[ToolArguments]] = [
+    AskOneArgs,
+    AskManyArgs,
+    ConsensusArgs,
+    DebateArgs,
+    AskBatchArgs,
+    ListAIsArgs,
+    CollectArgs,
+]
 
 
 async def test_every_published_input_schema_is_its_arguments_model_schema() -> None:
@@ -37,7 +46,8 @@ async def test_tools_list_stays_small_for_a_host_context() -> None:
     async with Client(build_server(JuniorConfig())) as client:
         tools = (await client.list_tools()).tools
     wire = json.dumps([tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools])
-    assert len(wire) / 4 < 2_500, f"tools/list is ~{len(wire) / 4:.0f} tokens"
+    # 2,500 before the `collect` tool and the `background` argument (issue 18: continue-and-collect) added ~190.
+    assert len(wire) / 4 < 2_700, f"tools/list is ~{len(wire) / 4:.0f} tokens"
 
 
 @pytest.mark.parametrize("model", MODELS)
