@@ -206,7 +206,9 @@ def register_tools(
         async def work(progress: ProgressFn, deadline_s: float) -> CallToolResult:
             job_args = args.model_copy(update={"deadline_s": deadline_s})
             result = await consensus(registry, job_args, progress=progress, store=store, roots=roots)
-            return tool_result(describe_context(result.context, result.context_skipped) + render_consensus(result), result)
+            return tool_result(
+                describe_context(result.context, result.context_skipped) + render_consensus(result), result
+            )
 
         return await as_job(ctx, args, work)
 
@@ -217,7 +219,8 @@ def register_tools(
         async def work(progress: ProgressFn, deadline_s: float) -> CallToolResult:
             job_args = args.model_copy(update={"deadline_s": deadline_s})
             result = await debate(registry, job_args, progress=progress, store=store, roots=roots)
-            return tool_result(describe_context(result.context, result.context_skipped) + render_debate(result), result)
+            shared = describe_context(result.context, result.context_skipped)
+            return tool_result(shared + render_debate(result), result)
 
         return await as_job(ctx, args, work)
 

@@ -46,8 +46,7 @@ async def test_tools_list_stays_small_for_a_host_context() -> None:
     async with Client(build_server(JuniorConfig())) as client:
         tools = (await client.list_tools()).tools
     wire = json.dumps([tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools])
-    # 2,500 before the `collect` tool and the `background` argument (issue 18: continue-and-collect) added ~190.
-    assert len(wire) / 4 < 2_700, f"tools/list is ~{len(wire) / 4:.0f} tokens"
+    assert len(wire) / 4 < 2_500, f"tools/list is ~{len(wire) / 4:.0f} tokens"
 
 
 @pytest.mark.parametrize("model", MODELS)
