@@ -47,7 +47,7 @@ async def test_a_client_speaking_tasks_gets_the_tools_result_through_its_task(si
     assert len(sim.state.requests(SLOW)) == 1
 
 
-async def test_tasks_get_reports_working_then_completed_and_cancel_closes_the_request(sim: Simulator) -> None:
+async def test_tasks_get_reports_working_and_tasks_cancel_closes_the_request(sim: Simulator) -> None:
     config = config_of(openai_ai(sim, "slow", SLOW))
     sim.state.hold(SLOW)
     with anyio.fail_after(30):
