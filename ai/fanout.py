@@ -20,6 +20,8 @@ ResultCallback = Callable[[CallResult, int, int], Awaitable[None]]
 """Called as each AI finishes with (its result, how many have finished, how many were asked)."""
 TextCallback = Callable[[str, int], Awaitable[None]]
 """With streaming: called as text arrives with (AI name, characters received from it so far)."""
+DeltaCallback = Callable[[str, str], Awaitable[None]]
+"""With streaming: called with (AI name, piece of text) as each piece arrives (a job's snapshot keeps them)."""
 
 
 def resolve_ais(registry: AIRegistry, ais: Sequence[str] | None) -> list[str]:
@@ -51,6 +53,7 @@ async def call_multiple_ais(
     idle_timeout_s: float | None = None,
     on_result: ResultCallback | None = None,
     on_text: TextCallback | None = None,
+    on_delta: DeltaCallback | None = None,
 ) -> list[CallResult]:
     """Ask every AI in `ais` concurrently; return one `CallResult` per AI, in the order asked.
 
@@ -67,6 +70,7 @@ async def call_multiple_ais(
     """
     names, requests = plan_fanout(registry, request, ais, min_responses)
     fanout = FanOut(registry, requests, timeout_s, stream, idle_timeout_s, on_result, on_text, min_responses)
+    fanout.on_delta = on_delta
     with anyio.move_on_after(deadline_s) as deadline_scope:
         async with anyio.create_task_group() as tg:
             for name in names:
@@ -120,6 +124,7 @@ class FanOut:
         self.idle_timeout_s = idle_timeout_s
         self.on_result = on_result
         self.on_text = on_text
+        self.on_delta: DeltaCallback | None = None
         self.min_responses = min_responses
         self.results: dict[str, CallResult] = {}
         self.received: dict[str, list[str]] = {name: [] for name in requests}
@@ -128,6 +133,8 @@ class FanOut:
     def text_sink(self, name: str) -> Callable[[str], Awaitable[None]]:
         async def sink(piece: str) -> None:
             self.received[name].append(piece)
+            if self.on_delta is not None:
+                await self.on_delta(name, piece)
             if self.on_text is not None:
                 await self.on_text(name, sum(len(p) for p in self.received[name]))
 

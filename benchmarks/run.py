@@ -296,6 +296,82 @@ async def consensus_run(port: int) -> list[Row]:
     ]
 
 
+async def jobs_run(port: int, latency_s: float, deadline_s: float, collect_calls: int) -> list[Row]:
+    """Continue-and-collect (issue 18): a consensus of three slow AIs whose deadline comes long before the answer.
+    Time until the host has the full synthesis through `collect`, against the same consensus with no deadline
+    (both at once, each in its own server process); and what one `collect` round trip costs."""
+    ms = int(latency_s * 1000)
+
+    def ais(tag: str) -> dict[str, tuple[str, str]]:
+        return {
+            "j1": ("openai_compatible", f"jobs-{tag}1-{ms}ms"),
+            "j2": ("gemini", f"jobs-{tag}2-{ms}ms"),
+            "j3": ("openai_compatible", f"jobs-{tag}3-{ms}ms"),
+        }
+
+    question = {"question": "Which design holds up?", "rounds": 1}
+    extra = {"timeout_s": latency_s * 4}
+    walls: dict[str, float] = {}
+    collect_ms: list[float] = []
+    list_ms: list[float] = []
+    answers: dict[str, str] = {}
+
+    async def without_deadline() -> None:
+        async with session(junior_command(credentials(port, ais("a"), **extra))) as client:
+            await client.call_tool("list_ais", {})  # the clients built at start-up: not part of the run
+            started = time.perf_counter()
+            result = await client.call_tool("consensus", {**question, "deadline_s": 3600})
+            walls["direct"] = time.perf_counter() - started
+            answers["direct"] = str((result.structured_content or {}).get("answer"))
+
+    async def with_deadline() -> None:
+        async with session(junior_command(credentials(port, ais("b"), **extra))) as client:
+            await client.call_tool("list_ais", {})
+            started = time.perf_counter()
+            first = await client.call_tool("consensus", {**question, "deadline_s": deadline_s})
+            job_id = (first.structured_content or {}).get("job_id")
+            assert job_id, "the consensus finished before its deadline: nothing to collect"
+            for _ in range(collect_calls):  # round trips while it runs: a snapshot each
+                t0 = time.perf_counter()
+                await client.call_tool("collect", {"job_id": job_id, "wait_s": 0})
+                collect_ms.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                await client.call_tool("list_ais", {})
+                list_ms.append((time.perf_counter() - t0) * 1000)
+            while True:
+                done = await client.call_tool("collect", {"job_id": job_id, "wait_s": 50})
+                if (done.structured_content or {}).get("status") != "running":
+                    break
+            walls["collect"] = time.perf_counter() - started
+            answers["collect"] = str((done.structured_content or {}).get("answer"))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(without_deadline)
+        tg.start_soon(with_deadline)
+    assert answers["collect"] not in {"None", ""}, "collect did not return the synthesis"
+    ratio = walls["collect"] / walls["direct"]
+    return [
+        Row(
+            f"jobs: consensus of 3 AIs ({latency_s:g} s each), deadline {deadline_s:g} s, then collect",
+            "time to the full synthesis via collect vs no deadline",
+            f"{walls['collect'] * 1000:.0f} ms",
+            f"{walls['direct'] * 1000:.0f} ms",
+            ratio,
+            "<= 1.05x",
+            ratio <= 1.05,
+        ),
+        Row(
+            "jobs: one collect round trip (snapshot of a running job)",
+            "median collect vs median list_ais round trip",
+            f"{median(collect_ms):.1f} ms",
+            f"{median(list_ms):.1f} ms",
+            median(collect_ms) / median(list_ms),
+            "report",
+            None,
+        ),
+    ]
+
+
 async def batch_cli(port: int, count: int, latency_ms: int, concurrency: int) -> list[Row]:
     """`junior-ai batch` over a file of `count` items: wall time against items x latency / concurrency, and the
     peak RSS of the batch process (input and output are streamed, so it should not grow with `count`)."""
@@ -372,9 +448,10 @@ def render(rows: list[Row], meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus", "batch", "batch100k", "context")
+SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus", "batch", "batch100k", "context", "jobs")
 DEFAULT_SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus", "batch", "context")
-"""batch100k (a 100,000-item CLI run, several minutes here) runs only when asked: --only batch100k."""
+"""batch100k (a 100,000-item CLI run, several minutes here) and jobs (three 20-second AIs: over a minute) run
+only when asked: --only batch100k, --only jobs."""
 
 
 async def main(quick: bool, only: list[str]) -> int:
@@ -395,6 +472,8 @@ async def main(quick: bool, only: list[str]) -> int:
             rows += await consensus_run(port)
         if "batch" in chosen:
             rows += await batch_cli(port, 200 if quick else 1000, 50, 20)
+        if "jobs" in chosen:
+            rows += await (jobs_run(port, 2.0, 0.5, 5) if quick else jobs_run(port, 20.0, 5.0, 20))
         if "batch100k" in chosen:
             rows += await batch_cli(port, 100_000, 0, 64)
         if "context" in chosen:

@@ -127,6 +127,18 @@ class Settings(BaseModel):
     """One file's size limit; images and PDFs go inline, and providers take ~20 MB per request."""
     context_max_call_bytes: int = Field(default=15_000_000, ge=1_000, le=500_000_000)
     """All context of one call; base64 makes it a third bigger on the wire, under Gemini's 20 MB inline limit."""
+    # Jobs (issue 18): work that continues after the deadline, collected later with the `collect` tool.
+    continue_after_deadline: bool = True
+    """A call still working at its deadline returns what it has plus a job id, and the work goes on; False cuts
+    the work at the deadline instead."""
+    job_ttl_s: float = Field(default=3600.0, gt=0, le=86_400)
+    """The longest a job may run; each AI's own timeout_s bounds its calls well before this."""
+    job_keep_s: float = Field(default=3600.0, gt=0, le=86_400)
+    """How long a finished job's result stays collectable."""
+    max_jobs_per_principal: int = Field(default=20, ge=1, le=10_000)
+    """Background jobs (running, or finished and not collected) per caller; beyond it `background` is refused and
+    a call reaching its deadline stops there. Calls still within their deadline never count."""
+    job_poll_after_s: float = Field(default=5.0, gt=0, le=600)
 
 
 class JuniorConfig(BaseModel):

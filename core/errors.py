@@ -34,6 +34,7 @@ CallStatus = Literal[
     "error",
     "cancelled",
     "cooling_down",
+    "running",  # jobs (issue 18): still working in the background when the call returned
 ]
 """The outcome of one AI call, as reported in every result."""
 

@@ -12,11 +12,14 @@ from collections.abc import Mapping
 from junior_ai.ai.registry import DEFAULT_FACTORIES, ClientFactory
 from junior_ai.core.config import JuniorConfig
 from junior_ai.core.version import __version__
+from junior_ai.server.collect import register_collect
 from junior_ai.server.compact_schema import compact_tool_schemas
-from junior_ai.server.errors import JuniorMCPServer
+from junior_ai.server.errors import JuniorMCPServer, as_tool_error
+from junior_ai.server.jobs import build_runner
 from junior_ai.server.lifespan import AppState, make_lifespan
 from junior_ai.server.prompts import register_prompts
 from junior_ai.server.resources import register_resources
+from junior_ai.server.tasks_extension import TasksExtension
 from junior_ai.server.tool_registry import register_tools
 from junior_ai.tools.output_budget import ResultStore
 from junior_ai.tools.threads import ThreadStore
@@ -29,7 +32,10 @@ INSTRUCTIONS = (
     "debate for opposing arguments and a verdict. Call list_ais first to see which AIs are configured and healthy. "
     "Share material by reference, never by pasting it into the prompt: `files` takes paths to files, folders, "
     'images and PDFs; `diff` takes "HEAD" (uncommitted changes), "staged", "main...HEAD" or a commit; '
-    "`reasoning_effort` is minimal, low, medium or high."
+    "`reasoning_effort` is minimal, low, medium or high. "
+    "A call still working at its deadline returns what it has plus a job_id while the work continues: call collect "
+    "with that job_id for the full result (it waits; call it again while it says running). background=true returns "
+    "a job_id at once."
 )
 
 
@@ -48,10 +54,18 @@ def build_server(
         max_messages=settings.max_thread_messages,
         db_path=settings.threads_db,
     )
-    lifespan = make_lifespan(config, config_error=config_error, factories=factories, threads=threads)
-    server = JuniorMCPServer("junior-ai", instructions=INSTRUCTIONS, lifespan=lifespan, version=__version__)
+    runner = build_runner(settings, as_tool_error)
+    lifespan = make_lifespan(config, config_error=config_error, factories=factories, threads=threads, runner=runner)
+    server = JuniorMCPServer(
+        "junior-ai",
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        version=__version__,
+        extensions=[TasksExtension(runner)],
+    )
     register_resources(server, threads=threads, store=store, settings=settings)
-    register_tools(server, store=store, threads=threads)
+    register_tools(server, store=store, threads=threads, runner=runner, settings=settings)
+    register_collect(server, runner, settings)
     register_prompts(server)
     compact_tool_schemas(server._tool_manager.list_tools())
     return server

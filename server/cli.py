@@ -90,19 +90,26 @@ def cmd_ask(args: argparse.Namespace) -> int:
         "diff": args.diff,
         "reasoning_effort": args.reasoning_effort,
     }
+    if args.wait:  # no deadline: each AI's own timeout_s (and the job limit) bound the wait instead
+        common["deadline_s"] = min(config.settings.job_ttl_s, 3600)
+
+    async def show_progress(done: float, total: float | None, message: str | None) -> None:
+        if args.wait:
+            print(f"{done:g}{f'/{total:g}' if total else ''} {message or ''}".rstrip(), file=sys.stderr, flush=True)
 
     async def run() -> int:
         registry = await initialize_all_clients_async(config)
         try:
             if args.all or len(names) > 1:
                 many_args = AskManyArgs.parse(ais=None if args.all else names, **common)
-                many = await ask_tools.ask_many(registry, many_args)
+                many = await ask_tools.ask_many(registry, many_args, progress=show_progress)
                 print(describe_context(many.context, many.context_skipped) + render_ask_many(many))
                 return 0 if many.ok_count else 1
             registry.require_any()
             name = names[0] if names else (registry.ready_names() or registry.names)[0]
             try:
-                result = await ask_tools.ask_one(registry, AskOneArgs.parse(ai=name, **common))
+                one_args = AskOneArgs.parse(ai=name, **common)
+                result = await ask_tools.ask_one(registry, one_args, progress=show_progress)
             except ProviderError as error:
                 print(f"{error.status} from {error.ai}: {error.message}", file=sys.stderr)
                 return 1
@@ -138,6 +145,19 @@ def cmd_batch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         message = f"\ninterrupted: finished items are in {args.out}; run the same command to resume."
         print(message, file=sys.stderr)
+        return 130
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from junior_ai.server.collect_cli import run_collect
+
+    async def run() -> int:
+        return await run_collect(args.url, args.job_id, wait_s=args.wait_s, cancel=args.cancel)
+
+    try:
+        return anyio.run(run)
+    except KeyboardInterrupt:
+        print(f"\nthe job goes on; run `junior-ai collect {args.job_id}` to attach again.", file=sys.stderr)
         return 130
 
 
@@ -184,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--file", action="append", help="file, folder, image or PDF to share; repeat for several")
     ask.add_argument("--diff", help="git changes to share: HEAD (uncommitted), staged, main...HEAD or a commit")
     ask.add_argument("--reasoning-effort", choices=["minimal", "low", "medium", "high"])
+    ask.add_argument("--wait", action="store_true", help="no overall deadline: wait for every answer, with progress")
     ask.set_defaults(handler=cmd_ask)
 
     batch = commands.add_parser("batch", help="run a template over a file of items; resumable")
@@ -202,6 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     batch.add_argument("--job-id", help="with --via provider-batch: resume this submitted job instead of submitting")
     batch.set_defaults(handler=cmd_batch)
+
+    collect = commands.add_parser("collect", help="attach to a job on a running HTTP server and print its result")
+    collect.add_argument("job_id")
+    collect.add_argument("--url", default="http://127.0.0.1:8000/mcp", help="the server's MCP endpoint")
+    collect.add_argument("--wait-s", type=float, help="how long each round waits on the server")
+    collect.add_argument("--cancel", action="store_true", help="stop the job instead")
+    collect.set_defaults(handler=cmd_collect)
 
     doctor = commands.add_parser("doctor", help="check the configuration and make one tiny call to each AI")
     doctor.add_argument("--timeout", type=float, default=20.0)

@@ -18,6 +18,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from junior_ai.ai.registry import AIRegistry, ClientFactory, cleanup_async_ai_clients, initialize_all_clients_async
 from junior_ai.core.config import JuniorConfig
 from junior_ai.core.log import get_logger
+from junior_ai.tools.jobs.runner import JobRunner
 from junior_ai.tools.threads import ThreadStore
 
 log = get_logger(__name__)
@@ -49,6 +50,7 @@ def make_lifespan(
     config_error: str | None,
     factories: Mapping[str, ClientFactory],
     threads: ThreadStore,
+    runner: JobRunner,
 ) -> Callable[[MCPServer[AppState]], AbstractAsyncContextManager[AppState]]:
     @asynccontextmanager
     async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -69,7 +71,10 @@ def make_lifespan(
         async with anyio.create_task_group() as tg:
             tg.start_soon(initialize)
             try:
-                yield state
+                # Jobs run here, at server level: they outlive the call (and session) that started them. On exit
+                # the ones still running are cancelled, closing their requests, before the clients close.
+                async with runner.running():
+                    yield state
             finally:
                 # Shutdown during start-up waits for the clients being built, then closes them all.
                 with anyio.CancelScope(shield=True):

@@ -33,7 +33,9 @@ def consensus_text(question: str, options: str = "") -> str:
         "Make the question self-contained (the AIs cannot see our conversation). Keep rounds=1 unless the "
         "question is contentious. Then report: the consensus answer, the agreement level with its counts, "
         "every point of dissent and which AI held it, and the open risks. Do not hide the dissent: it is "
-        "often the most useful part. If the result is marked partial, say what was missing."
+        "often the most useful part. If the result is marked partial, say what was missing. If it comes back "
+        "still running with a job_id (a long deliberation outlives one call), call the collect tool with that "
+        "job_id, again while it says running, until you have the full synthesis."
     )
 
 
@@ -45,7 +47,9 @@ def debate_text(topic: str, stances: str = "") -> str:
         + ".\n\n"
         f"Topic:\n{topic}\n\n"
         "Afterwards, summarise each side's strongest arguments in a few bullets, give the judge's verdict, and "
-        "add your own assessment of which arguments hold up — clearly labelled as yours."
+        "add your own assessment of which arguments hold up — clearly labelled as yours. If the debate comes back "
+        "still running with a job_id, call the collect tool with that job_id (again while it says running) to get "
+        "the verdict."
     )
 
 

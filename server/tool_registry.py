@@ -16,9 +16,12 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
+from junior_ai.ai.registry import AIRegistry
+from junior_ai.core.config import Settings
 from junior_ai.core.errors import JuniorAIError
 from junior_ai.server.client_roots import client_roots
 from junior_ai.server.errors import as_tool_error, invalid_arguments
+from junior_ai.server.jobs import PartialResult, ToolWork, run_as_job
 from junior_ai.server.lifespan import AppState, registry_of
 from junior_ai.tools import ask as ask_tools
 from junior_ai.tools.arguments import (
@@ -36,6 +39,9 @@ from junior_ai.tools.collab.consensus import consensus
 from junior_ai.tools.collab.debate import debate
 from junior_ai.tools.collab.render import render_consensus, render_debate
 from junior_ai.tools.context import describe_context
+from junior_ai.tools.jobs.model import JobRecord
+from junior_ai.tools.jobs.runner import JobRunner
+from junior_ai.tools.jobs.snapshot import ask_many_partial, ask_one_partial
 from junior_ai.tools.list_ais import list_ais
 from junior_ai.tools.output_budget import ResultStore
 from junior_ai.tools.results import (
@@ -131,38 +137,102 @@ def tool_result(text: str, structured: BaseModel) -> CallToolResult:
     )
 
 
-def register_tools(server: MCPServer[AppState], *, store: ResultStore, threads: ThreadStore) -> None:
+def model_of(registry: AIRegistry, ai: str) -> str:
+    try:
+        return registry.entry_for(ai)[1]
+    except JuniorAIError:
+        return ""
+
+
+def register_tools(
+    server: MCPServer[AppState], *, store: ResultStore, threads: ThreadStore, runner: JobRunner, settings: Settings
+) -> None:
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+
+    async def as_job(
+        ctx: Context[AppState, Any], args: ToolArguments, work: ToolWork, partial: PartialResult | None = None
+    ) -> CallToolResult:
+        """Run the call as a job (see `server/jobs.py`): its result if it ends by the deadline, else what it has."""
+        return await run_as_job(
+            runner,
+            ctx,
+            args.TOOL,
+            work,
+            deadline_s=getattr(args, "deadline_s", None) or settings.deadline_s,
+            background=bool(getattr(args, "background", None)),
+            continue_after_deadline=settings.continue_after_deadline,
+            partial=partial,
+        )
 
     async def ask_one(args: AskOneArgs, ctx: Context[AppState, Any]) -> CallToolResult:
         registry = await registry_of(ctx)
-        result = await ask_tools.ask_one(
-            registry, args, progress=progress_of(ctx), store=store, threads=threads, roots=await roots_for(args, ctx)
-        )
-        shared = describe_context(result.context, result.context_skipped)
-        return tool_result(shared + render_call(result) + thread_note(result.thread_id), result)
+        roots = await roots_for(args, ctx)  # asked of the host now: the job may outlive this call's session
+
+        async def work(progress: ProgressFn, deadline_s: float) -> CallToolResult:
+            job_args = args.model_copy(update={"deadline_s": deadline_s})
+            result = await ask_tools.ask_one(
+                registry, job_args, progress=progress, store=store, threads=threads, roots=roots
+            )
+            shared = describe_context(result.context, result.context_skipped)
+            return tool_result(shared + render_call(result) + thread_note(result.thread_id), result)
+
+        def partial(record: JobRecord, poll_after_s: float) -> CallToolResult:
+            return tool_result(*ask_one_partial(record, args.ai, model_of(registry, args.ai), poll_after_s))
+
+        return await as_job(ctx, args, work, partial)
 
     async def ask_many(args: AskManyArgs, ctx: Context[AppState, Any]) -> CallToolResult:
         registry = await registry_of(ctx)
-        result = await ask_tools.ask_many(
-            registry, args, progress=progress_of(ctx), store=store, threads=threads, roots=await roots_for(args, ctx)
-        )
-        shared = describe_context(result.context, result.context_skipped)
-        return tool_result(shared + render_ask_many(result) + thread_note(result.thread_id), result)
+        roots = await roots_for(args, ctx)
+
+        async def work(progress: ProgressFn, deadline_s: float) -> CallToolResult:
+            job_args = args.model_copy(update={"deadline_s": deadline_s})
+            result = await ask_tools.ask_many(
+                registry, job_args, progress=progress, store=store, threads=threads, roots=roots
+            )
+            shared = describe_context(result.context, result.context_skipped)
+            return tool_result(shared + render_ask_many(result) + thread_note(result.thread_id), result)
+
+        def partial(record: JobRecord, poll_after_s: float) -> CallToolResult:
+            models = {name: model_of(registry, name) for name in record.progress.expected}
+            return tool_result(*ask_many_partial(record, models, poll_after_s))
+
+        return await as_job(ctx, args, work, partial)
 
     async def run_consensus(args: ConsensusArgs, ctx: Context[AppState, Any]) -> CallToolResult:
+        registry = await registry_of(ctx)
         roots = await roots_for(args, ctx)
-        result = await consensus(await registry_of(ctx), args, progress=progress_of(ctx), store=store, roots=roots)
-        return tool_result(describe_context(result.context, result.context_skipped) + render_consensus(result), result)
+
+        async def work(progress: ProgressFn, deadline_s: float) -> CallToolResult:
+            job_args = args.model_copy(update={"deadline_s": deadline_s})
+            result = await consensus(registry, job_args, progress=progress, store=store, roots=roots)
+            return tool_result(
+                describe_context(result.context, result.context_skipped) + render_consensus(result), result
+            )
+
+        return await as_job(ctx, args, work)
 
     async def run_debate(args: DebateArgs, ctx: Context[AppState, Any]) -> CallToolResult:
+        registry = await registry_of(ctx)
         roots = await roots_for(args, ctx)
-        result = await debate(await registry_of(ctx), args, progress=progress_of(ctx), store=store, roots=roots)
-        return tool_result(describe_context(result.context, result.context_skipped) + render_debate(result), result)
+
+        async def work(progress: ProgressFn, deadline_s: float) -> CallToolResult:
+            job_args = args.model_copy(update={"deadline_s": deadline_s})
+            result = await debate(registry, job_args, progress=progress, store=store, roots=roots)
+            shared = describe_context(result.context, result.context_skipped)
+            return tool_result(shared + render_debate(result), result)
+
+        return await as_job(ctx, args, work)
 
     async def run_batch(args: AskBatchArgs, ctx: Context[AppState, Any]) -> CallToolResult:
-        summary = await ask_batch(await registry_of(ctx), args, progress=progress_of(ctx), store=store)
-        return tool_result(render_batch(summary), summary)
+        registry = await registry_of(ctx)
+
+        async def work(progress: ProgressFn, deadline_s: float) -> CallToolResult:
+            job_args = args.model_copy(update={"deadline_s": deadline_s})
+            summary = await ask_batch(registry, job_args, progress=progress, store=store)
+            return tool_result(render_batch(summary), summary)
+
+        return await as_job(ctx, args, work)
 
     async def run_list_ais(args: ListAIsArgs, ctx: Context[AppState, Any]) -> CallToolResult:
         result = await list_ais(await registry_of(ctx), args)

@@ -57,3 +57,15 @@ def test_bad_config_is_reported_by_doctor_and_ask(tmp_path: Path) -> None:
     ask = run("ask", "hi", credentials=path)
     assert doctor.returncode == 2 and "unknown field 'modle'. Did you mean 'model'?" in doctor.stderr
     assert ask.returncode == 2 and "unknown field 'modle'" in ask.stderr and "Traceback" not in ask.stderr
+
+
+def test_ask_wait_has_no_overall_deadline_and_shows_progress(sim: Simulator, tmp_path: Path) -> None:
+    sim.set_scenario("cli-oai", Scenario(chunk_count=15, chunk_delay_s=0.15))  # ~2 s of streaming
+    path = credentials(sim, tmp_path / "credentials.json")
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "settings": {"deadline_s": 0.5}}))
+    cut = run("ask", "--ai", "openai", "tell me everything", credentials=path)
+    waited = run("ask", "--ai", "openai", "--wait", "tell me everything", credentials=path)
+    assert "— timeout" in cut.stdout  # the deadline cut it, as configured
+    assert waited.returncode == 0, waited.stderr
+    assert waited.stdout.startswith("## openai (cli-oai) — ok") and "tokens received" in waited.stderr

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import pytest
 from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
@@ -120,6 +121,7 @@ async def test_stdout_carries_only_json_rpc_and_stdin_eof_exits_cleanly(sim: Sim
                 "debate",
                 "ask_batch",
                 "list_ais",
+                "collect",
             }
             reply = await session.request(
                 "tools/call", {"name": "ask_many", "arguments": {"prompt": "over stdio"}, "_meta": {"progressToken": 7}}
@@ -159,6 +161,29 @@ async def test_signal_closes_every_client_and_exits_within_two_seconds(
         stderr = (await read_all(process.stderr)).decode()
     assert code == 0
     assert "ai_clients_closed" in stderr
+
+
+async def test_a_job_still_running_at_shutdown_is_cancelled_and_its_request_closed(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    sim.state.hold("stdio-oai")
+    process = await start_server(write_credentials(sim, tmp_path / "credentials.json"))
+    async with process:
+        session = RawSession(process)
+        with anyio.fail_after(30):
+            await initialize(session)
+            reply = await session.request(
+                "tools/call", {"name": "ask_one", "arguments": {"ai": "oai", "prompt": "long", "background": True}}
+            )
+            assert reply["result"]["structuredContent"]["job_id"]
+            assert await anyio.to_thread.run_sync(sim.state.wait_for, lambda s: len(s.requests("stdio-oai")) == 1)
+        await process.stdin.aclose()  # type: ignore[union-attr]
+        with anyio.fail_after(10):
+            code = await process.wait()
+    assert code == 0
+    assert await anyio.to_thread.run_sync(
+        sim.state.wait_for, lambda s: s.requests("stdio-oai")[0].outcome == "disconnected"
+    )
 
 
 async def test_junior_ai_console_script_is_installed() -> None:

@@ -15,13 +15,22 @@ from junior_ai.tools.arguments import (
     AskBatchArgs,
     AskManyArgs,
     AskOneArgs,
+    CollectArgs,
     ConsensusArgs,
     DebateArgs,
     ListAIsArgs,
     ToolArguments,
 )
 
-MODELS: list[type[ToolArguments]] = [AskOneArgs, AskManyArgs, ConsensusArgs, DebateArgs, AskBatchArgs, ListAIsArgs]
+MODELS: list[type[ToolArguments]] = [
+    AskOneArgs,
+    AskManyArgs,
+    ConsensusArgs,
+    DebateArgs,
+    AskBatchArgs,
+    ListAIsArgs,
+    CollectArgs,
+]
 
 
 async def test_every_published_input_schema_is_its_arguments_model_schema() -> None:

@@ -28,6 +28,9 @@ TimeoutS = Annotated[float | None, Field(description="Per-AI timeout in seconds.
 AIList = Annotated[list[str] | None, Field(description="AIs to ask; omit for every enabled AI.", max_length=50)]
 ThreadId = Annotated[str | None, Field(description="Continue an earlier conversation.")]
 DeadlineS = Annotated[float | None, Field(description="Overall deadline in seconds.", gt=0, le=3600)]
+Background = bool | None
+"""True: return a job_id at once. No description, and None for false, keep tools/list small (the server
+instructions explain jobs)."""
 Judge = Annotated[str | None, Field(description="AI that writes the synthesis.")]
 # Context by reference (issue 12): the host names files and diffs instead of pasting them. Descriptions are
 # minimal and reasoning_effort has no enum in the schema a host re-reads every turn (tools/list must stay under
@@ -92,6 +95,7 @@ class AskOneArgs(ContextArgs):
     timeout_s: TimeoutS = None
     deadline_s: DeadlineS = None
     thread_id: ThreadId = None
+    background: Background = None
 
 
 class AskManyArgs(ContextArgs):
@@ -107,6 +111,7 @@ class AskManyArgs(ContextArgs):
     deadline_s: DeadlineS = None
     min_responses: Annotated[int | None, Field(description="Return once this many AIs answered.", ge=1, le=50)] = None
     thread_id: ThreadId = None
+    background: Background = None
 
 
 class ConsensusArgs(ContextArgs):
@@ -123,6 +128,7 @@ class ConsensusArgs(ContextArgs):
     max_cost_usd: Annotated[
         float | None, Field(description="USD budget; refused if an AI's price is unknown.", gt=0)
     ] = None
+    background: Background = None
 
 
 class DebateArgs(ContextArgs):
@@ -140,6 +146,7 @@ class DebateArgs(ContextArgs):
         Field(description="rounds: concurrent turns; sequential: each builds on the previous speaker."),
     ] = "rounds"
     deadline_s: DeadlineS = None
+    background: Background = None
 
 
 class AskBatchArgs(ToolArguments):
@@ -152,6 +159,7 @@ class AskBatchArgs(ToolArguments):
     json_schema: JsonSchema = None
     max_concurrency: Annotated[int | None, Field(ge=1, le=1000)] = None
     deadline_s: DeadlineS = None
+    background: Background = None
 
 
 class ListAIsArgs(ToolArguments):
@@ -159,3 +167,11 @@ class ListAIsArgs(ToolArguments):
 
     models: Annotated[bool, Field(description="Also list each AI's models.")] = False
     refresh: Annotated[bool, Field(description="Bypass the model cache.")] = False
+
+
+class CollectArgs(ToolArguments):
+    TOOL = "collect"
+
+    job_id: Annotated[str, Field(min_length=1, max_length=100)]
+    wait_s: Annotated[float | None, Field(ge=0)] = None
+    cancel: bool = False

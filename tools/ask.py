@@ -19,6 +19,7 @@ from junior_ai.ai.types import CallResult, GenerateRequest, ok_result
 from junior_ai.core.errors import ProviderTimeoutError
 from junior_ai.tools.arguments import AskManyArgs, AskOneArgs
 from junior_ai.tools.context import ContextBundle, load_context, with_context
+from junior_ai.tools.jobs import observe
 from junior_ai.tools.output_budget import ResultStore, Trimmer
 from junior_ai.tools.progress import FanOutProgress, TextProgress
 from junior_ai.tools.results import (
@@ -78,11 +79,15 @@ async def ask_one(
 
     async def on_delta(piece: str) -> None:
         pieces.append(piece)
+        observe.text(ai, piece)
         await streamed.text(piece)
 
     def on_retry() -> None:
         pieces.clear()
+        observe.restart(ai)
         streamed.restart()
+
+    observe.expect([ai])
 
     started = time.perf_counter()
     try:
@@ -163,6 +168,15 @@ async def ask_many(
         for label in labels
     }
     tracker = FanOutProgress(progress, len(labels))
+    observe.expect(labels)
+
+    async def on_result(result: CallResult, done: int, total: int) -> None:
+        observe.result(result)
+        await tracker.finished(result, done, total)
+
+    async def on_delta(ai: str, piece: str) -> None:
+        observe.text(ai, piece)
+
     results = await call_multiple_ais(
         registry,
         requests,
@@ -172,8 +186,9 @@ async def ask_many(
         min_responses=args.min_responses,
         stream=settings.stream,
         idle_timeout_s=settings.idle_timeout_s,
-        on_result=tracker.finished,
+        on_result=on_result,
         on_text=tracker.text,
+        on_delta=on_delta,
     )
     if thread is not None and threads is not None:
         for result in results:

@@ -20,6 +20,9 @@ class AskOneResult(CallResult):
     thread_id: str | None = Field(default=None, description="Pass it back as thread_id to continue.")
     context: SharedContext = None
     context_skipped: SkippedContext = None
+    job_id: str | None = None
+    """Set when work was still going at the deadline: `collect` it (no schema description: tools/list size)."""
+    poll_after_s: float | None = None
 
 
 class AskManyResult(BaseModel):
@@ -35,6 +38,9 @@ class AskManyResult(BaseModel):
     thread_id: str | None = Field(default=None, description="Pass it back as thread_id to continue.")
     context: SharedContext = None
     context_skipped: SkippedContext = None
+    job_id: str | None = None
+    """Set when work was still going at the deadline: `collect` it (no schema description: tools/list size)."""
+    poll_after_s: float | None = None
 
 
 class PriceInfo(BaseModel):

@@ -71,6 +71,17 @@ async def _sleep_unless_disconnected(request: Request, seconds: float) -> bool:
     return disconnected
 
 
+HELD_POLL_S = 0.01
+
+
+async def _wait_while_held(request: Request, state: SimulatorState, record: RequestRecord) -> bool:
+    """Wait while a test holds this request (see `SimulatorState.hold`); True if the client went away meanwhile."""
+    while state.is_held(record):
+        if await _sleep_unless_disconnected(request, HELD_POLL_S):
+            return True
+    return False
+
+
 def _api_key(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
@@ -167,7 +178,7 @@ class SimulatorApp:
                 return JSONResponse(wire.error_body(400, refusal), status_code=400)
             rule = matching_rule(scenario, record.full_text)
             delay = state.latency_for(scenario) + (rule.delay_s if rule else 0.0)
-            if await _sleep_unless_disconnected(request, delay):
+            if await _sleep_unless_disconnected(request, delay) or await _wait_while_held(request, state, record):
                 state.finish(record, "disconnected")
                 return Response(status_code=499)
             fault = scenario.fault if state.should_fault(model, scenario) else None

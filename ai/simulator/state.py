@@ -113,6 +113,7 @@ class SimulatorState:
     _records: list[RequestRecord] = field(default_factory=list)
     _fault_counts: dict[str, int] = field(default_factory=dict)
     _reply_counts: dict[str, int] = field(default_factory=dict)
+    _held: set[tuple[str, str | None]] = field(default_factory=set)
     _in_flight: int = 0
     _max_in_flight: int = 0
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -130,8 +131,25 @@ class SimulatorState:
             self._fault_counts.pop(model, None)
             self._reply_counts.pop(model, None)
 
+    def hold(self, model: str, contains: str | None = None) -> None:
+        """Requests for `model` (only those whose text has `contains`, if given) wait, after their latency, until
+        `release`: a test decides when an answer arrives instead of guessing a latency. A held request still
+        notices the client going away."""
+        with self._lock:
+            self._held.add((model, contains))
+
+    def release(self, model: str, contains: str | None = None) -> None:
+        with self._lock:
+            self._held.discard((model, contains))
+
+    def is_held(self, record: RequestRecord) -> bool:
+        with self._lock:
+            held = [contains for model, contains in self._held if model == record.model]
+        return any(contains is None or contains in record.full_text for contains in held)
+
     def reset(self) -> None:
         with self._lock:
+            self._held.clear()
             self.scenarios.clear()
             self._records.clear()
             self._fault_counts.clear()

@@ -16,6 +16,7 @@ from junior_ai.core.usage import TokenUsage
 from junior_ai.tools.collab.budget import CostBudget
 from junior_ai.tools.collab.results import RoundEntry
 from junior_ai.tools.context import ContextBundle, with_context
+from junior_ai.tools.jobs import observe
 from junior_ai.tools.output_budget import ResultStore, Trimmer
 from junior_ai.tools.results import ProgressFn, total_cost, total_usage, unknown_cost_calls
 
@@ -74,6 +75,7 @@ class CollabRun:
         """Ask each AI its own request concurrently, within `seconds`; report progress per answer."""
 
         async def on_result(result: CallResult, _done: int, _total: int) -> None:
+            observe.result(result)
             self.steps_done += 1
             if self.progress is not None:
                 await self.progress(self.steps_done, self.total_steps, f"{label}: {result.ai} {result.status}")
@@ -98,13 +100,16 @@ class CollabRun:
                 return None
             started = time.perf_counter()
             try:
-                response = await call_ai_async(self.registry, name, self.with_context(request), timeout_s=seconds)
+                # Each AI's own timeout still bounds it when the deadline is far (a job continuing after it).
+                timeout_s = min(seconds, entry.config.timeout_s)
+                response = await call_ai_async(self.registry, name, self.with_context(request), timeout_s=timeout_s)
             except ProviderError as error:
                 self.calls.append(failed_result(name, model, error, (time.perf_counter() - started) * 1000))
                 self.note(f"judge {name} failed ({error.status}); trying another AI", partial=False)
                 continue
             result = ok_result(name, response)
             self.calls.append(result)
+            observe.result(result)
             self.steps_done += 1
             if self.progress is not None:
                 await self.progress(self.steps_done, self.total_steps, f"synthesis: {name} ok")

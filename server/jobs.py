@@ -1,0 +1,140 @@
+"""Long tool calls as jobs: the MCP side of continue-and-collect (see `tools/jobs/`).
+
+`run_as_job` runs a tool call's work as a job and waits for it up to the call's deadline: in time, the host gets
+the result as always; otherwise it gets what arrived so far plus `job_id` and `poll_after_s`, and the work goes
+on. The `collect` tool and the `junior://jobs` resource are in `collect.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, TextContent
+
+from junior_ai.core.config import Settings
+from junior_ai.core.errors import JuniorAIError
+from junior_ai.core.log import get_logger
+from junior_ai.core.redact import redact
+from junior_ai.tools.jobs.model import JobOutcome, JobRecord
+from junior_ai.tools.jobs.runner import JobLimits, JobRunner
+from junior_ai.tools.jobs.snapshot import render_status, status_result
+from junior_ai.tools.jobs.store import MemoryJobStore
+from junior_ai.tools.results import ProgressFn
+
+log = get_logger(__name__)
+
+ToolWork = Callable[[ProgressFn, float], Awaitable[CallToolResult]]
+"""A tool call's body: given the progress function and the deadline its work runs under, the tool result."""
+PartialResult = Callable[[JobRecord, float], CallToolResult]
+"""The tool's answer for a job still running: (its record, poll_after_s) → the result the host gets now."""
+
+PRINCIPAL = "local"
+"""Every caller is the local principal until HTTP principals land (issue 14); jobs are keyed by it already."""
+
+
+def principal_of(_ctx: Context[Any, Any]) -> str:
+    return PRINCIPAL
+
+
+def describe_error(error: Exception, to_tool_error: Callable[[JuniorAIError], ToolError]) -> str:
+    if isinstance(error, JuniorAIError):
+        return str(to_tool_error(error))
+    if isinstance(error, ToolError):
+        return redact(str(error))
+    log.error("job_crashed", error=type(error).__name__, detail=redact(str(error)))
+    return f"the job failed unexpectedly ({type(error).__name__}); see the server log."
+
+
+def build_runner(settings: Settings, to_tool_error: Callable[[JuniorAIError], ToolError]) -> JobRunner:
+    limits = JobLimits(
+        max_per_principal=settings.max_jobs_per_principal,
+        run_limit_s=settings.job_ttl_s,
+        keep_s=settings.job_keep_s,
+        poll_after_s=settings.job_poll_after_s,
+    )
+    return JobRunner(MemoryJobStore(), limits, describe_error=lambda e: describe_error(e, to_tool_error))
+
+
+def to_outcome(result: CallToolResult) -> JobOutcome:
+    text = "".join(part.text for part in result.content if isinstance(part, TextContent))
+    return JobOutcome(text=text, structured=result.structured_content, is_error=bool(result.is_error))
+
+
+_inline_progress: ContextVar[ProgressFn | None] = ContextVar("junior_ai_inline_progress", default=None)
+
+
+@contextmanager
+def running_inline(progress: ProgressFn) -> Iterator[None]:
+    """Within this block a tool call runs its work to the end, reporting to `progress`, without a job of its own:
+    it is already running inside one (an MCP task, `tasks_extension.py`)."""
+    token = _inline_progress.set(progress)
+    try:
+        yield
+    finally:
+        _inline_progress.reset(token)
+
+
+def from_outcome(outcome: JobOutcome) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=outcome.text)],
+        structured_content=outcome.structured,
+        is_error=outcome.is_error,
+    )
+
+
+def status_call_result(record: JobRecord, poll_after_s: float) -> CallToolResult:
+    status = status_result(record, poll_after_s)
+    return CallToolResult(
+        content=[TextContent(type="text", text=render_status(status))],
+        structured_content=status.model_dump(mode="json", exclude_none=True),
+    )
+
+
+def finished_result(record: JobRecord, poll_after_s: float) -> CallToolResult:
+    """A finished job as the host gets it: the tool's own result, its error, or the cancellation."""
+    if record.status == "completed" and record.outcome is not None:
+        return from_outcome(record.outcome)
+    if record.status == "cancelled":
+        return status_call_result(record, poll_after_s)
+    raise ToolError(record.error or f"job {record.id} {record.status}")
+
+
+async def run_as_job(
+    runner: JobRunner,
+    ctx: Context[Any, Any],
+    tool: str,
+    work: ToolWork,
+    *,
+    deadline_s: float,
+    background: bool,
+    continue_after_deadline: bool,
+    partial: PartialResult | None = None,
+) -> CallToolResult:
+    """Run `work` as a job; the finished result if it ends within `deadline_s`, else `partial` with its job id."""
+    inline = _inline_progress.get()
+    if inline is not None:
+        return await work(inline, runner.limits.run_limit_s)
+
+    async def report(done: float, total: float | None, message: str | None) -> None:
+        await ctx.report_progress(done, total, message)
+
+    # With continue-and-collect the work is bounded by the job's run limit (and each AI's own timeout), not by
+    # the call's deadline; without it, the deadline cuts the work as it always did.
+    work_deadline = runner.limits.run_limit_s if continue_after_deadline or background else deadline_s
+
+    async def job_work(progress: ProgressFn) -> JobOutcome:
+        return to_outcome(await work(progress, work_deadline))
+
+    forward = None if background else report
+    job = await runner.start(principal_of(ctx), tool, job_work, forward, background=background)
+    wait = 0.0 if background else (deadline_s if continue_after_deadline else None)
+    record = await runner.wait(job, wait)
+    stopped_with_partial = record.status == "cancelled" and partial is not None  # the tool's own shape, then
+    if record.finished and not stopped_with_partial:
+        return finished_result(record, runner.limits.poll_after_s)
+    return (partial or status_call_result)(record, runner.limits.poll_after_s)
