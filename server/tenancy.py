@@ -27,7 +27,8 @@ from junior_ai.tools.output_budget import ResultStore
 from junior_ai.tools.results import ListAIsResult, PrincipalUsage
 from junior_ai.tools.threads import ThreadStore
 
-FIELDS = ("calls", "errors", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd")
+TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
+FIELDS = ("calls", "errors", "unknown_cost_calls", *TOKEN_FIELDS, "cost_usd")
 USAGE_TTL_S = 90 * 86_400
 INFLIGHT_TTL_S = 3_600
 """A replica that dies mid-call leaves its in-flight count behind; it expires after this."""
@@ -46,6 +47,7 @@ class Usage:
     errors: int = 0
     tokens: TokenUsage = field(default_factory=TokenUsage)
     cost_usd: float = 0.0
+    unknown_cost_calls: int = 0
 
 
 @dataclass(frozen=True)
@@ -129,9 +131,8 @@ class Tenancy:
             for name, amount in (
                 ("calls", 1),
                 ("errors", 0 if record.ok else 1),
-                ("prompt_tokens", usage.prompt_tokens),
-                ("completion_tokens", usage.completion_tokens),
-                ("total_tokens", usage.total_tokens),
+                ("unknown_cost_calls", 1 if record.ok and record.cost_usd is None else 0),
+                *((token, getattr(usage, token)) for token in TOKEN_FIELDS),
                 ("cost_usd", record.cost_usd or 0.0),
             ):
                 if amount:
@@ -148,12 +149,9 @@ class Tenancy:
             found[ai] = Usage(
                 calls=int(values["calls"]),
                 errors=int(values["errors"]),
-                tokens=TokenUsage(
-                    prompt_tokens=int(values["prompt_tokens"]),
-                    completion_tokens=int(values["completion_tokens"]),
-                    total_tokens=int(values["total_tokens"]),
-                ),
-                cost_usd=round(values["cost_usd"], 6),
+                tokens=TokenUsage(**{token: int(values[token]) for token in TOKEN_FIELDS}),
+                cost_usd=round(values["cost_usd"], 10),
+                unknown_cost_calls=int(values["unknown_cost_calls"]),
             )
         return found
 
@@ -171,14 +169,21 @@ async def with_principal_usage(
         used = mine.get(info.name, Usage())
         rows.append(
             info.model_copy(
-                update={"calls": used.calls, "errors": used.errors, "tokens": used.tokens, "cost_usd": used.cost_usd}
+                update={
+                    "calls": used.calls,
+                    "errors": used.errors,
+                    "tokens": used.tokens,
+                    "cost_usd": used.cost_usd,
+                    "unknown_cost_calls": used.unknown_cost_calls,
+                }
             )
         )
     update: dict[str, Any] = {
         "ais": rows,
         "principal": principal,
         "session_usage": sum((u.tokens for u in mine.values()), TokenUsage()),
-        "session_cost_usd": round(sum(u.cost_usd for u in mine.values()), 6),
+        "session_cost_usd": round(sum(u.cost_usd for u in mine.values()), 10),
+        "session_unknown_cost_calls": sum(u.unknown_cost_calls for u in mine.values()),
     }
     if tenancy.settings.admin_principal is not None and principal == tenancy.settings.admin_principal:
         everyone: dict[str, PrincipalUsage] = {}
