@@ -18,6 +18,7 @@ from junior_ai.ai.translate import timeout_error
 from junior_ai.ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd
 from junior_ai.core.errors import AsyncPathBrokenError, ProviderError, RateLimitedError, UnavailableError
 from junior_ai.core.log import get_logger
+from junior_ai.core.principals import CURRENT_SCOPE, BudgetExceededError
 
 log = get_logger(__name__)
 
@@ -60,6 +61,17 @@ async def call_ai_async(
             ai=ai,
             attempts=0,
         )
+    scope = CURRENT_SCOPE.get()
+    if scope is not None:
+        try:
+            scope.check_budget()  # a principal over its daily budget is refused before anything is sent
+        except BudgetExceededError as error:
+            # As a per-AI failure, so a fan-out reports it in each AI's result instead of crashing.
+            raise RateLimitedError(
+                str(error), ai=ai, http_status=None, attempts=0, retry_after_s=error.retry_after_s
+            ) from error
+    if entry.shared is not None:
+        await entry.shared.pull()  # a breaker opened by another replica holds here too
     entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
     registry.prices.prefetch(entry.config, request.model or entry.config.model)  # loads while the AI answers
     budget = timeout_s if timeout_s is not None else entry.config.timeout_s
@@ -104,10 +116,21 @@ async def call_ai_async(
         raise
     finally:
         if response is not None or failure is not None:
+            counted = entry.breaker.consecutive_failures
             if response is not None:
                 entry.breaker.record_success()
             elif failure is not None:
                 entry.breaker.record_failure(failure)
+            if entry.shared is not None:
+                with anyio.CancelScope(shield=True):
+                    await entry.shared.push(counted, ok=response is not None)
+            if scope is not None:
+                scope.record(
+                    ai,
+                    ok=response is not None,
+                    usage=response.usage if response else None,
+                    cost_usd=response.cost_usd if response else None,
+                )
             entry.stats.record(
                 ok=response is not None,
                 latency_ms=(time.perf_counter() - started) * 1000,

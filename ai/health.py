@@ -11,9 +11,12 @@ configured requests-per-minute is never exceeded in any window.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import anyio
 
 from junior_ai.core.errors import AuthError, CoolingDownError, ProviderError, ProviderTimeoutError, RateLimitedError
+from junior_ai.core.state import StateStore
 
 
 class CircuitBreaker:
@@ -90,12 +93,26 @@ class RateLimiter:
         self.ai = ai
         self.interval = 60.0 / rpm if rpm else 0.0
         self._next_slot = 0.0
+        self.state: StateStore | None = None
+        """Shared state (set for replicas): the schedule lives there, so N replicas share one rpm."""
 
     async def acquire(self, deadline: float) -> None:
         """Wait for this request's slot; give up at once (rate limited) if it comes after `deadline`."""
         if not self.interval:
             return
         now = anyio.current_time()
+        if self.state is not None:
+            wait = await self.state.reserve_slot(f"rpm:{quote(self.ai, safe='')}", self.interval, deadline - now)
+            if wait is None:
+                raise RateLimitedError(
+                    f"{self.ai} is held to {60 / self.interval:.0f} requests per minute (its rpm setting, shared by "
+                    "every replica); the next free slot is after this call's deadline.",
+                    ai=self.ai,
+                    http_status=None,
+                    retry_after_s=round(self.interval, 1),
+                )
+            await anyio.sleep(wait)
+            return
         slot = max(now, self._next_slot)
         if slot > deadline:
             raise RateLimitedError(

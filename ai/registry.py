@@ -11,6 +11,7 @@ import anyio
 from junior_ai.ai.base import AIClient
 from junior_ai.ai.catalog import ModelCatalog, default_cache_dir
 from junior_ai.ai.health import CircuitBreaker, RateLimiter
+from junior_ai.ai.shared_health import SharedBreaker
 from junior_ai.ai.translate import detail
 from junior_ai.core.config import AIConfig, JuniorConfig
 from junior_ai.core.errors import InvalidInputError, NoAIConfiguredError
@@ -63,6 +64,8 @@ class AIEntry:
     breaker: CircuitBreaker
     rate: RateLimiter
     stats: AIStats = field(default_factory=AIStats)
+    shared: SharedBreaker | None = None
+    """Set when the state is shared (Redis): the breaker's state mirrored for every replica."""
 
     @property
     def name(self) -> str:

@@ -38,6 +38,7 @@ from benchmarks.harness import (
     session,
     simulator_process,
 )
+from benchmarks.replicas import abandoned_sessions, replicas
 
 
 @dataclass
@@ -448,10 +449,23 @@ def render(rows: list[Row], meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus", "batch", "batch100k", "context", "jobs")
+SECTIONS = (
+    "fanout",
+    "overhead",
+    "scale",
+    "startup",
+    "consensus",
+    "batch",
+    "batch100k",
+    "context",
+    "jobs",
+    "replicas",
+    "sessions",
+)
 DEFAULT_SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus", "batch", "context")
 """batch100k (a 100,000-item CLI run, several minutes here) and jobs (three 20-second AIs: over a minute) run
-only when asked: --only batch100k, --only jobs."""
+only when asked: --only batch100k, --only jobs. So do replicas and sessions (HTTP deployment: they need a
+redis-server, see benchmarks/replicas.py)."""
 
 
 async def main(quick: bool, only: list[str]) -> int:
@@ -479,6 +493,10 @@ async def main(quick: bool, only: list[str]) -> int:
         if "context" in chosen:
             rows += await context_bench.host_tokens(port, Row)
             rows += context_bench.assembly(3 if quick else 7, Row)
+        if "replicas" in chosen:
+            rows += await replicas(port, 100 if quick else 300, 1000, Row)
+        if "sessions" in chosen:
+            rows += await abandoned_sessions(port, 1_000 if quick else 10_000, Row)
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": os.cpu_count(),

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from junior_ai.core.errors import ConfigError
 from junior_ai.core.presets import PRESETS, Provider
@@ -73,6 +73,34 @@ class ModelPrice(BaseModel):
 
     input_per_million: float = Field(ge=0, allow_inf_nan=False)
     output_per_million: float = Field(ge=0, allow_inf_nan=False)
+
+
+class PrincipalLimits(BaseModel):
+    """Limits for one principal (issue 14)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    usd_per_day: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    """Spend per UTC day (needs prices); calls are refused once it is reached, until midnight UTC."""
+    max_concurrent_calls: int | None = Field(default=None, ge=1, le=100_000)
+    """Tool calls of this principal in flight at once (across replicas)."""
+
+
+class OAuthSettings(BaseModel):
+    """OAuth 2.1 resource server (issue 14): JWT access tokens from `issuer`, verified with its JWKS."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuer: str
+    """The authorization server (the tokens' `iss`), e.g. https://login.example.com/realms/acme."""
+    resource: str
+    """This server's public URL (the tokens' audience), e.g. https://mcp.example.com/mcp."""
+    jwks_url: str | None = None
+    """Where the issuer's signing keys are (default: from its /.well-known/openid-configuration)."""
+    audience: str | None = None
+    """The `aud` to require (default: `resource`)."""
+    required_scopes: list[str] = Field(default_factory=list)
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
 
 
 class Settings(BaseModel):
@@ -139,6 +167,37 @@ class Settings(BaseModel):
     """Background jobs (running, or finished and not collected) per caller; beyond it `background` is refused and
     a call reaching its deadline stops there. Calls still within their deadline never count."""
     job_poll_after_s: float = Field(default=5.0, gt=0, le=600)
+    # --- Shared HTTP deployment (issue 14): authentication, principals, budgets, sessions, replicas ---
+    http_tokens: dict[str, str] = Field(default_factory=dict)
+    """Bearer tokens by principal name, as "sha256:<hex>" hashes (`junior-ai token new NAME` prints one)."""
+    oauth: OAuthSettings | None = None
+    """OAuth 2.1 resource-server mode: accept JWTs issued by this issuer (checked against its JWKS)."""
+    admin_principal: str | None = None
+    """This principal sees every principal's usage in list_ais."""
+    principals: dict[str, PrincipalLimits] = Field(default_factory=dict)
+    """Budgets and limits per principal (a token name, an OAuth subject, or "local"); "*" applies to the rest."""
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """Host header values accepted over HTTP besides the bind address (e.g. "mcp.example.com", "proxy:8080",
+    "*:8000"); protects against DNS rebinding. Origins allowed are these hosts over http and https."""
+    max_sessions_per_principal: int = Field(default=20, ge=1, le=100_000)
+    max_sessions: int = Field(default=1_000, ge=1, le=1_000_000)
+    session_idle_timeout_s: float = Field(default=300.0, gt=0, le=86_400)
+    """An HTTP session with no request for this long is closed (and its memory freed)."""
+
+    @field_validator("http_tokens")
+    @classmethod
+    def _token_hashes(cls, tokens: dict[str, str]) -> dict[str, str]:
+        for name, value in tokens.items():
+            if not re.fullmatch(r"sha256:[0-9a-f]{64}", value):
+                raise ValueError(
+                    f"http_tokens.{name} must be 'sha256:<64 hex digits>' (a hash, never the token itself); "
+                    f"run `junior-ai token new {name}` and paste the line it prints"
+                )
+        return tokens
+
+    state_url: str | None = None
+    """redis://host:6379/0: threads, kept results, usage, budgets, rpm limits and breakers shared by replicas,
+    and stateless HTTP (threads_db is then not used). None keeps everything in this process."""
 
 
 class JuniorConfig(BaseModel):
@@ -214,6 +273,8 @@ def load_config(
     where = str(path) if path else "the environment"
 
     settings = _parse_settings(raw.pop(SETTINGS_KEY, {}), where)
+    if settings.state_url:  # a Redis password in the URL is a secret like any key
+        SECRETS.add(urlparse(settings.state_url).password)
     aliases = raw.pop(ALIASES_KEY, {})
     entries = {name: _parse_entry(name, value, where) for name, value in raw.items()}
 

@@ -18,3 +18,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e ".[dev]"
   touch "$stamp"
 fi
+# The replica tests need a real redis-server (installed when missing; required in CI).
+bash scripts/ensure_redis.sh

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from junior_ai.ai.registry import DEFAULT_FACTORIES, ClientFactory
 from junior_ai.core.config import JuniorConfig
+from junior_ai.core.state import InProcessState, StateStore
 from junior_ai.core.version import __version__
 from junior_ai.server.collect import register_collect
 from junior_ai.server.compact_schema import compact_tool_schemas
@@ -20,6 +21,7 @@ from junior_ai.server.lifespan import AppState, make_lifespan
 from junior_ai.server.prompts import register_prompts
 from junior_ai.server.resources import register_resources
 from junior_ai.server.tasks_extension import TasksExtension
+from junior_ai.server.tenancy import Tenancy
 from junior_ai.server.tool_registry import register_tools
 from junior_ai.tools.output_budget import ResultStore
 from junior_ai.tools.threads import ThreadStore
@@ -44,18 +46,27 @@ def build_server(
     *,
     config_error: str | None = None,
     factories: Mapping[str, ClientFactory] = DEFAULT_FACTORIES,
+    state: StateStore | None = None,
 ) -> JuniorMCPServer:
-    """The Junior AI MCP server for `config`. With `config_error` set, it starts and every tool reports it."""
+    """The Junior AI MCP server for `config`. With `config_error` set, it starts and every tool reports it.
+    `state` is where threads, kept results, usage and shared AI health live (default: this process)."""
     settings = config.settings
-    store = ResultStore(ttl_s=settings.result_ttl_s, max_bytes=int(settings.result_store_mb * 1024 * 1024))
+    shared = state if state is not None else InProcessState()
+    store = ResultStore(
+        ttl_s=settings.result_ttl_s, max_bytes=int(settings.result_store_mb * 1024 * 1024), state=shared
+    )
     threads = ThreadStore(
         ttl_s=settings.thread_ttl_s,
         max_threads=settings.max_threads,
         max_messages=settings.max_thread_messages,
         db_path=settings.threads_db,
+        state=shared,
     )
     runner = build_runner(settings, as_tool_error)
-    lifespan = make_lifespan(config, config_error=config_error, factories=factories, threads=threads, runner=runner)
+    tenancy = Tenancy(settings, shared, threads, store)
+    lifespan = make_lifespan(
+        config, config_error=config_error, factories=factories, threads=threads, runner=runner, state=shared
+    )
     server = JuniorMCPServer(
         "junior-ai",
         instructions=INSTRUCTIONS,
@@ -64,8 +75,8 @@ def build_server(
         extensions=[TasksExtension(runner)],
     )
     register_resources(server, threads=threads, store=store, settings=settings)
-    register_tools(server, store=store, threads=threads, runner=runner, settings=settings)
-    register_collect(server, runner, settings)
+    register_tools(server, tenancy=tenancy, runner=runner, settings=settings)
+    register_collect(server, runner, settings, tenancy)
     register_prompts(server)
     compact_tool_schemas(server._tool_manager.list_tools())
     return server

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -15,7 +16,7 @@ from typing import Any
 
 import anyio
 
-from junior_ai.core.config import JuniorConfig, load_config
+from junior_ai.core.config import NAME_PATTERN, JuniorConfig, load_config
 from junior_ai.core.errors import ConfigError, JuniorAIError, ProviderError
 from junior_ai.core.log import configure_logging, get_logger
 from junior_ai.core.version import __version__
@@ -56,16 +57,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from junior_ai.server.app import build_server
     from junior_ai.server.stdio import run_stdio
 
+    if args.transport != "stdio" and not os.environ.get("JUNIOR_AI_LOG_LEVEL"):
+        configure_logging("INFO")  # an HTTP server is a daemon: where it listens and what it refuses are logged
     config, error = load_or_report(args.credentials)
-    server = build_server(config, config_error=error)
     if args.transport == "stdio":
+        server = build_server(config, config_error=error)
         anyio.run(run_until_signalled, lambda: run_stdio(server))
-    else:
+        return 0
+    from junior_ai.server.http_serve import serve_http
 
-        async def http() -> None:
-            await server.run_streamable_http_async(host=args.host, port=args.port)
+    return serve_http(config, error, host=args.host, port=args.port, insecure_no_auth=args.insecure_no_auth)
 
-        anyio.run(run_until_signalled, http)
+
+def cmd_token_new(args: argparse.Namespace) -> int:
+    from junior_ai.server.auth import hash_token, new_token
+
+    if not NAME_PATTERN.fullmatch(args.name):
+        print(
+            f"junior-ai: {args.name!r} is not a usable principal name: use 1-40 lowercase letters, digits, - or _.",
+            file=sys.stderr,
+        )
+        return 2
+    token = new_token()
+    print(f"Token for {args.name} (shown once; give it to them, it is not stored anywhere):\n\n    {token}\n")
+    print('Paste this line into "settings": {"http_tokens": {...}} of the server\'s credentials file:\n')
+    print(f'    "{args.name}": "{hash_token(token)}"')
     return 0
 
 
@@ -190,7 +206,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="serve a non-loopback address without authentication (only behind an authenticating proxy)",
+    )
     serve.set_defaults(handler=cmd_serve)
+
+    token = commands.add_parser("token", help="bearer tokens for HTTP clients")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    token_new = token_commands.add_parser("new", help="print a fresh token and the settings line holding its hash")
+    token_new.add_argument("name", help="the principal's name (who the token is for), e.g. alice")
+    token_new.set_defaults(handler=cmd_token_new)
 
     ask = commands.add_parser("ask", help="ask one or more AIs from the terminal (same code as the tools)")
     ask.add_argument("prompt")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mcp.server.auth.middleware.auth_context import auth_context_var
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, ToolAnnotations
 
 from junior_ai.core.config import Settings
+from junior_ai.server.auth import principal_of_user
 from junior_ai.server.errors import JuniorMCPServer
-from junior_ai.server.jobs import PRINCIPAL, finished_result, principal_of, status_call_result
+from junior_ai.server.jobs import finished_result, principal_of, status_call_result
 from junior_ai.server.lifespan import AppState
+from junior_ai.server.tenancy import CallViews, Tenancy
 from junior_ai.server.tool_registry import register_tool
 from junior_ai.tools.arguments import CollectArgs
 from junior_ai.tools.jobs.runner import JobRunner
@@ -19,8 +22,8 @@ from junior_ai.tools.jobs.runner import JobRunner
 JOBS_URI = "junior://jobs"
 
 
-def register_collect(server: JuniorMCPServer, runner: JobRunner, settings: Settings) -> None:
-    async def collect(args: CollectArgs, ctx: Context[AppState, Any]) -> CallToolResult:
+def register_collect(server: JuniorMCPServer, runner: JobRunner, settings: Settings, tenancy: Tenancy) -> None:
+    async def collect(args: CollectArgs, ctx: Context[AppState, Any], _views: CallViews) -> CallToolResult:
         # Capped at the deadline, which sits below the host's own timeout: collect itself must never time out.
         wait = min(settings.deadline_s if args.wait_s is None else args.wait_s, settings.deadline_s)
         record = await runner.collect(principal_of(ctx), args.job_id.strip(), wait, cancel=args.cancel)
@@ -32,6 +35,8 @@ def register_collect(server: JuniorMCPServer, runner: JobRunner, settings: Setti
         server,
         CollectArgs,
         collect,
+        tenancy=tenancy,
+        spends=False,
         description="Result or progress of a job; cancel=true stops it.",
         annotations=ToolAnnotations(read_only_hint=False, open_world_hint=False),
     )
@@ -43,5 +48,6 @@ def register_collect(server: JuniorMCPServer, runner: JobRunner, settings: Setti
         mime_type="application/json",
     )
     async def jobs_index() -> str:
-        summaries = await runner.summaries(PRINCIPAL)
+        # A static resource gets no Context: the principal comes from the request's auth context.
+        summaries = await runner.summaries(principal_of_user(auth_context_var.get()))
         return json.dumps([summary.model_dump(mode="json") for summary in summaries])

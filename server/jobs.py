@@ -19,7 +19,9 @@ from mcp_types import CallToolResult, TextContent
 from junior_ai.core.config import Settings
 from junior_ai.core.errors import JuniorAIError
 from junior_ai.core.log import get_logger
+from junior_ai.core.principals import LOCAL
 from junior_ai.core.redact import redact
+from junior_ai.server.tenancy import principal_of as principal_from_request
 from junior_ai.tools.jobs.model import JobOutcome, JobRecord
 from junior_ai.tools.jobs.runner import JobLimits, JobRunner
 from junior_ai.tools.jobs.snapshot import render_status, status_result
@@ -33,12 +35,13 @@ ToolWork = Callable[[ProgressFn, float], Awaitable[CallToolResult]]
 PartialResult = Callable[[JobRecord, float], CallToolResult]
 """The tool's answer for a job still running: (its record, poll_after_s) → the result the host gets now."""
 
-PRINCIPAL = "local"
-"""Every caller is the local principal until HTTP principals land (issue 14); jobs are keyed by it already."""
+PRINCIPAL = LOCAL
+"""The principal of stdio and unauthenticated loopback HTTP."""
 
 
-def principal_of(_ctx: Context[Any, Any]) -> str:
-    return PRINCIPAL
+def principal_of(ctx: Context[Any, Any]) -> str:
+    """Jobs belong to the caller's principal (issue 14): a token's name, an OAuth subject, or "local"."""
+    return principal_from_request(ctx)
 
 
 def describe_error(error: Exception, to_tool_error: Callable[[JuniorAIError], ToolError]) -> str:

@@ -16,8 +16,10 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 
 from junior_ai.ai.registry import AIRegistry, ClientFactory, cleanup_async_ai_clients, initialize_all_clients_async
+from junior_ai.ai.shared_health import share_health
 from junior_ai.core.config import JuniorConfig
 from junior_ai.core.log import get_logger
+from junior_ai.core.state import StateStore
 from junior_ai.tools.jobs.runner import JobRunner
 from junior_ai.tools.threads import ThreadStore
 
@@ -51,7 +53,10 @@ def make_lifespan(
     factories: Mapping[str, ClientFactory],
     threads: ThreadStore,
     runner: JobRunner,
+    state: StateStore,
 ) -> Callable[[MCPServer[AppState]], AbstractAsyncContextManager[AppState]]:
+    shared = state
+
     @asynccontextmanager
     async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
         state = AppState()
@@ -66,6 +71,7 @@ def make_lifespan(
                 finally:
                     if state.built is None:  # initialisation itself crashed: serve the error, not a hang
                         state.built = AIRegistry(config, {}, config_error=config_error or "start-up failed")
+                    share_health(state.built, shared)
                     state.ready.set()
 
         async with anyio.create_task_group() as tg:
@@ -81,6 +87,7 @@ def make_lifespan(
                     await state.ready.wait()
                     await cleanup_async_ai_clients(state.registry_unchecked())
                     threads.close()
+                    await shared.aclose()
                 log.info("ai_clients_closed")
 
     return lifespan

@@ -1,15 +1,22 @@
-"""The resources a host can read: conversation threads and the full texts of trimmed answers."""
+"""The resources a host can read: conversation threads and the full texts of trimmed answers.
+
+Each belongs to the principal whose call made it; another principal's id reads exactly like an unknown one."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.auth.middleware.auth_context import auth_context_var
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
 from junior_ai.core.config import Settings
 from junior_ai.core.errors import InvalidInputError
+from junior_ai.core.state import StateUnavailableError
+from junior_ai.server.auth import principal_of_user
 from junior_ai.server.lifespan import AppState
+from junior_ai.server.tenancy import principal_of
 from junior_ai.tools.output_budget import RESULT_URI, ResultStore
 from junior_ai.tools.threads import THREAD_URI, ThreadStore
 
@@ -23,8 +30,14 @@ def register_resources(
         description="Conversation threads kept by this server.",
         mime_type="application/json",
     )
-    def thread_index() -> str:
-        return json.dumps([summary.model_dump() for summary in threads.summaries()])
+    async def thread_index() -> str:
+        # A static resource gets no Context: the principal comes from the request's auth context.
+        mine = threads.scoped(principal_of_user(auth_context_var.get()))
+        try:
+            summaries = await mine.summaries()
+        except StateUnavailableError as error:
+            raise ResourceNotFoundError(str(error)) from None
+        return json.dumps([summary.model_dump() for summary in summaries])
 
     @server.resource(
         THREAD_URI,
@@ -32,10 +45,10 @@ def register_resources(
         description="One conversation thread: each AI's history.",
         mime_type="application/json",
     )
-    async def thread_detail(thread_id: str) -> str:
+    async def thread_detail(thread_id: str, ctx: Context[AppState, Any]) -> str:
         try:
-            thread = await threads.get(thread_id)
-        except InvalidInputError as error:
+            thread = await threads.scoped(principal_of(ctx)).get(thread_id)
+        except (InvalidInputError, StateUnavailableError) as error:
             raise ResourceNotFoundError(str(error)) from None
         return thread.model_dump_json()
 
@@ -45,8 +58,11 @@ def register_resources(
         description="The full text of an answer that was trimmed to fit a tool result.",
         mime_type="text/plain",
     )
-    def trimmed_answer(result_id: str, key: str) -> str:
-        text = store.get(result_id, key)
+    async def trimmed_answer(result_id: str, key: str, ctx: Context[AppState, Any]) -> str:
+        try:
+            text = await store.scoped(principal_of(ctx)).get(result_id, key)
+        except StateUnavailableError as error:
+            raise ResourceNotFoundError(str(error)) from None
         if text is None:
             raise ResourceNotFoundError(
                 f"No kept answer at junior://results/{result_id}/{key}: it expired (kept "

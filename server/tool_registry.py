@@ -23,6 +23,7 @@ from junior_ai.server.client_roots import client_roots
 from junior_ai.server.errors import as_tool_error, invalid_arguments
 from junior_ai.server.jobs import PartialResult, ToolWork, run_as_job
 from junior_ai.server.lifespan import AppState, registry_of
+from junior_ai.server.tenancy import CallViews, Tenancy, principal_of, with_principal_usage
 from junior_ai.tools import ask as ask_tools
 from junior_ai.tools.arguments import (
     AskBatchArgs,
@@ -43,7 +44,6 @@ from junior_ai.tools.jobs.model import JobRecord
 from junior_ai.tools.jobs.runner import JobRunner
 from junior_ai.tools.jobs.snapshot import ask_many_partial, ask_one_partial
 from junior_ai.tools.list_ais import list_ais
-from junior_ai.tools.output_budget import ResultStore
 from junior_ai.tools.results import (
     AskManyResult,
     AskOneResult,
@@ -53,11 +53,10 @@ from junior_ai.tools.results import (
     render_call,
     render_list_ais,
 )
-from junior_ai.tools.threads import ThreadStore
 
 A = TypeVar("A", bound=ToolArguments)
 _ANNOTATED: Any = Annotated  # subscripted with runtime values below, which a static checker cannot follow
-Handler = Callable[[A, Context[AppState, Any]], Awaitable[CallToolResult]]
+Handler = Callable[[A, Context[AppState, Any], CallViews], Awaitable[CallToolResult]]
 
 
 def signature_of(model: type[ToolArguments], output: type[BaseModel] | None) -> inspect.Signature:
@@ -79,6 +78,8 @@ def register_tool(
     model: type[A],
     handler: Handler[A],
     *,
+    tenancy: Tenancy,
+    spends: bool = True,
     description: str,
     annotations: ToolAnnotations,
     output: type[BaseModel] | None = None,
@@ -92,7 +93,9 @@ def register_tool(
         except ValidationError as error:
             raise invalid_arguments(model.TOOL, error) from None
         try:
-            return await handler(args, ctx)
+            # The principal's limits are taken and its spend checked before any work; usage recorded after.
+            async with tenancy.call(principal_of(ctx), spends=spends) as views:
+                return await handler(args, ctx, views)
         except JuniorAIError as error:
             raise as_tool_error(error) from error
 
@@ -144,9 +147,8 @@ def model_of(registry: AIRegistry, ai: str) -> str:
         return ""
 
 
-def register_tools(
-    server: MCPServer[AppState], *, store: ResultStore, threads: ThreadStore, runner: JobRunner, settings: Settings
-) -> None:
+def register_tools(server: MCPServer[AppState], *, tenancy: Tenancy, runner: JobRunner, settings: Settings) -> None:
+    """Every tool runs as its caller's principal, with that principal's threads and kept results (`views`)."""
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 
     async def as_job(
@@ -164,14 +166,14 @@ def register_tools(
             partial=partial,
         )
 
-    async def ask_one(args: AskOneArgs, ctx: Context[AppState, Any]) -> CallToolResult:
+    async def ask_one(args: AskOneArgs, ctx: Context[AppState, Any], views: CallViews) -> CallToolResult:
         registry = await registry_of(ctx)
         roots = await roots_for(args, ctx)  # asked of the host now: the job may outlive this call's session
 
         async def work(progress: ProgressFn, deadline_s: float) -> CallToolResult:
             job_args = args.model_copy(update={"deadline_s": deadline_s})
             result = await ask_tools.ask_one(
-                registry, job_args, progress=progress, store=store, threads=threads, roots=roots
+                registry, job_args, progress=progress, store=views.results, threads=views.threads, roots=roots
             )
             shared = describe_context(result.context, result.context_skipped)
             return tool_result(shared + render_call(result) + thread_note(result.thread_id), result)
@@ -181,14 +183,14 @@ def register_tools(
 
         return await as_job(ctx, args, work, partial)
 
-    async def ask_many(args: AskManyArgs, ctx: Context[AppState, Any]) -> CallToolResult:
+    async def ask_many(args: AskManyArgs, ctx: Context[AppState, Any], views: CallViews) -> CallToolResult:
         registry = await registry_of(ctx)
         roots = await roots_for(args, ctx)
 
         async def work(progress: ProgressFn, deadline_s: float) -> CallToolResult:
             job_args = args.model_copy(update={"deadline_s": deadline_s})
             result = await ask_tools.ask_many(
-                registry, job_args, progress=progress, store=store, threads=threads, roots=roots
+                registry, job_args, progress=progress, store=views.results, threads=views.threads, roots=roots
             )
             shared = describe_context(result.context, result.context_skipped)
             return tool_result(shared + render_ask_many(result) + thread_note(result.thread_id), result)
@@ -199,57 +201,61 @@ def register_tools(
 
         return await as_job(ctx, args, work, partial)
 
-    async def run_consensus(args: ConsensusArgs, ctx: Context[AppState, Any]) -> CallToolResult:
+    async def run_consensus(args: ConsensusArgs, ctx: Context[AppState, Any], views: CallViews) -> CallToolResult:
         registry = await registry_of(ctx)
         roots = await roots_for(args, ctx)
 
         async def work(progress: ProgressFn, deadline_s: float) -> CallToolResult:
             job_args = args.model_copy(update={"deadline_s": deadline_s})
-            result = await consensus(registry, job_args, progress=progress, store=store, roots=roots)
+            result = await consensus(registry, job_args, progress=progress, store=views.results, roots=roots)
             return tool_result(
                 describe_context(result.context, result.context_skipped) + render_consensus(result), result
             )
 
         return await as_job(ctx, args, work)
 
-    async def run_debate(args: DebateArgs, ctx: Context[AppState, Any]) -> CallToolResult:
+    async def run_debate(args: DebateArgs, ctx: Context[AppState, Any], views: CallViews) -> CallToolResult:
         registry = await registry_of(ctx)
         roots = await roots_for(args, ctx)
 
         async def work(progress: ProgressFn, deadline_s: float) -> CallToolResult:
             job_args = args.model_copy(update={"deadline_s": deadline_s})
-            result = await debate(registry, job_args, progress=progress, store=store, roots=roots)
+            result = await debate(registry, job_args, progress=progress, store=views.results, roots=roots)
             shared = describe_context(result.context, result.context_skipped)
             return tool_result(shared + render_debate(result), result)
 
         return await as_job(ctx, args, work)
 
-    async def run_batch(args: AskBatchArgs, ctx: Context[AppState, Any]) -> CallToolResult:
+    async def run_batch(args: AskBatchArgs, ctx: Context[AppState, Any], views: CallViews) -> CallToolResult:
         registry = await registry_of(ctx)
 
         async def work(progress: ProgressFn, deadline_s: float) -> CallToolResult:
             job_args = args.model_copy(update={"deadline_s": deadline_s})
-            summary = await ask_batch(registry, job_args, progress=progress, store=store)
+            summary = await ask_batch(registry, job_args, progress=progress, store=views.results)
             return tool_result(render_batch(summary), summary)
 
         return await as_job(ctx, args, work)
 
-    async def run_list_ais(args: ListAIsArgs, ctx: Context[AppState, Any]) -> CallToolResult:
-        result = await list_ais(await registry_of(ctx), args)
+    async def run_list_ais(args: ListAIsArgs, ctx: Context[AppState, Any], views: CallViews) -> CallToolResult:
+        registry = await registry_of(ctx)
+        result = await list_ais(registry, args)
+        result = await with_principal_usage(result, tenancy, views.principal, registry.names)
         return tool_result(render_list_ais(result), result)
 
     register_tool(
-        server, AskOneArgs, ask_one, description="Ask one AI and return its answer.", annotations=read_only,
+        server, AskOneArgs, ask_one, tenancy=tenancy, description="Ask one AI and return its answer.",
+        annotations=read_only,
         output=AskOneResult,
     )  # fmt: skip
     register_tool(
-        server, AskManyArgs, ask_many, description="Ask several AIs at once; one result per AI.",
+        server, AskManyArgs, ask_many, tenancy=tenancy, description="Ask several AIs at once; one result per AI.",
         annotations=read_only, output=AskManyResult,
     )  # fmt: skip
     register_tool(
         server,
         ConsensusArgs,
         run_consensus,
+        tenancy=tenancy,
         description="AIs answer, then critique each other anonymously; a judge gives the consensus, dissent and risks.",
         annotations=read_only,
     )
@@ -257,6 +263,7 @@ def register_tools(
         server,
         DebateArgs,
         run_debate,
+        tenancy=tenancy,
         description="AIs argue assigned positions; a judge gives the strongest arguments and a verdict.",
         annotations=read_only,
     )
@@ -264,6 +271,7 @@ def register_tools(
         server,
         AskBatchArgs,
         run_batch,
+        tenancy=tenancy,
         description="Run a template over many items; summary here, every result as a JSON-lines resource.",
         annotations=read_only,
     )
@@ -271,6 +279,8 @@ def register_tools(
         server,
         ListAIsArgs,
         run_list_ais,
+        tenancy=tenancy,
+        spends=False,
         description="Configured AIs: health, usage; models=true lists their models.",
         annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
         output=ListAIsResult,

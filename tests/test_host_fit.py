@@ -73,15 +73,15 @@ async def test_unknown_or_expired_result_resource_says_so(two_ais: Any) -> None:
             await client.read_resource("junior://results/abcdef012345/oai")
 
 
-def test_result_store_expires_and_evicts_oldest_first() -> None:
+async def test_result_store_expires_and_evicts_oldest_first() -> None:
     now = [0.0]
     store = ResultStore(ttl_s=10, max_bytes=2_000, clock=lambda: now[0])
     store.put("r1", "a", "x" * 900)
     store.put("r2", "a", "y" * 900)
     store.put("r3", "a", "z" * 900)  # over 2,000 bytes: the oldest goes
-    assert store.get("r1", "a") is None and store.get("r2", "a") == "y" * 900
+    assert await store.get("r1", "a") is None and await store.get("r2", "a") == "y" * 900
     now[0] = 11
-    assert store.get("r2", "a") is None and len(store) == 0
+    assert await store.get("r2", "a") is None and len(store) == 0
 
 
 async def test_a_stalled_stream_is_cut_by_the_idle_timeout_well_before_the_deadline(sim: Simulator) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 from mcp.client.client import Client
 
@@ -64,16 +67,16 @@ async def test_unknown_thread_is_an_actionable_error(two_ais: object) -> None:
 async def test_threads_expire_and_are_bounded() -> None:
     now = [0.0]
     store = ThreadStore(ttl_s=60, max_threads=2, max_messages=4, clock=lambda: now[0])
-    first = store.new()
+    first = await store.new()
     await store.add_turn(first, "ai", "q1", "a1")
     await store.add_turn(first, "ai", "q2", "a2")
     await store.add_turn(first, "ai", "q3", "a3")
     assert [m.content for m in first.history("ai")] == ["q2", "a2", "q3", "a3"]  # oldest turn dropped
-    store.new()
-    store.new()  # a third thread: the least recently used goes
+    await store.new()
+    await store.new()  # a third thread: the least recently used goes
     with pytest.raises(InvalidInputError):
         await store.get(first.id)
-    survivor = store.new()
+    survivor = await store.new()
     now[0] = 61
     with pytest.raises(InvalidInputError, match="unknown or expired"):
         await store.get(survivor.id)
@@ -90,3 +93,106 @@ async def test_threads_survive_a_restart_with_sqlite(sim: Simulator, tmp_path: P
     assert not again.is_error
     turns = user_and_assistant_turns(sim.state.requests("durable")[1].body)
     assert turns[0] == "remember 42" and turns[-1] == "what number?"
+
+
+async def test_two_servers_sharing_one_threads_db_never_lose_a_turn(sim: Simulator, tmp_path: Path) -> None:
+    settings = Settings(threads_db=str(tmp_path / "threads.sqlite"))
+    config = config_of(openai_ai(sim, "ai", "shared-db")).model_copy(update={"settings": settings})
+    async with Client(build_server(config)) as server_a, Client(build_server(config)) as server_b:
+        first = await server_a.call_tool("ask_one", {"ai": "ai", "prompt": "turn 1"})
+        thread_id = (first.structured_content or {})["thread_id"]
+        await server_b.call_tool("ask_one", {"ai": "ai", "prompt": "turn 2", "thread_id": thread_id})
+        await server_a.call_tool("ask_one", {"ai": "ai", "prompt": "turn 3", "thread_id": thread_id})
+        detail = await server_b.read_resource(f"junior://threads/{thread_id}")
+    histories = json.loads(detail.contents[0].text)["histories"]  # type: ignore[union-attr]
+    assert [m["content"] for m in histories["ai"]][::2] == ["turn 1", "turn 2", "turn 3"]
+    third = user_and_assistant_turns(sim.state.requests("shared-db")[2].body)
+    assert third[0] == "turn 1" and third[2] == "turn 2" and third[4] == "turn 3"  # A saw B's turn
+
+
+async def test_concurrent_turns_from_two_stores_on_one_file_are_all_kept(tmp_path: Path) -> None:
+    path = str(tmp_path / "threads.sqlite")
+    a = ThreadStore(ttl_s=600, max_threads=10, max_messages=1_000, db_path=path)
+    b = ThreadStore(ttl_s=600, max_threads=10, max_messages=1_000, db_path=path)
+    thread = await a.new()
+    seen_by_b = await b.get(thread.id)
+    try:
+        async with anyio.create_task_group() as tg:
+            for n in range(40):
+                tg.start_soon((a if n % 2 else b).add_turn, thread if n % 2 else seen_by_b, "ai", f"q{n}", f"a{n}")
+        kept = await a.get(thread.id)
+    finally:
+        a.close()
+        b.close()
+    assert sorted(m.content for m in kept.history("ai")[::2]) == sorted(f"q{n}" for n in range(40))
+
+
+async def test_a_thread_store_that_fails_mid_run_is_reported_before_the_provider_is_called(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    db = tmp_path / "threads.sqlite"
+    config = config_of(openai_ai(sim, "ai", "breaks")).model_copy(update={"settings": Settings(threads_db=str(db))})
+    async with Client(build_server(config)) as client:
+        first = await client.call_tool("ask_one", {"ai": "ai", "prompt": "one"})
+        thread_id = (first.structured_content or {})["thread_id"]
+        db.write_bytes(b"this is not a database anymore" * 200)  # the file is clobbered under the server
+        broken = await client.call_tool("ask_one", {"ai": "ai", "prompt": "two", "thread_id": thread_id})
+        fresh = await client.call_tool("ask_one", {"ai": "ai", "prompt": "three"})
+    assert broken.is_error and "threads database" in text_of(broken) and "settings.threads_db" in text_of(broken)
+    assert fresh.is_error and "threads database" in text_of(fresh)
+    assert [r.prompt for r in sim.state.requests("breaks")] == ["one"]  # nothing paid for and then lost
+
+
+def _directory(tmp_path: Path) -> Path:
+    (tmp_path / "a-directory").mkdir()
+    return tmp_path / "a-directory"
+
+
+def _not_a_database(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.txt"
+    path.write_text("shopping list\n" * 100)
+    return path
+
+
+def _under_a_file(tmp_path: Path) -> Path:
+    (tmp_path / "plain-file").write_text("x")
+    return tmp_path / "plain-file" / "threads.sqlite"  # its parent is a file: it cannot be created
+
+
+@pytest.mark.parametrize(
+    "make", [_directory, _not_a_database, _under_a_file], ids=["directory", "garbage", "uncreatable"]
+)
+async def test_an_unusable_threads_db_does_not_crash_the_server_and_the_tools_report_it(
+    sim: Simulator, tmp_path: Path, make: Any
+) -> None:
+    path = make(tmp_path)
+    config = config_of(openai_ai(sim, "ai", "no-db")).model_copy(update={"settings": Settings(threads_db=str(path))})
+    async with Client(build_server(config)) as client:
+        asked = await client.call_tool("ask_one", {"ai": "ai", "prompt": "x"})
+        listed = await client.call_tool("list_ais", {})
+        with pytest.raises(Exception, match="threads database"):
+            await client.read_resource("junior://threads")
+    assert asked.is_error and f"The threads database {str(path)!r} cannot be used" in text_of(asked)
+    assert not listed.is_error
+    assert sim.state.requests("no-db") == []
+
+
+async def test_threads_written_by_the_earlier_one_document_schema_are_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE threads (id TEXT PRIMARY KEY, updated_at REAL, data TEXT)")
+    document = {
+        "id": "0123456789abcdef",
+        "created_at": 100.0,
+        "updated_at": 200.0,
+        "histories": {"ai": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]},
+    }
+    old.execute("INSERT INTO threads VALUES (?, ?, ?)", (document["id"], 200.0, json.dumps(document)))
+    old.commit()
+    old.close()
+    store = ThreadStore(ttl_s=1_000, max_threads=10, max_messages=10, db_path=str(path), clock=lambda: 300.0)
+    try:
+        thread = await store.get("0123456789abcdef")
+    finally:
+        store.close()
+    assert [m.content for m in thread.history("ai")] == ["q", "a"]

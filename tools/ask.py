@@ -142,7 +142,11 @@ async def _thread(threads: ThreadStore | None, thread_id: str | None) -> Thread 
     """The thread to continue (or a new one); None when threads are off."""
     if threads is None:
         return None
-    return await threads.get(thread_id) if thread_id else threads.new()
+    if not thread_id:
+        return await threads.new()
+    thread = await threads.get(thread_id)
+    await threads.touch(thread)  # a store that cannot be written fails here, before the provider is paid
+    return thread
 
 
 async def ask_many(

@@ -13,7 +13,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from junior_ai.core.state import StateStore
 
 RESULT_URI = "junior://results/{result_id}/{key}"
 CHARS_PER_TOKEN = 4
@@ -27,54 +30,108 @@ class _Kept:
     stored_at: float
 
 
-class ResultStore:
-    """Full texts of trimmed answers, by (result id, key); TTL-expired and bounded in total size."""
+@dataclass
+class _Backing:
+    """What every principal's view of one store shares."""
 
-    def __init__(self, *, ttl_s: float, max_bytes: int, clock: Callable[[], float] = time.monotonic) -> None:
+    items: OrderedDict[tuple[str, str, str], _Kept] = field(default_factory=OrderedDict)
+    pending: list[tuple[str, str]] = field(default_factory=list)
+    size: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class ResultStore:
+    """Full texts of trimmed answers (and batch results), by (principal, result id, key); TTL-expired and bounded
+    in total size. Another principal's result id reads as absent.
+
+    `put` is synchronous (trimming happens inside plain functions); with a shared `state` (Redis) each put is
+    also queued, and `flush` writes the queue there, so the server flushes before it answers and a URI handed
+    out by one replica reads on every other."""
+
+    def __init__(
+        self,
+        *,
+        ttl_s: float,
+        max_bytes: int,
+        clock: Callable[[], float] = time.monotonic,
+        state: StateStore | None = None,
+        principal: str = "local",
+        _backing: _Backing | None = None,
+    ) -> None:
         self._ttl_s = ttl_s
         self._max_bytes = max_bytes
         self._clock = clock
-        self._items: OrderedDict[tuple[str, str], _Kept] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        self._state = state if state is not None and state.shared else None
+        self.principal = principal
+        self._backing = _backing or _Backing()
+
+    def scoped(self, principal: str) -> ResultStore:
+        return ResultStore(
+            ttl_s=self._ttl_s,
+            max_bytes=self._max_bytes,
+            clock=self._clock,
+            state=self._state,
+            principal=principal,
+            _backing=self._backing,
+        )
 
     @staticmethod
     def new_id() -> str:
         return secrets.token_hex(6)
 
+    def _state_key(self, result_id: str, key: str) -> str:
+        return f"result:{quote(self.principal, safe='')}:{quote(result_id, safe='')}:{quote(key, safe='')}"
+
     def put(self, result_id: str, key: str, text: str) -> str:
         size = len(text.encode())
-        with self._lock:
+        backing = self._backing
+        with backing.lock:
             self._expire()
-            old = self._items.pop((result_id, key), None)
+            old = backing.items.pop((self.principal, result_id, key), None)
             if old is not None:
-                self._bytes -= len(old.text.encode())
-            self._items[(result_id, key)] = _Kept(text, self._clock())
-            self._bytes += size
-            while self._bytes > self._max_bytes and len(self._items) > 1:
-                _, evicted = self._items.popitem(last=False)
-                self._bytes -= len(evicted.text.encode())
+                backing.size -= len(old.text.encode())
+            backing.items[(self.principal, result_id, key)] = _Kept(text, self._clock())
+            backing.size += size
+            while backing.size > self._max_bytes and len(backing.items) > 1:
+                _, evicted = backing.items.popitem(last=False)
+                backing.size -= len(evicted.text.encode())
+            if self._state is not None:
+                backing.pending.append((self._state_key(result_id, key), text))
         return RESULT_URI.format(result_id=result_id, key=key)
 
-    def get(self, result_id: str, key: str) -> str | None:
-        with self._lock:
+    async def flush(self) -> None:
+        """Write what `put` queued to the shared state (nothing to do without one)."""
+        if self._state is None:
+            return
+        with self._backing.lock:
+            pending, self._backing.pending = self._backing.pending, []
+        for state_key, text in pending:
+            await self._state.put(state_key, text, ttl_s=self._ttl_s)
+
+    async def get(self, result_id: str, key: str) -> str | None:
+        with self._backing.lock:
             self._expire()
-            kept = self._items.get((result_id, key))
-            return kept.text if kept else None
+            kept = self._backing.items.get((self.principal, result_id, key))
+        if kept is not None:
+            return kept.text
+        if self._state is not None:
+            return await self._state.get(self._state_key(result_id, key))
+        return None
 
     def __len__(self) -> int:
-        with self._lock:
+        with self._backing.lock:
             self._expire()
-            return len(self._items)
+            return len(self._backing.items)
 
     def _expire(self) -> None:
         cutoff = self._clock() - self._ttl_s
-        while self._items:
-            key, kept = next(iter(self._items.items()))
+        items = self._backing.items
+        while items:
+            key, kept = next(iter(items.items()))
             if kept.stored_at >= cutoff:
                 break
-            self._items.pop(key)
-            self._bytes -= len(kept.text.encode())
+            items.pop(key)
+            self._backing.size -= len(kept.text.encode())
 
 
 class Trimmer:

@@ -88,6 +88,15 @@ class AIInfo(BaseModel):
     models_source: str | None = Field(default=None, description="provider, cache or config.")
 
 
+class PrincipalUsage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    calls: int
+    errors: int
+    tokens: TokenUsage
+    cost_usd: float
+
+
 class ListAIsResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -99,6 +108,12 @@ class ListAIsResult(BaseModel):
     session_usage: TokenUsage = TokenUsage()
     session_cost_usd: float = 0.0
     session_unknown_cost_calls: int = 0
+    principal: str | None = Field(default=None, description="Whose usage this is (over HTTP: the token's name).")
+    principals: dict[str, PrincipalUsage] | None = Field(
+        default=None, description="For the admin principal: every principal's usage."
+    )
+    total_usage: TokenUsage | None = Field(default=None, description="For the admin principal: all principals.")
+    total_cost_usd: float | None = None
 
 
 def total_usage(results: list[CallResult]) -> TokenUsage:
@@ -193,5 +208,13 @@ def render_list_ais(result: ListAIsResult) -> str:
         result.session_cost_usd if result.session_usage.total_tokens else None, result.session_unknown_cost_calls
     )
     lines.append(f"Session: {result.session_usage.total_tokens} tokens" + (f", {session_cost}" if session_cost else ""))
+    if result.principals is not None:
+        lines.append("Usage by principal (admin view):")
+        lines.extend(
+            f"- {name}: calls {u.calls}, errors {u.errors}, tokens {u.tokens.total_tokens}, cost ${u.cost_usd:.6f}"
+            for name, u in sorted(result.principals.items())
+        )
+        if result.total_usage is not None:
+            lines.append(f"All principals: {result.total_usage.total_tokens} tokens, ${result.total_cost_usd or 0:.6f}")
     lines.extend(f"warning: {w}" for w in result.warnings)
     return "\n".join(lines)

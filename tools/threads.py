@@ -1,9 +1,17 @@
 """Conversation threads: `thread_id` continues a multi-turn conversation with the same AI(s).
 
-A thread holds one message history per AI (as the caller named it: `gemini`, `openai:gpt-4o`, an alias).
-Threads live in memory with a TTL and a bound on their number (least recently used evicted) and on each
-history's length (oldest turns dropped). With `threads_db` set they are also written to a SQLite file, so a
-host restart does not lose them.
+A thread belongs to one principal (a token's name, an OAuth subject, or "local") and holds one message history
+per AI (as the caller named it: `gemini`, `openai:gpt-4o`, an alias). Another principal's thread id reads as
+unknown. Threads expire `ttl_s` after their last turn; each history keeps its last `max_messages` messages; a
+principal keeps at most `max_threads` (least recently used dropped).
+
+Turns are appended, never rewritten: two servers sharing the same store (one `threads_db` SQLite file, or one
+Redis through `settings.state_url`) never lose each other's turns. Where threads live:
+- default: this process's memory (the state seam's in-process store);
+- `settings.state_url`: the shared state (Redis), so every replica sees every thread;
+- `settings.threads_db`: a SQLite file, so threads survive a restart (and several local processes share it).
+A store that cannot be written is reported as an error before any provider is called (`touch`), so no answer is
+paid for and then lost.
 """
 
 from __future__ import annotations
@@ -13,17 +21,20 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+from urllib.parse import quote
 
 import anyio.to_thread
 from pydantic import BaseModel, Field
 
 from junior_ai.ai.types import Message
 from junior_ai.core.errors import InvalidInputError
+from junior_ai.core.state import InProcessState, StateStore, StateUnavailableError
 
 THREAD_URI = "junior://threads/{thread_id}"
+LOCAL = "local"
 T = TypeVar("T")
 
 
@@ -45,7 +56,33 @@ class ThreadSummary(BaseModel):
     updated_at: float
 
 
+@dataclass(frozen=True)
+class Turn:
+    ai: str
+    prompt: str
+    answer: str
+    at: float
+
+
+class _Backend(Protocol):
+    async def create(self, principal: str, thread_id: str, now: float) -> None: ...
+
+    async def load(self, principal: str, thread_id: str, since: float) -> tuple[float, float, list[Turn]] | None:
+        """(created_at, updated_at, turns oldest first), or None when unknown, expired or another's."""
+        ...
+
+    async def append(self, principal: str, thread_id: str, created_at: float, turn: Turn) -> None: ...
+
+    async def touch(self, principal: str, thread_id: str, created_at: float, now: float) -> None: ...
+
+    async def listing(self, principal: str, since: float) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
 class ThreadStore:
+    """Threads of one principal (`scoped` gives another principal's view of the same store)."""
+
     def __init__(
         self,
         *,
@@ -53,108 +90,326 @@ class ThreadStore:
         max_threads: int,
         max_messages: int,
         db_path: str | None = None,
+        state: StateStore | None = None,
         clock: Callable[[], float] = time.time,
+        principal: str = LOCAL,
+        _backend: _Backend | None = None,
     ) -> None:
         self._ttl_s = ttl_s
         self._max_threads = max_threads
         self._max_messages = max_messages
         self._clock = clock
-        self._threads: OrderedDict[str, Thread] = OrderedDict()
-        self._lock = threading.Lock()
+        self.principal = principal
+        if _backend is not None:
+            self._backend = _backend
+        elif db_path and not (state is not None and state.shared):  # replicas: the shared state wins
+            self._backend = _SqliteBackend(db_path, max_threads)
+        else:
+            self._backend = _StateBackend(state or InProcessState(clock=clock), ttl_s, max_threads, max_messages)
+
+    def scoped(self, principal: str) -> ThreadStore:
+        return ThreadStore(
+            ttl_s=self._ttl_s,
+            max_threads=self._max_threads,
+            max_messages=self._max_messages,
+            clock=self._clock,
+            principal=principal,
+            _backend=self._backend,
+        )
+
+    def close(self) -> None:
+        self._backend.close()
+
+    async def new(self) -> Thread:
+        now = self._clock()
+        thread = Thread(id=secrets.token_hex(8), created_at=now, updated_at=now)
+        await self._backend.create(self.principal, thread.id, now)
+        return thread
+
+    async def get(self, thread_id: str) -> Thread:
+        """The live thread, or an `InvalidInputError` saying it is unknown or expired (and what to do)."""
+        found = await self._backend.load(self.principal, thread_id, self._clock() - self._ttl_s)
+        if found is None:
+            raise InvalidInputError(
+                f"unknown or expired thread_id {thread_id!r} (threads are kept {self._ttl_s:.0f} s after their last "
+                "turn). Omit thread_id to start a new conversation."
+            )
+        created_at, updated_at, turns = found
+        thread = Thread(id=thread_id, created_at=created_at, updated_at=updated_at)
+        for turn in turns:
+            self._extend(thread, turn)
+        return thread
+
+    async def touch(self, thread: Thread) -> None:
+        """Write to the store now, so a store that cannot be written fails before the provider is called."""
+        await self._backend.touch(self.principal, thread.id, thread.created_at, self._clock())
+
+    async def add_turn(self, thread: Thread, ai: str, prompt: str, answer: str) -> None:
+        turn = Turn(ai=ai, prompt=prompt, answer=answer, at=self._clock())
+        await self._backend.append(self.principal, thread.id, thread.created_at, turn)
+        self._extend(thread, turn)
+
+    async def summaries(self) -> list[ThreadSummary]:
+        since = self._clock() - self._ttl_s
+        summaries = []
+        for thread_id in await self._backend.listing(self.principal, since):
+            try:
+                thread = await self.get(thread_id)
+            except InvalidInputError:
+                continue  # expired between the listing and the read
+            summaries.append(
+                ThreadSummary(
+                    id=thread.id,
+                    uri=THREAD_URI.format(thread_id=thread.id),
+                    ais=sorted(thread.histories),
+                    turns=sum(len(h) for h in thread.histories.values()) // 2,
+                    updated_at=thread.updated_at,
+                )
+            )
+        return summaries
+
+    def _extend(self, thread: Thread, turn: Turn) -> None:
+        history = thread.histories.setdefault(turn.ai, [])
+        history.extend([Message(role="user", content=turn.prompt), Message(role="assistant", content=turn.answer)])
+        del history[: max(0, len(history) - self._max_messages)]
+        thread.updated_at = max(thread.updated_at, turn.at)
+
+
+def _turn_json(turn: Turn) -> str:
+    return json.dumps({"ai": turn.ai, "prompt": turn.prompt, "answer": turn.answer, "at": turn.at})
+
+
+def _turn_of(data: str) -> Turn:
+    raw = json.loads(data)
+    return Turn(ai=raw["ai"], prompt=raw["prompt"], answer=raw["answer"], at=raw["at"])
+
+
+class _StateBackend:
+    """Threads in the state seam: one append-only list per thread (a header with its creation time, then one
+    item per turn) and a per-principal index scored by last activity (LRU order and expiry). Creating a thread
+    and adding a turn are each one atomic step of the store."""
+
+    # A thread may name up to 50 AIs (ask_many's limit); only that many full histories are read back.
+    MAX_AIS = 50
+
+    def __init__(self, state: StateStore, ttl_s: float, max_threads: int, max_messages: int) -> None:
+        self._state = state
+        self._ttl_s = ttl_s
+        self._max_threads = max_threads
+        self._max_turns = max_messages // 2 * self.MAX_AIS
+
+    @staticmethod
+    def _key(principal: str, thread_id: str) -> str:
+        return f"thread:{quote(principal, safe='')}:{quote(thread_id, safe='')}"
+
+    @staticmethod
+    def _index(principal: str) -> str:
+        return f"threads:{quote(principal, safe='')}"
+
+    async def _write(self, principal: str, thread_id: str, item: str, now: float) -> None:
+        evicted = await self._state.append_indexed(
+            self._key(principal, thread_id),
+            item,
+            self._index(principal),
+            thread_id,
+            now,
+            ttl_s=self._ttl_s,
+            keep=self._max_threads,
+        )
+        for stale in evicted:  # the principal's least recently used threads beyond max_threads
+            await self._state.delete(self._key(principal, stale))
+
+    async def create(self, principal: str, thread_id: str, now: float) -> None:
+        await self._write(principal, thread_id, json.dumps({"created_at": now}), now)
+
+    async def load(self, principal: str, thread_id: str, since: float) -> tuple[float, float, list[Turn]] | None:
+        items = await self._state.items(self._key(principal, thread_id))
+        if not items:
+            return None
+        created_at = float(json.loads(items[0])["created_at"])
+        kept = [_turn_of(item) for item in items[1:]]
+        updated_at = max([created_at, *(t.at for t in kept)])
+        if updated_at < since:
+            return None
+        return created_at, updated_at, kept[-self._max_turns :]
+
+    async def touch(self, principal: str, thread_id: str, created_at: float, now: float) -> None:
+        await self._state.index_add(self._index(principal), thread_id, now, ttl_s=self._ttl_s)
+
+    async def append(self, principal: str, thread_id: str, created_at: float, turn: Turn) -> None:
+        await self._write(principal, thread_id, _turn_json(turn), turn.at)
+
+    async def listing(self, principal: str, since: float) -> list[str]:
+        return [member for member, _ in await self._state.index_members(self._index(principal), min_score=since)]
+
+    def close(self) -> None:
+        return None
+
+
+class _SqliteBackend:
+    """Threads in a SQLite file: one row per thread and one per turn, written in their own transactions, so
+    processes sharing the file interleave their turns instead of overwriting each other's."""
+
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS thread_meta (id TEXT PRIMARY KEY, principal TEXT NOT NULL, "
+        "created_at REAL NOT NULL, updated_at REAL NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS thread_turns (seq INTEGER PRIMARY KEY AUTOINCREMENT, thread_id TEXT NOT NULL, "
+        "ai TEXT NOT NULL, prompt TEXT NOT NULL, answer TEXT NOT NULL, at REAL NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS thread_turns_by_thread ON thread_turns (thread_id, seq)",
+    )
+
+    def __init__(self, path: str, max_threads: int) -> None:
+        self._path = path
+        self._max_threads = max_threads
         self._db: sqlite3.Connection | None = None
-        if db_path:
-            self._db = sqlite3.connect(db_path, check_same_thread=False)
-            self._db.execute("CREATE TABLE IF NOT EXISTS threads (id TEXT PRIMARY KEY, updated_at REAL, data TEXT)")
-            self._db.commit()
+        self._lock = threading.Lock()
+
+    def _fail(self, error: Exception) -> StateUnavailableError:
+        return StateUnavailableError(
+            f"The threads database {self._path!r} cannot be used ({error}). Point settings.threads_db at a "
+            "writable SQLite file, or remove the setting to keep threads in memory."
+        )
+
+    def _connection(self) -> sqlite3.Connection:
+        # Opened on first use, not at start: a bad path is reported by the tools, it does not stop the server.
+        if self._db is None:
+            db = sqlite3.connect(self._path, timeout=30, check_same_thread=False, isolation_level=None)
+            try:
+                db.execute("PRAGMA busy_timeout = 30000")
+                for statement in self.SCHEMA:
+                    db.execute(statement)
+                self._import_old_rows(db)
+            except BaseException:
+                db.close()
+                raise
+            self._db = db
+        return self._db
+
+    @staticmethod
+    def _import_old_rows(db: sqlite3.Connection) -> None:
+        """Threads written by earlier versions (one JSON document per thread) become rows of the new tables."""
+        columns = [row[1] for row in db.execute("PRAGMA table_info(threads)")]
+        if "data" not in columns:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for (data,) in db.execute("SELECT data FROM threads").fetchall():
+                old = Thread.model_validate_json(data)
+                db.execute(
+                    "INSERT OR IGNORE INTO thread_meta VALUES (?, ?, ?, ?)",
+                    (old.id, LOCAL, old.created_at, old.updated_at),
+                )
+                for ai, history in old.histories.items():
+                    for ask, answer in zip(history[::2], history[1::2], strict=False):
+                        db.execute(
+                            "INSERT INTO thread_turns (thread_id, ai, prompt, answer, at) VALUES (?, ?, ?, ?, ?)",
+                            (old.id, ai, ask.content, answer.content, old.updated_at),
+                        )
+            db.execute("DROP TABLE threads")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    async def _run(self, function: Callable[..., T], *args: object) -> T:
+        def locked() -> T:
+            with self._lock:
+                try:
+                    return function(self._connection(), *args)
+                except (sqlite3.Error, OSError) as error:
+                    raise self._fail(error) from error
+
+        return await anyio.to_thread.run_sync(locked)
+
+    async def create(self, principal: str, thread_id: str, now: float) -> None:
+        def insert(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("INSERT INTO thread_meta VALUES (?, ?, ?, ?)", (thread_id, principal, now, now))
+                # Beyond max_threads the principal's least recently used threads go (with their turns).
+                db.execute(
+                    "DELETE FROM thread_turns WHERE thread_id IN (SELECT id FROM thread_meta WHERE principal = ? "
+                    "ORDER BY updated_at DESC LIMIT -1 OFFSET ?)",
+                    (principal, self._max_threads),
+                )
+                db.execute(
+                    "DELETE FROM thread_meta WHERE id IN (SELECT id FROM thread_meta WHERE principal = ? "
+                    "ORDER BY updated_at DESC LIMIT -1 OFFSET ?)",
+                    (principal, self._max_threads),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        await self._run(insert)
+
+    async def load(self, principal: str, thread_id: str, since: float) -> tuple[float, float, list[Turn]] | None:
+        def select(db: sqlite3.Connection) -> tuple[float, float, list[Turn]] | None:
+            meta = db.execute(
+                "SELECT created_at, updated_at FROM thread_meta WHERE id = ? AND principal = ? AND updated_at >= ?",
+                (thread_id, principal, since),
+            ).fetchone()
+            if meta is None:
+                return None
+            rows = db.execute(
+                "SELECT ai, prompt, answer, at FROM thread_turns WHERE thread_id = ? ORDER BY seq", (thread_id,)
+            ).fetchall()
+            return meta[0], meta[1], [Turn(*row) for row in rows]
+
+        return await self._run(select)
+
+    async def touch(self, principal: str, thread_id: str, created_at: float, now: float) -> None:
+        def update(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE thread_meta SET updated_at = max(updated_at, ?) WHERE id = ? AND principal = ?",
+                (now, thread_id, principal),
+            )
+
+        await self._run(update)
+
+    async def append(self, principal: str, thread_id: str, created_at: float, turn: Turn) -> None:
+        def insert(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT INTO thread_turns (thread_id, ai, prompt, answer, at) VALUES (?, ?, ?, ?, ?)",
+                    (thread_id, turn.ai, turn.prompt, turn.answer, turn.at),
+                )
+                db.execute(
+                    "UPDATE thread_meta SET updated_at = max(updated_at, ?) WHERE id = ? AND principal = ?",
+                    (turn.at, thread_id, principal),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        await self._run(insert)
+
+    async def listing(self, principal: str, since: float) -> list[str]:
+        def select(db: sqlite3.Connection) -> list[str]:
+            # Expired threads are deleted here, in their own transaction: the file does not grow forever.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "DELETE FROM thread_turns WHERE thread_id IN (SELECT id FROM thread_meta WHERE updated_at < ?)",
+                    (since,),
+                )
+                db.execute("DELETE FROM thread_meta WHERE updated_at < ?", (since,))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            rows = db.execute(
+                "SELECT id FROM thread_meta WHERE principal = ? ORDER BY updated_at", (principal,)
+            ).fetchall()
+            return [row[0] for row in rows]
+
+        return await self._run(select)
 
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
                 self._db.close()
                 self._db = None
-
-    def new(self) -> Thread:
-        now = self._clock()
-        thread = Thread(id=secrets.token_hex(8), created_at=now, updated_at=now)
-        with self._lock:
-            self._threads[thread.id] = thread
-            self._evict()
-        return thread
-
-    async def get(self, thread_id: str) -> Thread:
-        """The live thread, or an `InvalidInputError` saying it is unknown or expired (and what to do)."""
-        thread = await self._run(self._lookup, thread_id)
-        if thread is None:
-            raise InvalidInputError(
-                f"unknown or expired thread_id {thread_id!r} (threads are kept {self._ttl_s:.0f} s after their last "
-                "turn). Omit thread_id to start a new conversation."
-            )
-        return thread
-
-    async def add_turn(self, thread: Thread, ai: str, prompt: str, answer: str) -> None:
-        await self._run(self._add_turn, thread, ai, prompt, answer)
-
-    async def _run(self, function: Callable[..., T], *args: object) -> T:
-        # SQLite does disk I/O: keep it off the event loop. In memory there is nothing to wait for, and a thread
-        # hop per call would cost more than the work.
-        if self._db is None:
-            return function(*args)
-        return await anyio.to_thread.run_sync(function, *args)
-
-    def summaries(self) -> list[ThreadSummary]:
-        with self._lock:
-            self._expire()
-            threads = list(self._threads.values())
-        return [
-            ThreadSummary(
-                id=t.id,
-                uri=THREAD_URI.format(thread_id=t.id),
-                ais=sorted(t.histories),
-                turns=sum(len(h) for h in t.histories.values()) // 2,
-                updated_at=t.updated_at,
-            )
-            for t in threads
-        ]
-
-    def _lookup(self, thread_id: str) -> Thread | None:
-        with self._lock:
-            self._expire()
-            thread = self._threads.get(thread_id)
-            if thread is None and self._db is not None:
-                row = self._db.execute("SELECT data FROM threads WHERE id = ?", (thread_id,)).fetchone()
-                if row is not None:
-                    thread = Thread.model_validate(json.loads(row[0]))
-                    if self._clock() - thread.updated_at > self._ttl_s:
-                        return None
-                    self._threads[thread_id] = thread
-                    self._evict()
-            if thread is not None:
-                self._threads.move_to_end(thread_id)
-            return thread
-
-    def _add_turn(self, thread: Thread, ai: str, prompt: str, answer: str) -> None:
-        with self._lock:
-            history = thread.histories.setdefault(ai, [])
-            history.extend([Message(role="user", content=prompt), Message(role="assistant", content=answer)])
-            del history[: max(0, len(history) - self._max_messages)]
-            thread.updated_at = self._clock()
-            self._threads[thread.id] = thread
-            self._threads.move_to_end(thread.id)
-            if self._db is not None:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO threads (id, updated_at, data) VALUES (?, ?, ?)",
-                    (thread.id, thread.updated_at, thread.model_dump_json()),
-                )
-                self._db.commit()
-
-    def _expire(self) -> None:
-        cutoff = self._clock() - self._ttl_s
-        for thread_id in [t.id for t in self._threads.values() if t.updated_at < cutoff]:
-            del self._threads[thread_id]
-        if self._db is not None:
-            self._db.execute("DELETE FROM threads WHERE updated_at < ?", (cutoff,))
-            self._db.commit()
-
-    def _evict(self) -> None:
-        while len(self._threads) > self._max_threads:
-            self._threads.popitem(last=False)

@@ -1,0 +1,203 @@
+"""Principals inside the server: whose call this is, what they may spend, and what they have used.
+
+Every tool call runs inside `Tenancy.call(principal)`: the principal's concurrent-call limit is taken (across
+replicas, through the state seam), its spend today is read so `ai.call` can refuse a provider call once the daily
+budget is reached, and afterwards the call's usage is added to the principal's ledger and any kept results are
+written to the shared state. Threads and kept results are handed out as views scoped to the principal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+from mcp.server.mcpserver import Context
+
+from junior_ai.core.config import PrincipalLimits, Settings
+from junior_ai.core.principals import CURRENT_SCOPE, LOCAL, BudgetExceededError, CallScope, day_of
+from junior_ai.core.state import StateStore
+from junior_ai.core.usage import TokenUsage
+from junior_ai.server.auth import principal_of_user
+from junior_ai.tools.output_budget import ResultStore
+from junior_ai.tools.results import ListAIsResult, PrincipalUsage
+from junior_ai.tools.threads import ThreadStore
+
+TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
+FIELDS = ("calls", "errors", "unknown_cost_calls", *TOKEN_FIELDS, "cost_usd")
+USAGE_TTL_S = 90 * 86_400
+INFLIGHT_TTL_S = 3_600
+"""A replica that dies mid-call leaves its in-flight count behind; it expires after this."""
+
+
+def principal_of(ctx: Context[Any, Any]) -> str:
+    """The principal of the request a tool call came in (stdio: "local")."""
+    request = ctx.request_context.request
+    scope = getattr(request, "scope", None)
+    return principal_of_user(scope.get("user")) if isinstance(scope, dict) else LOCAL
+
+
+@dataclass(frozen=True)
+class Usage:
+    calls: int = 0
+    errors: int = 0
+    tokens: TokenUsage = field(default_factory=TokenUsage)
+    cost_usd: float = 0.0
+    unknown_cost_calls: int = 0
+
+
+@dataclass(frozen=True)
+class CallViews:
+    principal: str
+    threads: ThreadStore
+    results: ResultStore
+
+
+def _p(principal: str) -> str:
+    return quote(principal, safe="")
+
+
+class Tenancy:
+    def __init__(self, settings: Settings, state: StateStore, threads: ThreadStore, results: ResultStore) -> None:
+        self.settings = settings
+        self.state = state
+        self.threads = threads
+        self.results = results
+        self._known: set[str] = set()
+
+    def limits(self, principal: str) -> PrincipalLimits:
+        principals = self.settings.principals
+        return principals.get(principal) or principals.get("*") or PrincipalLimits()
+
+    def views(self, principal: str) -> CallViews:
+        return CallViews(principal, self.threads.scoped(principal), self.results.scoped(principal))
+
+    @asynccontextmanager
+    async def call(self, principal: str, *, spends: bool = True) -> AsyncIterator[CallViews]:
+        """Run one tool call as `principal`. `spends`: the tool may call providers (list_ais does not), so it is
+        refused up front when the principal is over its budget or at its concurrent-call limit."""
+        limits = self.limits(principal)
+        now = datetime.now(UTC)
+        inflight = f"inflight:{_p(principal)}"
+        counted = spends and limits.max_concurrent_calls is not None
+        if counted:
+            running = await self.state.incr(inflight, ttl_s=INFLIGHT_TTL_S)
+            if limits.max_concurrent_calls is not None and running > limits.max_concurrent_calls:
+                await self.state.incr(inflight, -1, ttl_s=INFLIGHT_TTL_S)
+                raise BudgetExceededError(
+                    f"Too many calls at once: {principal} may have {limits.max_concurrent_calls} tool calls in "
+                    "flight (settings.principals max_concurrent_calls); wait for one to finish and try again.",
+                    retry_after_s=None,
+                )
+        scope = CallScope(principal, usd_per_day=limits.usd_per_day, now=now)
+        try:
+            if spends and limits.usd_per_day is not None:
+                scope.spent_before_usd = float(await self.state.get(self._spend_key(principal, now)) or 0.0)
+                scope.check_budget()  # over budget: refused before any work
+            token = CURRENT_SCOPE.set(scope)
+            try:
+                views = self.views(principal)
+                yield views
+                await views.results.flush()
+            finally:
+                CURRENT_SCOPE.reset(token)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._record(scope)
+                if counted:
+                    await self.state.incr(inflight, -1, ttl_s=INFLIGHT_TTL_S)
+
+    @staticmethod
+    def _spend_key(principal: str, now: datetime) -> str:
+        return f"spend:{_p(principal)}:{day_of(now)}"
+
+    async def _record(self, scope: CallScope) -> None:
+        if not scope.records:
+            return
+        p = _p(scope.principal)
+        if scope.principal not in self._known:  # the index of principals (for the admin view), once per process
+            await self.state.index_add("principals", scope.principal, scope.now.timestamp(), ttl_s=USAGE_TTL_S)
+            self._known.add(scope.principal)
+        amounts: dict[str, float] = {}
+        spent = sum(r.cost_usd or 0.0 for r in scope.records)
+        if spent:
+            amounts[self._spend_key(scope.principal, scope.now)] = spent
+        for record in scope.records:
+            usage = record.usage or TokenUsage()
+            for name, amount in (
+                ("calls", 1),
+                ("errors", 0 if record.ok else 1),
+                ("unknown_cost_calls", 1 if record.ok and record.cost_usd is None else 0),
+                *((token, getattr(usage, token)) for token in TOKEN_FIELDS),
+                ("cost_usd", record.cost_usd or 0.0),
+            ):
+                if amount:
+                    key = f"usage:{p}:{_p(record.ai)}:{name}"
+                    amounts[key] = amounts.get(key, 0.0) + amount
+        # One round trip; usage keys live USAGE_TTL_S (the day's spend key only needs its day, but longer is harmless).
+        await self.state.incr_many(amounts, ttl_s=USAGE_TTL_S)
+
+    async def usage(self, principal: str, ais: Iterable[str]) -> dict[str, Usage]:
+        p = _p(principal)
+        found = {}
+        for ai in ais:
+            values = {name: float(await self.state.get(f"usage:{p}:{_p(ai)}:{name}") or 0) for name in FIELDS}
+            found[ai] = Usage(
+                calls=int(values["calls"]),
+                errors=int(values["errors"]),
+                tokens=TokenUsage(**{token: int(values[token]) for token in TOKEN_FIELDS}),
+                cost_usd=round(values["cost_usd"], 10),
+                unknown_cost_calls=int(values["unknown_cost_calls"]),
+            )
+        return found
+
+    async def principals(self) -> list[str]:
+        return [member for member, _ in await self.state.index_members("principals")]
+
+
+async def with_principal_usage(
+    result: ListAIsResult, tenancy: Tenancy, principal: str, ais: list[str]
+) -> ListAIsResult:
+    """`list_ais` as `principal` sees it: its own usage per AI; the admin principal also sees everyone's."""
+    mine = await tenancy.usage(principal, ais)
+    rows = []
+    for info in result.ais:
+        used = mine.get(info.name, Usage())
+        rows.append(
+            info.model_copy(
+                update={
+                    "calls": used.calls,
+                    "errors": used.errors,
+                    "tokens": used.tokens,
+                    "cost_usd": used.cost_usd,
+                    "unknown_cost_calls": used.unknown_cost_calls,
+                }
+            )
+        )
+    update: dict[str, Any] = {
+        "ais": rows,
+        "principal": principal,
+        "session_usage": sum((u.tokens for u in mine.values()), TokenUsage()),
+        "session_cost_usd": round(sum(u.cost_usd for u in mine.values()), 10),
+        "session_unknown_cost_calls": sum(u.unknown_cost_calls for u in mine.values()),
+    }
+    if tenancy.settings.admin_principal is not None and principal == tenancy.settings.admin_principal:
+        everyone: dict[str, PrincipalUsage] = {}
+        for name in await tenancy.principals():
+            used_by = (await tenancy.usage(name, ais)).values()
+            everyone[name] = PrincipalUsage(
+                calls=sum(u.calls for u in used_by),
+                errors=sum(u.errors for u in used_by),
+                tokens=sum((u.tokens for u in used_by), TokenUsage()),
+                cost_usd=round(sum(u.cost_usd for u in used_by), 6),
+            )
+        update |= {
+            "principals": everyone,
+            "total_usage": sum((u.tokens for u in everyone.values()), TokenUsage()),
+            "total_cost_usd": round(sum(u.cost_usd for u in everyone.values()), 6),
+        }
+    return result.model_copy(update=update)
