@@ -15,7 +15,7 @@ import openai
 from openai.types.chat import ChatCompletion
 
 from junior_ai.ai.adapt import PDF_AS_TEXT, ParamMemory, adaptation_for, note
-from junior_ai.ai.parts import openai_content, pdf_names, reads_pdf_natively
+from junior_ai.ai.parts import openai_content, pdf_as_text_reason, pdf_names, reads_pdf_natively
 from junior_ai.ai.stream_guard import StreamSilence, guarded
 from junior_ai.ai.translate import (
     blocked_error,
@@ -77,13 +77,15 @@ class OpenAICompatibleClient:
     def async_ready(self) -> bool:
         return self._async is not None
 
-    def _params(self, request: GenerateRequest, *, pdf_native: bool = True) -> dict[str, Any]:
+    def _params(self, request: GenerateRequest, *, pdf_native: bool = True, pdf_why: str = "") -> dict[str, Any]:
         messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
         *earlier, last = request.messages
         messages.extend({"role": m.role, "content": m.content} for m in earlier)
-        content = openai_content(request.context, last.content, pdf_native=pdf_native, ai=self._config.name)
+        content = openai_content(
+            request.context, last.content, pdf_native=pdf_native, ai=self._config.name, pdf_why=pdf_why
+        )
         messages.append({"role": last.role, "content": content})
         params: dict[str, Any] = {"model": request.model or self._config.model, "messages": messages}
         effort = request.reasoning_effort or self._config.reasoning_effort
@@ -102,8 +104,10 @@ class OpenAICompatibleClient:
 
     def _adapted(self, request: GenerateRequest) -> tuple[str, dict[str, Any], tuple[str, ...]]:
         model = request.model or self._config.model
-        pdf_native = reads_pdf_natively(self._config) and not self._memory.knows(model, PDF_AS_TEXT)
-        params, notes = self._memory.apply(model, self._params(request, pdf_native=pdf_native))
+        remembered = self._memory.knows(model, PDF_AS_TEXT)
+        pdf_native = reads_pdf_natively(self._config) and not remembered
+        why = f"model {model} refused PDF files before" if remembered else pdf_as_text_reason(self._config)
+        params, notes = self._memory.apply(model, self._params(request, pdf_native=pdf_native, pdf_why=why))
         pdfs = pdf_names(request.context)
         if pdfs and not pdf_native:
             if self._memory.knows(model, PDF_AS_TEXT):

@@ -30,18 +30,29 @@ def data_url(part: FilePart) -> str:
     return f"data:{part.mime_type};base64,{base64.b64encode(part.data).decode('ascii')}"
 
 
-def pdf_text_block(part: FilePart, ai: str) -> str:
+def pdf_as_text_reason(config: AIConfig) -> str:
+    """Why an OpenAI-compatible AI gets a PDF's text rather than the file (for messages)."""
+    if config.pdf_input == "text":
+        return 'its settings say "pdf_input": "text"'
+    host = urlparse(config.base_url or "").hostname or "its base_url"
+    return f"its server, {host}, is not one known to read PDF files"
+
+
+def pdf_text_block(part: FilePart, ai: str, why: str = "") -> str:
     if part.text is None:
+        # Not "cannot read PDFs": the AI may be OpenAI's model behind another server; what failed is the text.
         raise BadRequestError(
-            f"{ai} cannot read PDFs natively and no text could be extracted from {part.name} (scanned or "
-            "encrypted?). Fix: ask an AI that reads PDFs (Gemini, OpenAI), or share the text instead.",
+            f"{ai} gets PDFs as extracted text{f' ({why})' if why else ''}, and no text could be extracted from "
+            f"{part.name} (a scanned, encrypted or damaged PDF?). Fix: share it with an AI that gets PDF files "
+            f'themselves (Gemini, or OpenAI and OpenRouter at their own APIs), set "pdf_input": "native" for {ai} '
+            "if its server reads PDF files, or share the text instead.",
             ai=ai,
         )
     return f"--- {part.name} (text extracted from the PDF) ---\n{part.text}\n--- end of {part.name} ---"
 
 
 def openai_content(
-    context: tuple[ContentPart, ...], prompt: str, *, pdf_native: bool, ai: str
+    context: tuple[ContentPart, ...], prompt: str, *, pdf_native: bool, ai: str, pdf_why: str = ""
 ) -> str | list[dict[str, Any]]:
     """The last user message's `content`: a string when everything is text, else a list of parts."""
     pieces: list[dict[str, Any]] = []
@@ -55,7 +66,7 @@ def openai_content(
                 {"type": "file", "file": {"filename": part.name.rsplit("/", 1)[-1], "file_data": data_url(part)}}
             )
         else:
-            pieces.append({"type": "text", "text": pdf_text_block(part, ai)})
+            pieces.append({"type": "text", "text": pdf_text_block(part, ai, pdf_why)})
     if not pieces:
         return prompt
     pieces.append({"type": "text", "text": prompt})

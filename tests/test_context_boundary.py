@@ -104,7 +104,8 @@ def test_a_symlink_inside_the_root_pointing_outside_is_refused(project: Path, tm
 @pytest.mark.parametrize(
     "name",
     [".env", ".env.production", "server.pem", "tls.key", "id_rsa", "id_ed25519.pub", ".netrc", ".npmrc", ".pypirc",
-     "gcp-credentials.json", ".git/config"],
+     "gcp-credentials.json", ".aws/credentials", "prod_aws_credentials", "home/.docker/config.json", ".kube/config",
+     ".ssh/config", ".gnupg/pubring.kbx", ".pgpass"],
 )  # fmt: skip
 def test_secret_looking_files_are_refused_even_inside_the_root(project: Path, name: str) -> None:
     path = project / name
@@ -259,15 +260,21 @@ def test_git_info_exclude_is_honoured_like_gitignore(project: Path) -> None:
     assert [i.path for i in bundle.items] == ["src/app.py"]
 
 
-def test_the_home_directory_may_be_a_root_only_when_allowed_paths_names_it(tmp_path: Path) -> None:
+def test_the_home_directory_is_never_a_root_even_when_allowed_paths_names_it(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    home.mkdir()
-    built = Boundary.build(client_roots=None, allowed_paths=[str(home)], cwd=tmp_path, home=home)
-    assert built.roots == (home,)
-    (home / ".ssh").mkdir()
-    (home / ".ssh" / "id_ed25519").write_text("-----BEGIN OPENSSH PRIVATE KEY-----")
-    with pytest.raises(InvalidInputError, match="looks like a secret"):
-        assemble_context([".ssh/id_ed25519"], None, built, LIMITS)
+    (home / "code" / "shop").mkdir(parents=True)
+    with pytest.raises(InvalidInputError, match=r"your home directory .*from settings.allowed_paths.*allowed_paths"):
+        Boundary.build(client_roots=None, allowed_paths=[str(home)], cwd=tmp_path, home=home)
+    with pytest.raises(InvalidInputError, match="your home directory"):
+        Boundary.build(client_roots=None, allowed_paths=[f"{home}/code/.."], cwd=tmp_path, home=home)
+    project = home / "code" / "shop"
+    assert Boundary.build(client_roots=None, allowed_paths=[str(project)], cwd=tmp_path, home=home).roots == (project,)
+
+
+def test_an_empty_allowed_path_is_refused_not_read_as_the_working_directory(tmp_path: Path) -> None:
+    for paths in ([""], [str(tmp_path), "  "]):
+        with pytest.raises(InvalidInputError, match="allowed_paths holds an empty path"):
+            Boundary.build(client_roots=None, allowed_paths=paths, cwd=tmp_path, home=Path("/nonexistent-home"))
 
 
 def test_a_directory_over_the_per_call_cap_is_refused_before_all_of_it_is_read(project: Path) -> None:

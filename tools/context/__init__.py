@@ -45,6 +45,7 @@ def boundary_for(config: JuniorConfig, client_roots: Sequence[Path] | None = Non
         home=Path.home(),
         credentials_file=config.source,
         allow_patterns=settings.context_allow,
+        secret_values=[ai.api_key.get_secret_value() for ai in config.ais if ai.api_key is not None],
     )
 
 

@@ -104,6 +104,11 @@ def assemble_context(
                 f"nothing was sent: diff {found.spec!r} contains a private key block (-----BEGIN ... PRIVATE "
                 "KEY-----). Take the key out of the change, or share the other files with `files`."
             )
+        if boundary.secret_value_in(found.text):
+            raise InvalidInputError(
+                f"nothing was sent: diff {found.spec!r} contains one of the API keys Junior AI uses (a copy or link "
+                "of its credentials file?). Take the key out of the change, or share the other files with `files`."
+            )
         block = f"----- BEGIN git diff {found.spec} -----\n{found.text.rstrip()}\n----- END git diff {found.spec} -----"
         size = len(found.text.encode("utf-8"))
         parts.append(TextPart(text=block))
@@ -154,6 +159,7 @@ def _plan_directory(given: str, resolved: Path, boundary: Boundary, plan: _Plan)
     below_root = resolved.relative_to(root).as_posix()
     root_prefix = "" if below_root == "." else below_root + "/"
     sendable = 0
+    skipped_before = len(plan.skipped)
     for found in walk(resolved):
         shown = prefix + found.relative
         if found.skipped is not None:
@@ -180,7 +186,16 @@ def _plan_directory(given: str, resolved: Path, boundary: Boundary, plan: _Plan)
         sendable += 1
         plan.add(_Candidate(shown, target, size, explicit=False))
     if not sendable:
-        plan.problems.append(f"{given} holds no files that may be sent (all git-ignored, secret-looking or VCS).")
+        plan.problems.append(f"{given} holds no files that may be sent: {_why_none(plan.skipped[skipped_before:])}")
+
+
+def _why_none(skipped: list[SkippedItem]) -> str:
+    """The real reasons a folder gave nothing (a FIFO, a link leading out, a secret), or that it gave no entry."""
+    if not skipped:
+        return "it is empty, or everything in it is git-ignored."
+    listed = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:5])
+    more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+    return f"{listed}{more}."
 
 
 def _left_out(found: Found, root_prefix: str, boundary: Boundary) -> str | None:
@@ -188,7 +203,7 @@ def _left_out(found: Found, root_prefix: str, boundary: Boundary) -> str | None:
     only a symlink can lead elsewhere."""
     reason = boundary.secret_reason_of(root_prefix + found.relative)
     if not found.is_link:
-        if boundary.is_credentials_file(found.absolute):
+        if boundary.is_credentials_name(found.absolute):
             return "Junior AI's credentials file"
         return f"looks like a secret ({reason})" if reason else None
     target = Path(os.path.realpath(found.absolute))
@@ -232,12 +247,20 @@ def _read_one(
     plan: _Plan,
 ) -> None:
     try:
-        data = _read_bytes(candidate.resolved, candidate.size, limits.max_file_bytes)
+        data, identity = _read_bytes(candidate.resolved, candidate.size, limits.max_file_bytes)
     except OSError as exc:
         if candidate.explicit:
             plan.problems.append(f"{candidate.shown} cannot be read ({exc.strerror}).")
         else:
             plan.skipped.append(SkippedItem(path=candidate.shown, reason=f"unreadable ({exc.strerror})"))
+        return
+    if boundary.is_credentials_identity(*identity):  # a hard link to it: another name, the same file
+        if candidate.explicit:
+            plan.problems.append(
+                f"{candidate.shown} is Junior AI's credentials file (a hard link to it); it is never sent to an AI."
+            )
+        else:
+            plan.skipped.append(SkippedItem(path=candidate.shown, reason="Junior AI's credentials file (a hard link)"))
         return
     if len(data) > limits.max_file_bytes:  # grew since it was measured
         plan.problems.append(f"{candidate.shown} is over the {limits.max_file_bytes:,}-byte limit per file.")
@@ -250,6 +273,13 @@ def _read_one(
                 f"{candidate.shown} {reason}, so it is not sent. If it is safe to share (a test fixture), add a "
                 f'pattern for it to "context_allow" in the settings.'
             )
+        else:
+            plan.skipped.append(SkippedItem(path=candidate.shown, reason=reason))
+        return
+    if kind == "text" and boundary.secret_value_in(data.decode("utf-8")):
+        reason = "holds one of the API keys Junior AI uses"
+        if candidate.explicit:
+            plan.problems.append(f"{candidate.shown} {reason}, so it is not sent (take the key out to share it).")
         else:
             plan.skipped.append(SkippedItem(path=candidate.shown, reason=reason))
         return
@@ -283,21 +313,23 @@ def _item(path: str, kind: ContextKind, size: int, tokens: int) -> ContextItem:
     return ContextItem(path=path, kind=kind, bytes=size, tokens_estimate=tokens)
 
 
-def _read_bytes(path: str, size: int, limit: int) -> bytes:
+def _read_bytes(path: str, size: int, limit: int) -> tuple[bytes, tuple[int, int]]:
     """The file's bytes, read with a buffer of the size it was measured at (-1: not measured) rather than of
-    `limit` bytes, which would cost more than the read; read on, to one byte past `limit`, while there is more."""
+    `limit` bytes, which would cost more than the read; read on, to one byte past `limit`, while there is more.
+    With them, the open file's (st_dev, st_ino): what it is, whatever name it was reached by."""
     # O_NONBLOCK: opening a FIFO that slipped in must not wait for a writer (regular files ignore the flag).
     # O_NOFOLLOW: `path` is resolved; a symlink put in its place since the check is refused, not followed.
     flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(path, flags)
     try:
+        status = os.fstat(fd)
         data = os.read(fd, min(size, limit) + 1 if size >= 0 else 65_536)
         while len(data) <= limit:
             more = os.read(fd, limit + 1 - len(data))
             if not more:
                 break
             data += more
-        return data
+        return data, (status.st_dev, status.st_ino)
     finally:
         os.close(fd)
 

@@ -1,12 +1,13 @@
 """The boundary: which files may leave the machine.
 
 Allowed roots come from, in order: the MCP host's declared roots (protocol 2025-11-25; optional, never relied
-on), `settings.allowed_paths`, the server's working directory. The filesystem root is never a root, nor is the
-home directory itself unless the user named it in `allowed_paths`. Every path is resolved (symlinks, `..`)
-before it is checked, so a link inside a root that points outside it is outside.
+on), `settings.allowed_paths`, the server's working directory. The filesystem root and the home directory
+itself are never a root, wherever they come from. Every path is resolved (symlinks, `..`) before it is checked,
+so a link inside a root that points outside it is outside.
 
 Secret-looking files are refused even inside the roots, unless `settings.context_allow` names a pattern that
-matches them. The credentials file Junior AI itself reads is refused always.
+matches them. The credentials file Junior AI itself reads is refused always, by name and by identity (device and
+inode: a hard link to it has another name but is the same file), and so is anything under `.git/`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,14 @@ SECRET_PATTERNS = (
     ".pypirc",
     ".git-credentials",
     ".htpasswd",
+    ".pgpass",
     "*credentials*.json",
+    "**/.aws/credentials",
+    "*aws_credentials*",
+    "**/.docker/config.json",
+    "**/.kube/config",
+    ".ssh/",
+    ".gnupg/",
     ".git/",
 )
 """gitignore-style: a pattern without a slash matches a name at any depth; `.git/` covers everything under it."""
@@ -52,6 +60,10 @@ class Boundary:
     roots: tuple[Path, ...]
     credentials_files: tuple[Path, ...] = ()
     allow_patterns: tuple[str, ...] = ()
+    credentials_ids: frozenset[tuple[int, int]] = frozenset()
+    """(st_dev, st_ino) of each credentials file that exists: a hard link has its own name but this identity."""
+    secret_values: tuple[str, ...] = ()
+    """The API keys loaded: text holding one is never sent, whatever file it comes from."""
     _secret: PatternSet = field(init=False, repr=False, compare=False)
     _allowed: PatternSet = field(init=False, repr=False, compare=False)
     _protected: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -66,7 +78,26 @@ class Boundary:
         return bool(self._allowed.verdict(relative))
 
     def is_credentials_file(self, resolved: str) -> bool:
+        """By resolved name, or by identity for a hard link (one `stat`)."""
+        if resolved in self._protected:
+            return True
+        if not self.credentials_ids:
+            return False
+        try:
+            status = os.stat(resolved)
+        except OSError:
+            return False
+        return self.is_credentials_identity(status.st_dev, status.st_ino)
+
+    def is_credentials_name(self, resolved: str) -> bool:
+        """By resolved name only (a directory walk checks identity as it reads, from the open file)."""
         return resolved in self._protected
+
+    def is_credentials_identity(self, device: int, inode: int) -> bool:
+        return (device, inode) in self.credentials_ids
+
+    def secret_value_in(self, text: str) -> bool:
+        return any(value in text for value in self.secret_values)
 
     @classmethod
     def build(
@@ -78,6 +109,7 @@ class Boundary:
         home: Path,
         credentials_file: str | None = None,
         allow_patterns: Sequence[str] = (),
+        secret_values: Sequence[str] = (),
     ) -> Boundary:
         """Apply the documented order. Raises `InvalidInputError` when the roots would expose too much."""
         home = Path(os.path.realpath(home))
@@ -89,12 +121,16 @@ class Boundary:
             if (resolved := Path(os.path.realpath(root))) not in (home, Path(resolved.anchor)) and resolved.is_dir()
         ]
         if client_roots:
-            candidates, origin, home_ok = list(client_roots), "the MCP host's roots", False
+            candidates, origin = list(client_roots), "the MCP host's roots"
         elif allowed_paths:
-            candidates = [Path(p).expanduser() for p in allowed_paths]
-            origin, home_ok = "settings.allowed_paths", True
+            if any(not str(p).strip() for p in allowed_paths):
+                raise InvalidInputError(
+                    "files and diffs cannot be shared: settings.allowed_paths holds an empty path (it would mean "
+                    f"wherever the server was started). {HOW_TO_SET_ROOTS}"
+                )
+            candidates, origin = [Path(p).expanduser() for p in allowed_paths], "settings.allowed_paths"
         else:
-            candidates, origin, home_ok = [cwd], "the server's working directory", False
+            candidates, origin = [cwd], "the server's working directory"
         roots: list[Path] = []
         for candidate in candidates:
             root = Path(os.path.realpath(candidate))
@@ -103,7 +139,7 @@ class Boundary:
                     f"files and diffs cannot be shared: the allowed root would be the filesystem root {root} "
                     f"(from {origin}). {HOW_TO_SET_ROOTS}"
                 )
-            if root == home and not home_ok:
+            if root == home:  # even when listed: ~/.aws, ~/.config, shell histories... are not a project
                 raise InvalidInputError(
                     f"files and diffs cannot be shared: the allowed root would be your home directory {root} "
                     f"(from {origin}), which holds keys and secrets. {HOW_TO_SET_ROOTS}"
@@ -117,10 +153,20 @@ class Boundary:
         protected = [home / ".config" / "junior-ai" / "credentials.json"]
         if credentials_file:
             protected.append(Path(os.path.realpath(Path(credentials_file).expanduser())))
+        resolved_protected = tuple(Path(os.path.realpath(p)) for p in protected)
+        identities = set()
+        for path in resolved_protected:
+            try:
+                status = path.stat()
+            except OSError:
+                continue
+            identities.add((status.st_dev, status.st_ino))
         return cls(
             roots=tuple(roots),
-            credentials_files=tuple(Path(os.path.realpath(p)) for p in protected),
+            credentials_files=resolved_protected,
             allow_patterns=tuple(allow_patterns),
+            credentials_ids=frozenset(identities),
+            secret_values=tuple(v for v in secret_values if v and len(v) >= 6),
         )
 
     def resolve(self, given: str) -> Path:
@@ -147,15 +193,19 @@ class Boundary:
             roots = ", ".join(str(r) for r in self.roots)
             via = f" (it resolves to {resolved})" if str(resolved) != given else ""
             return f"{given}{via} is outside the allowed roots ({roots}). {HOW_TO_SET_ROOTS}"
-        if resolved in self.credentials_files:
-            return f"{given} is Junior AI's credentials file; it is never sent to an AI."
+        if not is_dir and self.is_credentials_file(str(resolved)):
+            return f"{given} is Junior AI's credentials file; it is never sent to an AI, under any name."
         reason = self.secret_reason(resolved, root, is_dir=is_dir)
-        if reason is not None:
-            return (
-                f"{given} looks like a secret ({reason}), so it is not sent. If it is safe to share, add a "
-                f'pattern for it to "context_allow" in the settings, e.g. "context_allow": ["{resolved.name}"].'
-            )
-        return None
+        if reason is None:
+            return None
+        relative = resolved.relative_to(root).as_posix()
+        if _never_allowed(relative + ("/" if is_dir else "")):
+            return f"{given} is inside a .git folder (repository internals are never sent; use `diff` for changes)."
+        # Anchored to this one path: a bare name ("config") would unlock every file so named, anywhere.
+        return (
+            f"{given} looks like a secret ({reason}), so it is not sent. If it is safe to share, add this one path "
+            f'to "context_allow" in the settings: "context_allow": ["/{relative}"].'
+        )
 
     def secret_reason(self, resolved: Path, root: Path, *, is_dir: bool = False) -> str | None:
         """The secret pattern `resolved` matches (not lifted by `context_allow`), or None."""
@@ -167,6 +217,16 @@ class Boundary:
     def secret_reason_of(self, relative: str) -> str | None:
         """The same, for a path relative to its root (`/` separators; a trailing `/` for a directory)."""
         index = self._secret.matching(relative)
-        if index is None or self._allowed.verdict(relative):
+        if index is None:
+            return None
+        if _never_allowed(relative):
+            return "under .git/"
+        if self._allowed.verdict(relative):
             return None
         return f"matches {SECRET_PATTERNS[index]}"
+
+
+def _never_allowed(relative: str) -> bool:
+    """Inside a `.git` folder at any depth (a submodule's too), or the folder itself: `context_allow` cannot
+    lift this, since a repository's internals hold its config (remote URLs with tokens)."""
+    return ".git" in relative.rstrip("/").split("/")

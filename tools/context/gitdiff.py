@@ -11,9 +11,11 @@ left out of the diff and listed as skipped.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +27,30 @@ _REVISION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./~^@{}:+-]{0,199}$")
 _GIT_TIMEOUT_S = 60.0
 _PLAIN = ("--no-color", "--no-ext-diff", "--no-textconv")
 """A repository's own config must not run programs for us: no external diff drivers, no textconv filters."""
-_SAFE_CONFIG = ("-c", "core.fsmonitor=false", "-c", "color.ui=never")
-"""core.fsmonitor in a repository's config names a program git runs on diff and ls-files: never ours to run."""
+_SAFE_CONFIG = (
+    # Programs a repository's config could make git run while we only read: never ours to run.
+    ("core.fsmonitor", "false"),
+    ("diff.external", ""),
+    ("log.showSignature", "false"),  # would run gpg.program on `git show`
+    ("diff.submodule", "short"),  # `log` runs git inside each submodule, under the submodule's config
+    # What the diff looks like is ours to say, not the repository's: the AI reads a standard unified diff.
+    ("color.ui", "never"),
+    ("core.quotepath", "off"),
+    ("diff.noprefix", "false"),
+    ("diff.mnemonicPrefix", "false"),
+    ("diff.srcPrefix", "a/"),
+    ("diff.dstPrefix", "b/"),
+    ("diff.relative", "false"),
+    ("diff.context", "3"),
+    ("diff.interHunkContext", "0"),
+    ("diff.suppressBlankEmpty", "false"),
+    ("diff.orderFile", "/dev/null"),  # no order file (it could name a FIFO that never answers)
+    ("log.date", "default"),
+    ("i18n.logOutputEncoding", "UTF-8"),
+)
+"""Given as GIT_CONFIG_COUNT/KEY/VALUE (the command-line scope: above every config file, and any key or value
+passes unmangled, which `-c name=value` does not promise)."""
+_FILTER_VARIABLES = ("clean", "smudge", "process")
 
 
 @dataclass(frozen=True)
@@ -50,6 +74,7 @@ def git_diff(spec: str, boundary: Boundary, max_bytes: int) -> Diff:
             "or a commit id."
         )
     _git(root, ["rev-parse", "--show-toplevel"], spec)  # a clear error when this is not a repository
+    neutral = _neutral_filters(root, spec)
     if spec == "HEAD":
         base = ["diff", "HEAD"]
     elif spec == "staged":
@@ -59,7 +84,7 @@ def git_diff(spec: str, boundary: Boundary, max_bytes: int) -> Diff:
     else:
         _git(root, ["rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}"], spec)
         base = ["show", "--format=commit %H%nAuthor: %an%nDate: %ad%n%n%B", spec]
-    names = [n for n in _git(root, [*_names_args(base), "-z", "--", "."], spec).split("\0") if n]
+    names = [n for n in _git(root, [*_names_args(base), "-z", "--", "."], spec, neutral).split("\0") if n]
     top = Path(_git(root, ["rev-parse", "--show-toplevel"], spec).strip())
     skipped: list[tuple[str, str]] = []
     excluded: list[str] = []
@@ -68,7 +93,9 @@ def git_diff(spec: str, boundary: Boundary, max_bytes: int) -> Diff:
         if reason is not None:
             skipped.append((name, reason))
             excluded.append(f":(exclude,top,literal){name}")
-    text = _git(root, ["-c", "core.quotepath=off", *base, *_PLAIN, "--", ".", *excluded], spec)
+    # `git diff HEAD` runs each changed file's clean filter (named by .gitattributes, defined in the config):
+    # with every defined filter emptied, the worktree's bytes are compared as they are.
+    text = _git(root, [*base, *_PLAIN, "--", ".", *excluded], spec, neutral)
     if spec == "HEAD":
         text += _untracked(root, boundary, skipped, max_bytes)
     if not text.strip():
@@ -87,7 +114,7 @@ def _secret(boundary: Boundary, path: Path) -> str | None:
     root = boundary.root_of(resolved)
     if root is None:
         return "outside the allowed roots"
-    if resolved in boundary.credentials_files:
+    if boundary.is_credentials_file(str(resolved)):  # its name, or a hard link to it
         return "Junior AI's credentials file"
     reason = boundary.secret_reason(resolved, root)
     return f"looks like a secret ({reason})" if reason else None
@@ -123,7 +150,35 @@ def _untracked(root: Path, boundary: Boundary, skipped: list[tuple[str, str]], m
     return "".join(blocks)
 
 
-def _git(cwd: Path, args: list[str], spec: str) -> str:
+def _neutral_filters(root: Path, spec: str) -> tuple[tuple[str, str], ...]:
+    """Overrides that empty every filter driver the configuration defines (git runs no filter whose command is
+    empty). Attributes cannot be switched off for the worktree's `.gitattributes`, but a filter is only run
+    when the config defines it, and the config (every file, includes too) is read here without running anything."""
+    try:
+        listing = _git(root, ["config", "-z", "--name-only", "--get-regexp", r"^filter\."], spec)
+    except InvalidInputError:
+        return ()  # git config exits 1 when nothing matches: no filters defined
+    names = {
+        key[len("filter.") : -len(variable) - 1]
+        for key in listing.split("\0")
+        for variable in (*_FILTER_VARIABLES, "required")
+        if key.lower().startswith("filter.") and key.lower().endswith("." + variable)
+    }
+    overrides = [(f"filter.{name}.{variable}", "") for name in sorted(names) for variable in _FILTER_VARIABLES]
+    return (*overrides, *((f"filter.{name}.required", "false") for name in sorted(names)))
+
+
+def _environment(overrides: Sequence[tuple[str, str]]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER")}
+    settings = [*_SAFE_CONFIG, *overrides]
+    env["GIT_CONFIG_COUNT"] = str(len(settings))
+    for index, (key, value) in enumerate(settings):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    return env
+
+
+def _git(cwd: Path, args: list[str], spec: str, overrides: Sequence[tuple[str, str]] = ()) -> str:
     git = shutil.which("git")
     if git is None:
         raise InvalidInputError(
@@ -132,8 +187,9 @@ def _git(cwd: Path, args: list[str], spec: str) -> str:
         )
     try:
         done = subprocess.run(  # noqa: S603 - fixed executable, arguments are ours or a checked revision
-            [git, *_SAFE_CONFIG, *args],
+            [git, "--no-pager", *args],
             cwd=cwd,
+            env=_environment(overrides),
             capture_output=True,
             timeout=_GIT_TIMEOUT_S,
             check=False,
