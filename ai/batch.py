@@ -23,6 +23,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import BaseModel, ConfigDict, computed_field
 
+from junior_ai.ai.adaptive import ConcurrencyGovernor
 from junior_ai.ai.call import call_ai_async
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.ai.types import GenerateRequest
@@ -121,14 +122,20 @@ async def batch_generate_async(
     max_concurrency: int | None = None,
     timeout_s: float | None = None,
     max_input_tokens: int | None = None,
+    governor: ConcurrencyGovernor | None = None,
 ) -> AsyncIterator[MemoryObjectReceiveStream[ItemResult]]:
     """`async with batch_generate_async(...) as results: async for result in results: ...` — one result per item,
     in completion order. Leaving the block early cancels the calls in flight.
 
+    `max_concurrency` (default: the AI's `max_concurrency`, never above it) is where the batch starts; a 429 from
+    the provider halves it and successes grow it back (see `ConcurrencyGovernor`; pass one to read its report).
+
     A context manager rather than an async generator: the workers' task group must be entered and left by the
     caller's own task, which a generator abandoned mid-iteration cannot promise."""
     entry, _model = registry.entry_for(ai)
-    workers = max_concurrency or entry.config.max_concurrency
+    if governor is None:
+        governor = ConcurrencyGovernor(ai, requested=max_concurrency, ai_limit=entry.config.max_concurrency)
+    workers = governor.limit
     send, receive = anyio.create_memory_object_stream[ItemResult](workers)
     queue_send, queue_receive = anyio.create_memory_object_stream[BatchItem](0)
 
@@ -140,7 +147,11 @@ async def batch_generate_async(
     async def work(jobs: MemoryObjectReceiveStream[BatchItem], results: MemoryObjectSendStream[ItemResult]) -> None:
         async with jobs, results:
             async for item in jobs:
-                await results.send(await _one(registry, ai, item, system, json_schema, timeout_s, max_input_tokens))
+                async with governor.limiter:
+                    result = await _one(registry, ai, item, system, json_schema, timeout_s, max_input_tokens, governor)
+                if result.ok:
+                    governor.on_success()
+                await results.send(result)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(feed, queue_send)
@@ -161,6 +172,7 @@ async def _one(
     json_schema: dict[str, Any] | None,
     timeout_s: float | None,
     max_input_tokens: int | None,
+    governor: ConcurrencyGovernor,
 ) -> ItemResult:
     if item.prompt is None:
         return ItemResult(index=item.index, key="", ai=ai, status="bad_request", error=item.error)
@@ -179,7 +191,9 @@ async def _one(
             )
     started = time.perf_counter()
     try:
-        response = await call_ai_async(registry, ai, request, timeout_s=timeout_s)
+        response = await call_ai_async(
+            registry, ai, request, timeout_s=timeout_s, on_attempt_failed=governor.on_attempt_failed
+        )
     except ProviderError as error:
         return ItemResult(
             index=item.index,
