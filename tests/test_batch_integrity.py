@@ -21,6 +21,7 @@ from junior_ai.ai.provider_batch import run_provider_batch
 from junior_ai.ai.registry import initialize_all_clients_async
 from junior_ai.ai.simulator import Fault, Scenario, Simulator
 from junior_ai.core.errors import RateLimitedError
+from junior_ai.tools.arguments import AskBatchArgs
 from junior_ai.tools.batch import ask_batch
 from tests.conftest import OPENAI_KEY, ROOT, config_of, openai_ai
 
@@ -284,7 +285,9 @@ async def test_ask_batch_backs_off_on_429_and_reports_its_concurrency(sim: Simul
     config = config_of(openai_ai(sim, "ai", "pushy", max_concurrency=8), retry_base_delay_s=0.01)
     registry = await initialize_all_clients_async(config)
     try:
-        summary = await ask_batch(registry, template="{item}", items=[f"i{n}" for n in range(60)], ai="ai")
+        summary = await ask_batch(
+            registry, AskBatchArgs.parse(template="{item}", items=[f"i{n}" for n in range(60)], ai="ai")
+        )
     finally:
         await registry.aclose()
     assert summary.counts == {"ok": 60}
