@@ -190,6 +190,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return anyio.run(run_demo)
 
 
+def cmd_simulator(args: argparse.Namespace) -> int:
+    from junior_ai.ai.simulator.__main__ import main as simulator_main
+
+    return simulator_main(["--port", str(args.port), *(["--config", str(args.config)] if args.config else [])])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="junior-ai",
@@ -279,6 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="offline demo: simulated AIs, the real server over stdio")
     demo.set_defaults(handler=cmd_demo)
+
+    simulator = commands.add_parser(
+        "simulator", help="serve the offline provider simulator (OpenAI and Gemini wire formats) on 127.0.0.1"
+    )
+    simulator.add_argument("--port", type=int, default=8765)
+    simulator.add_argument("--config", type=Path, help='JSON: model name -> scenario, e.g. {"slow": {"latency_s": 1}}')
+    simulator.set_defaults(handler=cmd_simulator)
     return parser
 
 
