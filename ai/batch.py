@@ -137,28 +137,26 @@ async def batch_generate_async(
         governor = ConcurrencyGovernor(ai, requested=max_concurrency, ai_limit=entry.config.max_concurrency)
     workers = governor.limit
     send, receive = anyio.create_memory_object_stream[ItemResult](workers)
-    queue_send, queue_receive = anyio.create_memory_object_stream[BatchItem](0)
+    # Workers take the next item straight from the (lazy) iterator: only what they hold is ever in memory. No
+    # feeder task and queue in between: the hand-off cost a stream send and receive per item (profiled).
+    pending = iter(items)
 
-    async def feed(out: MemoryObjectSendStream[BatchItem]) -> None:
-        async with out:
-            for item in items:  # lazily: only what the workers can take is ever in memory
-                await out.send(item)
-
-    async def work(jobs: MemoryObjectReceiveStream[BatchItem], results: MemoryObjectSendStream[ItemResult]) -> None:
-        async with jobs, results:
-            async for item in jobs:
-                async with governor.limiter:
+    async def work(results: MemoryObjectSendStream[ItemResult]) -> None:
+        async with results:
+            for item in pending:  # `next()` is synchronous: two workers never run it at once
+                await governor.acquire()
+                try:
                     result = await _one(registry, ai, item, system, json_schema, timeout_s, max_input_tokens, governor)
+                finally:
+                    governor.release()
                 if result.ok:
                     governor.on_success()
                 await results.send(result)
 
     async with anyio.create_task_group() as tg:
-        tg.start_soon(feed, queue_send)
         async with send:
             for _ in range(workers):
-                tg.start_soon(work, queue_receive.clone(), send.clone())
-        queue_receive.close()
+                tg.start_soon(work, send.clone())
         async with receive:
             yield receive
         tg.cancel_scope.cancel()

@@ -3,6 +3,7 @@ one --out, and a concurrency that is neither silently capped nor blind to 429s."
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shlex
@@ -21,6 +22,7 @@ from junior_ai.ai.provider_batch import run_provider_batch
 from junior_ai.ai.registry import initialize_all_clients_async
 from junior_ai.ai.simulator import Fault, Scenario, Simulator
 from junior_ai.core.errors import RateLimitedError
+from junior_ai.server.batch_cli import Progress
 from junior_ai.tools.arguments import AskBatchArgs
 from junior_ai.tools.batch import ask_batch
 from tests.conftest import OPENAI_KEY, ROOT, config_of, openai_ai
@@ -294,3 +296,13 @@ async def test_ask_batch_backs_off_on_429_and_reports_its_concurrency(sim: Simul
     (report,) = summary.concurrency
     assert report.rate_limited == 3 and report.lowest <= 2 and report.limit == 8
     assert report.effective == 8 and report.capped_by == "ai's max_concurrency"  # grown back by the successes
+
+
+def test_the_progress_line_says_the_total_is_unknown_until_the_items_end() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, ConcurrencyGovernor("ai", requested=None, ai_limit=16))
+    progress.done = 5
+    assert progress.line().startswith("5/? done (0 already done)") and "ETA unknown" in progress.line()
+    assert "concurrency 16/16" in progress.line()
+    progress.todo = 8
+    assert progress.line().startswith("5/8 done") and "ETA" in progress.line()
