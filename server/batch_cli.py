@@ -187,9 +187,8 @@ async def _live(
     report = governor.report()
     stream.write(
         f"{progress.done} item(s) run, {pending.skipped} already done, {progress.failed} failed, "
-        f"cost {progress.cost_text()}; results in {out}\n"
-        f"concurrency: {report.effective} at the end (lowest {report.lowest}, limit {report.limit}), set by "
-        f"{report.capped_by}\n"
+        f"cost {progress.cost_text()}; results in {out}; concurrency: {report.effective} at the end (lowest "
+        f"{report.lowest}, limit {report.limit}), set by {report.capped_by}\n"
     )
     return 1 if progress.failed else 0
 
