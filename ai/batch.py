@@ -23,6 +23,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import BaseModel, ConfigDict, computed_field
 
+from junior_ai.ai.adaptive import ConcurrencyGovernor
 from junior_ai.ai.call import call_ai_async
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.ai.types import GenerateRequest
@@ -121,33 +122,41 @@ async def batch_generate_async(
     max_concurrency: int | None = None,
     timeout_s: float | None = None,
     max_input_tokens: int | None = None,
+    governor: ConcurrencyGovernor | None = None,
 ) -> AsyncIterator[MemoryObjectReceiveStream[ItemResult]]:
     """`async with batch_generate_async(...) as results: async for result in results: ...` — one result per item,
     in completion order. Leaving the block early cancels the calls in flight.
 
+    `max_concurrency` (default: the AI's `max_concurrency`, never above it) is where the batch starts; a 429 from
+    the provider halves it and successes grow it back (see `ConcurrencyGovernor`; pass one to read its report).
+
     A context manager rather than an async generator: the workers' task group must be entered and left by the
     caller's own task, which a generator abandoned mid-iteration cannot promise."""
     entry, _model = registry.entry_for(ai)
-    workers = max_concurrency or entry.config.max_concurrency
+    if governor is None:
+        governor = ConcurrencyGovernor(ai, requested=max_concurrency, ai_limit=entry.config.max_concurrency)
+    workers = governor.limit
     send, receive = anyio.create_memory_object_stream[ItemResult](workers)
-    queue_send, queue_receive = anyio.create_memory_object_stream[BatchItem](0)
+    # Workers take the next item straight from the (lazy) iterator: only what they hold is ever in memory. No
+    # feeder task and queue in between: the hand-off cost a stream send and receive per item (profiled).
+    pending = iter(items)
 
-    async def feed(out: MemoryObjectSendStream[BatchItem]) -> None:
-        async with out:
-            for item in items:  # lazily: only what the workers can take is ever in memory
-                await out.send(item)
-
-    async def work(jobs: MemoryObjectReceiveStream[BatchItem], results: MemoryObjectSendStream[ItemResult]) -> None:
-        async with jobs, results:
-            async for item in jobs:
-                await results.send(await _one(registry, ai, item, system, json_schema, timeout_s, max_input_tokens))
+    async def work(results: MemoryObjectSendStream[ItemResult]) -> None:
+        async with results:
+            for item in pending:  # `next()` is synchronous: two workers never run it at once
+                await governor.acquire()
+                try:
+                    result = await _one(registry, ai, item, system, json_schema, timeout_s, max_input_tokens, governor)
+                finally:
+                    governor.release()
+                if result.ok:
+                    governor.on_success()
+                await results.send(result)
 
     async with anyio.create_task_group() as tg:
-        tg.start_soon(feed, queue_send)
         async with send:
             for _ in range(workers):
-                tg.start_soon(work, queue_receive.clone(), send.clone())
-        queue_receive.close()
+                tg.start_soon(work, send.clone())
         async with receive:
             yield receive
         tg.cancel_scope.cancel()
@@ -161,6 +170,7 @@ async def _one(
     json_schema: dict[str, Any] | None,
     timeout_s: float | None,
     max_input_tokens: int | None,
+    governor: ConcurrencyGovernor,
 ) -> ItemResult:
     if item.prompt is None:
         return ItemResult(index=item.index, key="", ai=ai, status="bad_request", error=item.error)
@@ -179,7 +189,9 @@ async def _one(
             )
     started = time.perf_counter()
     try:
-        response = await call_ai_async(registry, ai, request, timeout_s=timeout_s)
+        response = await call_ai_async(
+            registry, ai, request, timeout_s=timeout_s, on_attempt_failed=governor.on_attempt_failed
+        )
     except ProviderError as error:
         return ItemResult(
             index=item.index,

@@ -38,6 +38,7 @@ async def call_ai_async(
     on_delta: DeltaCallback | None = None,
     on_retry: Callable[[], None] | None = None,
     rng: random.Random | None = None,
+    on_attempt_failed: Callable[[ProviderError], None] | None = None,
 ) -> AIResponse:
     """Ask one AI, within `timeout_s` in total (default: the AI's configured timeout), retries included.
 
@@ -48,6 +49,7 @@ async def call_ai_async(
     waiting exactly as long as `Retry-After` says when the provider says; gives up at once, rate-limited, if
     that is longer than the time left. Falls back to the sync client in a worker thread when the async path
     is broken. Raises a `ProviderError` (with `.attempts`) or `InvalidInputError` for an unknown AI.
+    `on_attempt_failed` sees every failed attempt, retried or not (a batch backs off on each 429 it sees).
     """
     target = registry.resolve(ai)  # `name`, `name:model` or an alias
     entry = registry.get(target.ai)
@@ -79,6 +81,7 @@ async def call_ai_async(
         attempts=max_attempts if max_attempts is not None else registry.config.settings.max_attempts,
         base_delay_s=registry.config.settings.retry_base_delay_s,
         rng=rng,
+        on_failure=on_attempt_failed,
     )
     started = time.perf_counter()
     response: AIResponse | None = None
@@ -146,6 +149,7 @@ class _Policy:
     attempts: int
     base_delay_s: float
     rng: random.Random | None
+    on_failure: Callable[[ProviderError], None] | None = None
     attempt: int = 0
 
 
@@ -179,6 +183,8 @@ async def _with_retries(
             continue
         except ProviderError as err:
             err.attempts = policy.attempt
+            if policy.on_failure is not None:
+                policy.on_failure(err)
             if not err.retryable or policy.attempt >= policy.attempts:
                 raise
             left = deadline - anyio.current_time()

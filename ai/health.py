@@ -7,10 +7,14 @@ marks the AI `auth_error` until the server restarts with a corrected configurati
 
 Rate limiter: request starts are spaced at least 60/rpm seconds apart per AI, across all tool calls, so a
 configured requests-per-minute is never exceeded in any window.
+
+Both read time through a `Clock` (anyio's by default) so tests can drive cooldowns and spacing by hand instead of
+sleeping and measuring wall time on a busy machine.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
 from urllib.parse import quote
 
 import anyio
@@ -19,9 +23,29 @@ from junior_ai.core.errors import AuthError, CoolingDownError, ProviderError, Pr
 from junior_ai.core.state import StateStore
 
 
+class Clock(Protocol):
+    """Where the breaker and the limiter get the time; `now()` is on anyio's clock (the one deadlines use)."""
+
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class AnyioClock:
+    def now(self) -> float:
+        return anyio.current_time()
+
+    async def sleep(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+
+
+ANYIO_CLOCK = AnyioClock()
+
+
 class CircuitBreaker:
-    def __init__(self, ai: str, *, threshold: int, cooldown_s: float) -> None:
+    def __init__(self, ai: str, *, threshold: int, cooldown_s: float, clock: Clock = ANYIO_CLOCK) -> None:
         self.ai = ai
+        self.clock = clock
         self.threshold = threshold
         self.cooldown_s = cooldown_s
         self.consecutive_failures = 0
@@ -35,12 +59,12 @@ class CircuitBreaker:
             return "auth_error"
         if self.open_until is None:
             return "healthy"
-        return "cooling_down" if anyio.current_time() < self.open_until else "probing"
+        return "cooling_down" if self.clock.now() < self.open_until else "probing"
 
     def seconds_left(self) -> float:
         if self.open_until is None:
             return 0.0
-        return max(0.0, self.open_until - anyio.current_time())
+        return max(0.0, self.open_until - self.clock.now())
 
     def before_call(self) -> None:
         """Raise instead of calling an AI that is known not to work right now."""
@@ -80,7 +104,7 @@ class CircuitBreaker:
             return  # the caller's mistake (400, blocked), not the AI's health
         self.consecutive_failures += 1
         if was_probe or self.consecutive_failures >= self.threshold:
-            self.open_until = anyio.current_time() + self.cooldown_s
+            self.open_until = self.clock.now() + self.cooldown_s
 
     def record_abandoned(self) -> None:
         self._probing = False
@@ -89,18 +113,20 @@ class CircuitBreaker:
 class RateLimiter:
     """Spaces request starts at least `60 / rpm` seconds apart (no bursts)."""
 
-    def __init__(self, ai: str, rpm: int | None) -> None:
+    def __init__(self, ai: str, rpm: int | None, *, clock: Clock = ANYIO_CLOCK) -> None:
         self.ai = ai
+        self.clock = clock
         self.interval = 60.0 / rpm if rpm else 0.0
         self._next_slot = 0.0
         self.state: StateStore | None = None
         """Shared state (set for replicas): the schedule lives there, so N replicas share one rpm."""
 
-    async def acquire(self, deadline: float) -> None:
-        """Wait for this request's slot; give up at once (rate limited) if it comes after `deadline`."""
+    async def acquire(self, deadline: float) -> float:
+        """Wait for this request's slot; give up at once (rate limited) if it comes after `deadline`. Returns the
+        start time granted (the limiter's own decision, which tests check instead of arrival times)."""
+        now = self.clock.now()
         if not self.interval:
-            return
-        now = anyio.current_time()
+            return now
         if self.state is not None:
             wait = await self.state.reserve_slot(f"rpm:{quote(self.ai, safe='')}", self.interval, deadline - now)
             if wait is None:
@@ -111,8 +137,8 @@ class RateLimiter:
                     http_status=None,
                     retry_after_s=round(self.interval, 1),
                 )
-            await anyio.sleep(wait)
-            return
+            await self.clock.sleep(wait)
+            return now + wait
         slot = max(now, self._next_slot)
         if slot > deadline:
             raise RateLimitedError(
@@ -123,4 +149,5 @@ class RateLimiter:
                 retry_after_s=round(slot - now, 1),
             )
         self._next_slot = slot + self.interval
-        await anyio.sleep(slot - now)
+        await self.clock.sleep(slot - now)
+        return slot

@@ -49,32 +49,37 @@ async def run_provider_batch(
     if poll.error is not None:
         results.extend(
             ItemResult(index=item.index, key=key, ai=ai, status="error", error=f"{poll.error} (job {job_id})")
-            for key, item in keyed.items()
+            for key, same in keyed.items()
+            for item in same
         )
     else:
         answered = {outcome.key: outcome for outcome in await entry.client.batch_results(job_id)}
         await registry.prices.rate_async(entry.config, model)  # loads the price table off the event loop
         results.extend(
-            _result_of(registry, ai, model, job_id, key, item, answered.get(key)) for key, item in keyed.items()
+            _result_of(registry, ai, model, job_id, key, item, answered.get(key))
+            for key, same in keyed.items()
+            for item in same
         )
     return sorted(results, key=lambda r: r.index)
 
 
-def _split_unrenderable(items: Sequence[BatchItem], ai: str) -> tuple[list[ItemResult], dict[str, BatchItem]]:
-    """Items whose template could not be rendered (already failed), and the rest by their key."""
+def _split_unrenderable(items: Sequence[BatchItem], ai: str) -> tuple[list[ItemResult], dict[str, list[BatchItem]]]:
+    """Items whose template could not be rendered (already failed), and the rest grouped by their key: items with
+    the same prompt are the same work, submitted once (a job's ids must be unique) and answered for each."""
     failed: list[ItemResult] = []
-    keyed: dict[str, BatchItem] = {}
+    keyed: dict[str, list[BatchItem]] = {}
     for item in items:
         if item.prompt is None:
             failed.append(ItemResult(index=item.index, key="", ai=ai, status="bad_request", error=item.error))
         else:
-            keyed[item_key(item.prompt, ai)] = item
+            keyed.setdefault(item_key(item.prompt, ai), []).append(item)
     return failed, keyed
 
 
-async def _submit(client: AIClient, ai: str, model: str, keyed: dict[str, BatchItem], system: str | None) -> str:
+async def _submit(client: AIClient, ai: str, model: str, keyed: dict[str, list[BatchItem]], system: str | None) -> str:
     requests = [
-        (key, GenerateRequest.from_prompt(item.prompt or "", system=system, model=model)) for key, item in keyed.items()
+        (key, GenerateRequest.from_prompt(same[0].prompt or "", system=system, model=model))
+        for key, same in keyed.items()
     ]
     job_id = await client.submit_batch(requests)
     log.info("provider_batch_submitted", ai=ai, job_id=job_id, items=len(requests))

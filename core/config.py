@@ -36,6 +36,9 @@ ReasoningEffort = Literal["minimal", "low", "medium", "high"]
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 SETTINGS_KEY = "settings"
 ALIASES_KEY = "aliases"
+# Batch integrity (i11b): calls in flight per AI when its entry does not say. Batches run at this concurrency
+# unless asked for less, and back off by themselves on 429, so it can be generous; 4 throttled batch work.
+DEFAULT_MAX_CONCURRENCY = 16
 
 
 class AIConfig(BaseModel):
@@ -51,7 +54,7 @@ class AIConfig(BaseModel):
     api_version: str | None = None
     enabled: bool = True
     timeout_s: float = Field(default=45.0, gt=0, le=600)
-    max_concurrency: int = Field(default=4, ge=1, le=1000)
+    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, ge=1, le=1000)
     rpm: int | None = Field(default=None, ge=1, le=100_000)
     """Requests per minute this AI may receive (spaced evenly); None: no limit of ours."""
     allowed_models: tuple[str, ...] | None = None
@@ -467,7 +470,7 @@ def _resolve(name: str, entry: _FileEntry, env: Mapping[str, str], settings: Set
         api_version=entry.api_version,
         enabled=enabled,
         timeout_s=entry.timeout_s or settings.default_timeout_s,
-        max_concurrency=entry.max_concurrency or 4,
+        max_concurrency=entry.max_concurrency or DEFAULT_MAX_CONCURRENCY,
         rpm=entry.rpm,
         allowed_models=tuple(entry.allowed_models) if entry.allowed_models is not None else None,
         key_source=key_source,

@@ -2,109 +2,50 @@
 
 Resume guarantee: every finished item is written and flushed at once, keyed by a hash of its rendered prompt and
 the AI. Re-running the same command skips every item whose last recorded result is `ok`, so a crash, a kill or
-Ctrl-C loses nothing already paid for; failed items are tried again. Input and output are streamed: memory stays
-flat however many items there are.
+Ctrl-C loses nothing already paid for; failed items are tried again. Input and output are streamed (the items are
+read once, so a pipe works): memory stays flat however many items there are. The files and their failure modes
+are in `batch_files`.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from junior_ai.ai.batch import BatchItem, batch_generate_async, item_key, render_items
+from junior_ai.ai.adaptive import ConcurrencyGovernor
+from junior_ai.ai.batch import BatchItem, ItemResult, batch_generate_async, item_key, render_items
 from junior_ai.ai.provider_batch import run_provider_batch
 from junior_ai.ai.registry import AIRegistry, cleanup_async_ai_clients, initialize_all_clients_async
 from junior_ai.core.config import JuniorConfig
-from junior_ai.core.errors import InvalidInputError
-
-
-def job_file(out: Path) -> Path:
-    """Where a submitted provider batch job's id is kept until its results are written (for resuming)."""
-    return out.with_name(out.name + ".job")
-
-
-async def _via_provider(
-    registry: AIRegistry, ai: str, items: list[BatchItem], out: Path, job_id: str | None, stream: TextIO
-) -> int:
-    saved = job_file(out)
-    if job_id is None and saved.exists():
-        record = json.loads(saved.read_text(encoding="utf-8"))
-        if record.get("ai") == ai:
-            job_id = record["job_id"]
-    if job_id is not None:
-        stream.write(f"resuming provider batch job {job_id}\n")
-
-    async def submitted(new_id: str) -> None:
-        saved.write_text(json.dumps({"job_id": new_id, "ai": ai}), encoding="utf-8")
-        stream.write(
-            f"submitted {len(items)} item(s) as provider batch job {new_id}; it is saved in {saved}, so "
-            "re-running this command resumes it\n"
-        )
-        stream.flush()
-
-    async def polled(state: str) -> None:
-        stream.write(f"job state: {state}\n")
-        stream.flush()
-
-    results = await run_provider_batch(registry, ai, items, job_id=job_id, on_submitted=submitted, on_poll=polled)
-    with out.open("a", encoding="utf-8") as sink:
-        for result in results:
-            sink.write(result.model_dump_json(exclude_none=True) + "\n")
-    saved.unlink(missing_ok=True)
-    failed = sum(not r.ok for r in results)
-    cost = sum(r.cost_usd for r in results if r.cost_usd is not None)
-    unknown = sum(r.ok and r.cost_usd is None for r in results)
-    stream.write(
-        f"{len(results)} item(s) answered by the provider's batch engine, {failed} failed, cost ${cost:.4f}"
-        + (f" + {unknown} of unknown cost" if unknown else "")
-        + f" (batch rates); results in {out}\n"
-    )
-    return 1 if failed else 0
-
-
-def read_items(path: Path) -> Iterator[Any]:
-    """Items one at a time: a JSON value per line for .jsonl, else each non-blank line as a string."""
-    as_json = path.suffix in {".jsonl", ".ndjson"}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            if not as_json:
-                yield line.rstrip("\n")
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InvalidInputError(f"{path}, line {number}: not valid JSON ({error.msg}).") from None
-
-
-def finished_keys(out: Path) -> set[str]:
-    """Keys whose last recorded result is ok (a later failure of the same key does not undo an earlier success)."""
-    done: set[str] = set()
-    if not out.exists():
-        return done
-    with out.open(encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut off by a crash: that item is simply done again
-            if record.get("status") == "ok" and record.get("key"):
-                done.add(record["key"])
-    return done
+from junior_ai.core.errors import InvalidInputError, ProviderError
+from junior_ai.server.batch_files import (
+    ItemsFormat,
+    cut_torn_tail,
+    finished_keys,
+    items_are_json,
+    job_file,
+    locked_output,
+    open_items,
+    open_output,
+    read_items,
+    save_job_id,
+    saved_job_id,
+)
+from junior_ai.tools.batch import check_template
 
 
 class Progress:
-    """A progress bar on a terminal, plain lines otherwise (logs, CI)."""
+    """A progress bar on a terminal, plain lines otherwise (logs, CI). The total is unknown until the items have
+    all been read (a pipe can only be read once)."""
 
-    def __init__(self, total: int, skipped: int, stream: TextIO) -> None:
-        self.total, self.skipped, self.stream = total, skipped, stream
-        self.done = self.failed = 0
+    def __init__(self, stream: TextIO, governor: ConcurrencyGovernor | None = None) -> None:
+        self.stream, self.governor = stream, governor
+        self.done = self.failed = self.skipped = 0
         self.cost_usd, self.unknown_cost = 0.0, 0  # running cost: known figures, and answers of unknown cost
+        self.todo: int | None = None
         self.started = time.monotonic()
         self._last = 0.0
         self._tty = stream.isatty()
@@ -121,32 +62,38 @@ class Progress:
             self._last = now
             self.show()
 
-    def show(self) -> None:
-        now = time.monotonic()
-        todo = self.total - self.skipped
-        rate = self.done / max(now - self.started, 1e-6)
-        eta = (todo - self.done) / rate if rate else 0
-        text = (
-            f"{self.done}/{todo} done ({self.skipped} already done), {self.failed} failed, "
-            f"{rate:.1f}/s, ETA {eta:.0f} s, {self.cost_text()}"
-        )
-        if self._tty:
-            filled = int(30 * self.done / max(todo, 1))
-            self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {text}   ")
+    def line(self) -> str:
+        rate = self.done / max(time.monotonic() - self.started, 1e-6)
+        if self.todo is None:
+            head, eta = f"{self.done}/? done", "ETA unknown (still reading items)"
         else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
+            head = f"{self.done}/{self.todo} done"
+            eta = f"ETA {(self.todo - self.done) / rate if rate else 0:.0f} s"
+        concurrency = f", {self.governor.brief()}" if self.governor else ""
+        return (
+            f"{head} ({self.skipped} already done), {self.failed} failed, {rate:.1f}/s{concurrency}, {eta}, "
+            f"{self.cost_text()}"
+        )
 
     def cost_text(self) -> str:
         unknown = f" + {self.unknown_cost} of unknown cost" if self.unknown_cost else ""
         return f"${self.cost_usd:.4f}{unknown}"
+
+    def show(self) -> None:
+        text = self.line()
+        if self._tty:
+            filled = int(30 * self.done / max(self.todo or 0, 1)) if self.todo is not None else 0
+            self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {text}   ")
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
 
 
 async def run_batch(
     config: JuniorConfig,
     *,
     template: str,
-    items_path: Path,
+    items_path: Path | str,
     ai: str,
     out: Path,
     max_concurrency: int | None,
@@ -154,51 +101,150 @@ async def run_batch(
     max_input_tokens: int | None,
     via: str = "live",
     job_id: str | None = None,
+    items_format: ItemsFormat = "auto",
     progress_stream: TextIO = sys.stderr,
 ) -> int:
-    if "{item" not in template:
-        raise InvalidInputError("--template must use {item} (or {item.field} for JSON object items).")
-    total = sum(1 for _ in read_items(items_path))
-    done = finished_keys(out)
-    registry = await initialize_all_clients_async(config)
-    try:
-        target = registry.resolve(ai)
-        label = target.label
-        skipped = 0
+    check_template(template)
+    if max_concurrency is not None and max_concurrency < 1:
+        raise InvalidInputError(f"--max-concurrency must be 1 or more, not {max_concurrency}.")
+    spec = str(items_path)
+    as_json = items_are_json(spec, items_format)
+    label = "stdin" if spec == "-" else spec
+    # Every file problem is found before a client is built or anything is paid for.
+    with open_items(spec) as handle, locked_output(out):
+        removed = cut_torn_tail(out)
+        if removed:
+            progress_stream.write(f"removed a torn last line ({removed} bytes) left in {out} by an interrupted run\n")
+        done = finished_keys(out)
+        with open_output(out) as sink:
+            registry = await initialize_all_clients_async(config)
+            try:
+                target = registry.resolve(ai).label
+                pending = _Pending(render_items(template, read_items(handle, as_json=as_json, label=label)))
+                pending.done_keys, pending.ai = done, target
+                if via == "provider-batch":
+                    return await _via_provider(registry, target, list(pending), out, sink, job_id, progress_stream)
+                return await _live(
+                    registry, target, pending, out, sink, progress_stream, max_concurrency, timeout_s, max_input_tokens
+                )
+            finally:
+                await cleanup_async_ai_clients(registry)
 
-        def pending() -> Iterator[BatchItem]:
-            nonlocal skipped
-            for item in render_items(template, read_items(items_path)):
-                if item.prompt is not None and item_key(item.prompt, label) in done:
-                    skipped += 1
-                    continue
-                yield item
 
-        if via == "provider-batch":
-            return await _via_provider(registry, label, list(pending()), out, job_id, progress_stream)
-        progress = Progress(total, 0, progress_stream)
-        with out.open("a", encoding="utf-8") as sink:
-            async with batch_generate_async(
-                registry,
-                pending(),
-                label,
-                max_concurrency=max_concurrency,
-                timeout_s=timeout_s,
-                max_input_tokens=max_input_tokens,
-            ) as results:
-                async for result in results:
-                    sink.write(result.model_dump_json(exclude_none=True) + "\n")
-                    sink.flush()  # written before the next result: a crash loses nothing finished
-                    progress.skipped = skipped
-                    progress.update(result.ok, result.cost_usd)
-        progress.skipped = skipped
-        progress.show()
-        if progress_stream.isatty():
-            progress_stream.write("\n")
-        progress_stream.write(
-            f"{progress.done} item(s) run, {skipped} already done, {progress.failed} failed, "
-            f"cost {progress.cost_text()}; results in {out}\n"
+class _Pending:
+    """The items not done yet, counted as they are read (the only pass over the input)."""
+
+    def __init__(self, items: Iterable[BatchItem]) -> None:
+        self._items = items
+        self.done_keys: set[str] = set()
+        self.ai = ""
+        self.read = self.skipped = 0
+        self.exhausted = False
+
+    def __iter__(self) -> Iterator[BatchItem]:
+        for item in self._items:
+            self.read += 1
+            if item.prompt is not None and item_key(item.prompt, self.ai) in self.done_keys:
+                self.skipped += 1
+                continue
+            yield item
+        self.exhausted = True
+
+
+async def _live(
+    registry: AIRegistry,
+    ai: str,
+    pending: _Pending,
+    out: Path,
+    sink: TextIO,
+    stream: TextIO,
+    max_concurrency: int | None,
+    timeout_s: float | None,
+    max_input_tokens: int | None,
+) -> int:
+    entry, _model = registry.entry_for(ai)
+    governor = ConcurrencyGovernor(ai, requested=max_concurrency, ai_limit=entry.config.max_concurrency)
+    progress = Progress(stream, governor)
+    async with batch_generate_async(
+        registry,
+        iter(pending),
+        ai,
+        max_concurrency=max_concurrency,
+        timeout_s=timeout_s,
+        max_input_tokens=max_input_tokens,
+        governor=governor,
+    ) as results:
+        async for result in results:
+            _write(sink, result)
+            progress.skipped = pending.skipped
+            if pending.exhausted:
+                progress.todo = pending.read - pending.skipped
+            progress.update(result.ok, result.cost_usd)
+    progress.skipped, progress.todo = pending.skipped, pending.read - pending.skipped
+    progress.show()
+    if stream.isatty():
+        stream.write("\n")
+    report = governor.report()
+    stream.write(
+        f"{progress.done} item(s) run, {pending.skipped} already done, {progress.failed} failed, "
+        f"cost {progress.cost_text()}; results in {out}; concurrency: {report.effective} at the end (lowest "
+        f"{report.lowest}, limit {report.limit}), set by {report.capped_by}\n"
+    )
+    return 1 if progress.failed else 0
+
+
+def _write(sink: TextIO, result: ItemResult) -> None:
+    # One write per record, flushed before the next: a crash loses nothing finished and tears at most this line.
+    sink.write(result.model_dump_json(exclude_none=True) + "\n")
+    sink.flush()
+
+
+async def _via_provider(
+    registry: AIRegistry, ai: str, items: list[BatchItem], out: Path, sink: TextIO, job_id: str | None, stream: TextIO
+) -> int:
+    saved = job_file(out)
+    from_file = False
+    if job_id is None:
+        job_id = saved_job_id(saved, ai)
+        from_file = job_id is not None
+    if job_id is not None:
+        stream.write(f"resuming provider batch job {job_id}\n")
+    elif not items:
+        stream.write(f"nothing to do: every item already has a result in {out}\n")
+        return 0
+
+    async def submitted(new_id: str) -> None:
+        save_job_id(saved, new_id, ai)
+        stream.write(
+            f"submitted {len(items)} item(s) as provider batch job {new_id}; it is saved in {saved}, so "
+            "re-running this command resumes it\n"
         )
-        return 1 if progress.failed else 0
-    finally:
-        await cleanup_async_ai_clients(registry)
+        stream.flush()
+
+    async def polled(state: str) -> None:
+        stream.write(f"job state: {state}\n")
+        stream.flush()
+
+    try:
+        results = await run_provider_batch(registry, ai, items, job_id=job_id, on_submitted=submitted, on_poll=polled)
+    except ProviderError as error:
+        if job_id is not None and error.http_status == 404:
+            where = f"saved in {saved}" if from_file else "given with --job-id"
+            start_over = f"delete {saved} and run" if from_file else "run"
+            raise InvalidInputError(
+                f"{ai} does not know provider batch job {job_id} ({where}): it expired or belongs to another "
+                f"key. To start over, {start_over} the same command without --job-id."
+            ) from None
+        raise
+    for result in results:
+        _write(sink, result)
+    saved.unlink(missing_ok=True)
+    failed = sum(not r.ok for r in results)
+    cost = sum(r.cost_usd for r in results if r.cost_usd is not None)
+    unknown = sum(r.ok and r.cost_usd is None for r in results)
+    stream.write(
+        f"{len(results)} item(s) answered by the provider's batch engine, {failed} failed, cost ${cost:.4f}"
+        + (f" + {unknown} of unknown cost" if unknown else "")
+        + f" (batch rates); results in {out}\n"
+    )
+    return 1 if failed else 0

@@ -154,6 +154,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             max_input_tokens=args.max_input_tokens,
             via=args.via,
             job_id=args.job_id,
+            items_format=args.items_format,
         )
 
     try:
@@ -187,6 +188,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from junior_ai.server.demo import run_demo
 
     return anyio.run(run_demo)
+
+
+def cmd_simulator(args: argparse.Namespace) -> int:
+    from junior_ai.ai.simulator.__main__ import main as simulator_main
+
+    return simulator_main(["--port", str(args.port), *(["--config", str(args.config)] if args.config else [])])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -236,10 +243,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     batch = commands.add_parser("batch", help="run a template over a file of items; resumable")
     batch.add_argument("--template", required=True, help="prompt with {item} or {item.field}")
-    batch.add_argument("--items", required=True, type=Path, help="items.jsonl (a JSON value per line) or items.txt")
+    batch.add_argument(
+        "--items",
+        required=True,
+        help="items.jsonl (a JSON value per line), items.txt (a line each), a pipe, or - for standard input",
+    )
+    batch.add_argument(
+        "--items-format",
+        choices=["auto", "lines", "jsonl"],
+        default="auto",
+        help="how to read --items (auto: JSON lines for .jsonl/.ndjson, else a line per item)",
+    )
     batch.add_argument("--ai", required=True, help="AI, 'name:model' or alias")
     batch.add_argument("--out", type=Path, default=Path("results.jsonl"), help="appended to; re-run to resume")
-    batch.add_argument("--max-concurrency", type=int)
+    batch.add_argument(
+        "--max-concurrency",
+        type=int,
+        help="calls in flight (default and ceiling: the AI's max_concurrency, 16 unless configured); halved on 429",
+    )
     batch.add_argument("--timeout", type=float, help="per-item timeout in seconds")
     batch.add_argument("--max-input-tokens", type=int, help="refuse items above this, before sending")
     batch.add_argument(
@@ -264,6 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="offline demo: simulated AIs, the real server over stdio")
     demo.set_defaults(handler=cmd_demo)
+
+    simulator = commands.add_parser(
+        "simulator", help="serve the offline provider simulator (OpenAI and Gemini wire formats) on 127.0.0.1"
+    )
+    simulator.add_argument("--port", type=int, default=8765)
+    simulator.add_argument("--config", type=Path, help='JSON: model name -> scenario, e.g. {"slow": {"latency_s": 1}}')
+    simulator.set_defaults(handler=cmd_simulator)
     return parser
 
 

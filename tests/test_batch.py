@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,11 @@ from mcp.client.client import Client
 
 from junior_ai.ai.batch import BatchItem, batch_generate_async, item_key, map_generate_async, render
 from junior_ai.ai.registry import initialize_all_clients_async
-from junior_ai.ai.simulator import Fault, Scenario, Simulator
+from junior_ai.ai.simulator import Fault, ReplyRule, Scenario, Simulator
 from junior_ai.server.app import build_server
 from junior_ai.tools.arguments import AskBatchArgs
 from junior_ai.tools.batch import ask_batch
+from tests.clock import ManualClock, drive_health_by
 from tests.conftest import OPENAI_KEY, config_of, gemini_ai, openai_ai
 from tests.test_server_tools import text_of
 
@@ -42,32 +43,32 @@ async def test_a_thousand_item_map_accounts_for_every_item_within_the_limit(sim:
     registry = await initialize_all_clients_async(config)
     items = [{"n": i} for i in range(1000)]
     results = []
-    started = time.perf_counter()
     try:
         async with map_generate_async(registry, "number {item.n}", items, "ai") as finished:
             async for result in finished:
                 results.append(result)
     finally:
         await registry.aclose()
-    wall = time.perf_counter() - started
     assert sorted(r.index for r in results) == list(range(1000))  # every item, once
     statuses = [r.status for r in results]
     assert statuses.count("unavailable") == 25 and statuses.count("ok") == 975
     assert all(r.text and r.text.endswith(f"number {r.index}") for r in results if r.ok)
     assert sim.state.max_in_flight <= 20
-    print(f"1000 items, 20 at a time, 10-50 ms each: {wall:.2f} s (items x mean latency / concurrency = 1.5 s)")
 
 
 async def test_batch_respects_the_rpm_limit(sim: Simulator) -> None:
     registry = await initialize_all_clients_async(config_of(openai_ai(sim, "ai", "paced", rpm=1200)))
+    clock = ManualClock()
+    drive_health_by(registry, clock)
     try:
         items = (BatchItem(index=i, prompt=f"p{i}") for i in range(8))
         async with batch_generate_async(registry, items, "ai", max_concurrency=8) as finished:
             assert len([r async for r in finished]) == 8
     finally:
         await registry.aclose()
-    starts = sorted(r.started for r in sim.state.requests("paced"))
-    assert starts[-1] - starts[0] >= 7 * 0.05 * 0.9  # 1,200 rpm: one start every 50 ms
+    # The limiter's own grants: 1,200 rpm is one start every 50 ms, however many workers the batch runs.
+    gaps = [b - a for a, b in itertools.pairwise(sorted(clock.wakeups))]
+    assert len(clock.wakeups) == 8 and gaps == pytest.approx([0.05] * 7)
 
 
 @pytest.mark.parametrize("make", [openai_ai, gemini_ai], ids=["openai", "gemini"])
@@ -111,11 +112,14 @@ async def test_ask_batch_reports_progress_counts_and_a_jsonl_resource(sim: Simul
 
 
 async def test_items_cut_off_by_the_deadline_are_reported_not_done(sim: Simulator) -> None:
-    sim.set_scenario("slowpoke", Scenario(latency_s=0.5))
+    # Four quick items, then six the AI never answers: only the deadline can end the batch.
+    sim.set_scenario("slowpoke", Scenario(rules=(ReplyRule(contains="stuck", reply="-", delay_s=3600),)))
     registry = await initialize_all_clients_async(config_of(openai_ai(sim, "ai", "slowpoke", max_concurrency=2)))
+    items = [f"quick {i}" for i in range(4)] + [f"stuck {i}" for i in range(6)]
     try:
-        args = AskBatchArgs.parse(template="{item}", items=[str(i) for i in range(10)], ai="ai", deadline_s=1.2)
-        summary = await ask_batch(registry, args)
+        args = AskBatchArgs.parse(template="{item}", items=items, ai="ai", deadline_s=3)
+        with anyio.fail_after(60):
+            summary = await ask_batch(registry, args)
     finally:
         await registry.aclose()
     assert summary.counts.get("ok", 0) == 4 and summary.counts["not_done"] == 6

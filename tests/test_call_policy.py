@@ -74,10 +74,8 @@ async def test_retry_after_as_http_date_is_honoured(sim: Simulator, make: MakeAI
 async def test_retry_after_longer_than_the_deadline_gives_up_at_once(sim: Simulator, make: MakeAI) -> None:
     sim.set_scenario("busy", Scenario(fault=Fault(kind="status", status=429, retry_after="120")))
     async with one_ai(sim, make, "busy") as registry:
-        started = time.perf_counter()
-        with pytest.raises(RateLimitedError) as caught:
+        with anyio.fail_after(8), pytest.raises(RateLimitedError) as caught:  # waiting would take the whole 10 s
             await call_ai_async(registry, "ai", REQUEST, timeout_s=10)
-        assert time.perf_counter() - started < 2
     assert caught.value.retry_after_s == 120 and caught.value.status == "rate_limited"
     assert "retry after 120 s" in caught.value.message
     assert len(sim.state.requests("busy")) == 1
@@ -128,14 +126,13 @@ async def test_client_errors_are_not_retried(
 async def test_hung_provider_times_out_at_the_deadline_and_the_request_is_closed(sim: Simulator, make: MakeAI) -> None:
     sim.set_scenario("hangs", Scenario(fault=Fault(kind="hang")))
     async with one_ai(sim, make, "hangs") as registry:
-        started = time.perf_counter()
-        with pytest.raises(ProviderTimeoutError) as caught:
+        started = anyio.current_time()
+        with anyio.fail_after(8), pytest.raises(ProviderTimeoutError) as caught:  # the AI's own timeout is 10 s
             await call_ai_async(registry, "ai", REQUEST, timeout_s=0.5)
-        elapsed = time.perf_counter() - started
-    assert 0.45 <= elapsed < 2
+        assert anyio.current_time() - started >= 0.45  # it did wait for its deadline (a lower bound cannot flake)
     assert caught.value.status == "timeout" and "did not answer within 0.5 s" in caught.value.message
     assert await anyio.to_thread.run_sync(
-        lambda: sim.state.wait_for(lambda s: s.requests("hangs")[0].outcome == "disconnected", 5)
+        lambda: sim.state.wait_for(lambda s: s.requests("hangs")[0].outcome == "disconnected", 30)
     )
 
 
@@ -214,13 +211,11 @@ async def test_sync_fallback_is_bounded_by_the_same_deadline(sim: Simulator, mak
             client._async = None
         else:
             client._async_ready = False
-        started = time.perf_counter()
-        with pytest.raises(ProviderTimeoutError):
+        with anyio.fail_after(8), pytest.raises(ProviderTimeoutError):  # the AI's own timeout is 10 s
             await call_ai_async(registry, "ai", REQUEST, timeout_s=0.5)
-        assert time.perf_counter() - started < 2
     # The worker thread's own HTTP timeout ends the hung request too: no thread is left behind.
     assert await anyio.to_thread.run_sync(
-        lambda: sim.state.wait_for(lambda s: s.requests("fallback-hang")[0].outcome == "disconnected", 5)
+        lambda: sim.state.wait_for(lambda s: s.requests("fallback-hang")[0].outcome == "disconnected", 30)
     )
 
 

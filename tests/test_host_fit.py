@@ -4,7 +4,6 @@ caught by the idle timeout, progress carries tokens, and the tool list stays sma
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import anyio
@@ -26,12 +25,11 @@ SLOW_STREAM = Scenario(chunk_count=20, chunk_delay_s=0.2)
 async def test_ask_one_at_the_deadline_returns_the_partial_answer(sim: Simulator) -> None:
     sim.set_scenario("slow-writer", SLOW_STREAM)
     config = config_of(gemini_ai(sim, "writer", "slow-writer"), continue_after_deadline=False)
-    started = time.perf_counter()
-    async with Client(build_server(config)) as client:
-        result = await client.call_tool("ask_one", {"ai": "writer", "prompt": "write a lot", "deadline_s": 1.0})
-    elapsed = time.perf_counter() - started
+    with anyio.fail_after(60):  # guards a hang only; the status below says whether the deadline cut the answer
+        async with Client(build_server(config)) as client:
+            result = await client.call_tool("ask_one", {"ai": "writer", "prompt": "write a lot", "deadline_s": 1.0})
     structured = result.structured_content or {}
-    assert not result.is_error and elapsed < 3
+    assert not result.is_error
     assert structured["status"] == "timeout" and structured["partial"] is True
     full = echo_reply("slow-writer", "write a lot")
     assert 0 < len(structured["text"]) < len(full) and full.startswith(structured["text"])
@@ -87,11 +85,9 @@ async def test_result_store_expires_and_evicts_oldest_first() -> None:
 async def test_a_stalled_stream_is_cut_by_the_idle_timeout_well_before_the_deadline(sim: Simulator) -> None:
     sim.set_scenario("stalls", Scenario(chunk_count=3, fault=Fault(kind="stall")))
     config = config_of(openai_ai(sim, "staller", "stalls", timeout_s=30), idle_timeout_s=0.3, max_attempts=2)
-    started = time.perf_counter()
-    async with Client(build_server(config)) as client:
-        result = await client.call_tool("ask_one", {"ai": "staller", "prompt": "x"})
-    elapsed = time.perf_counter() - started
-    assert elapsed < 5  # not the 30 s timeout
+    with anyio.fail_after(25):  # less than the 30 s timeout: the idle timeout cut it
+        async with Client(build_server(config)) as client:
+            result = await client.call_tool("ask_one", {"ai": "staller", "prompt": "x"})
     structured = result.structured_content or {}
     assert structured["status"] == "timeout" and structured["partial"] is True  # the first chunk survives
     assert "stopped sending for 0.3 s" in structured["error"]

@@ -199,7 +199,7 @@ async def test_cancelling_a_tool_call_stops_the_provider_requests(sim: Simulator
     async with Client(build_server(config)) as client:
         async with anyio.create_task_group() as tg:
             tg.start_soon(client.call_tool, "ask_many", {"prompt": "x"})
-            assert await anyio.to_thread.run_sync(lambda: sim.state.wait_for(lambda s: s.in_flight == 2, 5))
+            assert await anyio.to_thread.run_sync(lambda: sim.state.wait_for(lambda s: s.in_flight == 2, 30))
             tg.cancel_scope.cancel()
         closed = await anyio.to_thread.run_sync(
             lambda: sim.state.wait_for(

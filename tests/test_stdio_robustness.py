@@ -48,7 +48,7 @@ async def test_cancelled_call_closes_provider_requests_and_gets_no_late_response
                     "params": {"name": "ask_many", "arguments": {"prompt": "slow"}},
                 }
             )
-            assert await anyio.to_thread.run_sync(lambda: sim.state.wait_for(lambda s: s.in_flight == 2, 10))
+            assert await anyio.to_thread.run_sync(lambda: sim.state.wait_for(lambda s: s.in_flight == 2, 30))
             await session.send(
                 {
                     "jsonrpc": "2.0",

@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
+from junior_ai.ai.adaptive import ConcurrencyGovernor, ConcurrencyReport
 from junior_ai.ai.batch import ItemResult, map_generate_async
 from junior_ai.ai.fanout import resolve_ais
 from junior_ai.ai.registry import AIRegistry
@@ -35,13 +36,21 @@ class BatchSummary(BaseModel):
     elapsed_ms: float
     results_uri: str | None = Field(default=None, description="JSON lines: every item's result.")
     failures: list[ItemResult] = Field(default_factory=list, description="The first few failed items.")
+    concurrency: list[ConcurrencyReport] = Field(
+        default_factory=list, description="Per AI: calls in flight at the end, its limit, and what set it."
+    )
 
 
-def check_batch(template: str, items: Sequence[Any]) -> None:
+def check_template(template: str) -> None:
+    """The template check shared by the tool and `junior-ai batch`."""
     if "{item" not in template:
         raise InvalidInputError(
             "template must use {item} (or {item.field} for object items), e.g. 'Summarise: {item}'."
         )
+
+
+def check_batch(template: str, items: Sequence[Any]) -> None:
+    check_template(template)
     if not items:
         raise InvalidInputError("items is empty: pass the list of items to run the template over.")
     if len(items) > MAX_ITEMS:
@@ -62,6 +71,12 @@ async def ask_batch(
     check_batch(template, items)
     check_json_schema(json_schema)
     targets = resolve_ais(registry, [ai] if ai else ais)
+    governors = {
+        target: ConcurrencyGovernor(
+            target, requested=max_concurrency, ai_limit=registry.entry_for(target)[0].config.max_concurrency
+        )
+        for target in targets
+    }
     total = len(items) * len(targets)
     results: dict[tuple[str, int], ItemResult] = {}
     started = time.perf_counter()
@@ -77,11 +92,18 @@ async def ask_batch(
         last_report = now
         rate = done / max(now - started, 1e-6)
         eta = (total - done) / rate if rate else 0.0
-        await progress(done, total, f"{done}/{total} done, {rate:.1f}/s, ETA {eta:.0f} s")
+        concurrency = "; ".join(g.brief() for g in governors.values())
+        await progress(done, total, f"{done}/{total} done, {rate:.1f}/s, {concurrency}, ETA {eta:.0f} s")
 
     async def run(target: str) -> None:
         async with map_generate_async(
-            registry, template, items, target, json_schema=json_schema, max_concurrency=max_concurrency
+            registry,
+            template,
+            items,
+            target,
+            json_schema=json_schema,
+            max_concurrency=max_concurrency,
+            governor=governors[target],
         ) as finished:
             async for result in finished:
                 await report(result)
@@ -120,6 +142,7 @@ async def ask_batch(
         elapsed_ms=(time.perf_counter() - started) * 1000,
         results_uri=uri,
         failures=[r for r in everything if not r.ok][:5],
+        concurrency=[g.report() for g in governors.values()],
     )
 
 
@@ -130,6 +153,10 @@ def render_batch(summary: BatchSummary) -> str:
         f"{summary.usage.total_tokens} tokens"
         + (f", {cost}" if (cost := render_cost(summary.cost_usd, summary.unknown_cost_calls)) else "")
     ]
+    lines.extend(
+        f"Concurrency on {c.ai}: {c.effective} at the end (lowest {c.lowest}, limit {c.limit}), set by {c.capped_by}"
+        for c in summary.concurrency
+    )
     if summary.results_uri:
         lines.append(f"Every item's result (JSON lines): {summary.results_uri}")
     lines.extend(f"- item {f.index} on {f.ai}: {f.status}: {f.error}" for f in summary.failures)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -22,13 +23,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     scenarios: dict[str, Scenario] = {}
     if args.config:
-        raw = json.loads(args.config.read_text(encoding="utf-8"))
-        scenarios = {name: Scenario.model_validate(value) for name, value in raw.items()}
-    simulator = Simulator(scenarios, port=args.port)
+        try:
+            raw = json.loads(args.config.read_text(encoding="utf-8"))
+            if not isinstance(raw, dict):
+                raise ValueError("expected a JSON object mapping model names to scenarios")
+            scenarios = {str(name): Scenario.model_validate(value) for name, value in raw.items()}
+        except (OSError, ValueError) as error:  # json and pydantic errors are ValueErrors
+            parser.error(f"--config {args.config}: {error}")
+    try:
+        simulator = Simulator(scenarios, port=args.port)
+    except OSError as error:
+        parser.error(f"cannot listen on 127.0.0.1:{args.port} ({error.strerror}); pick another --port")
     sys.stderr.write(
         f"provider simulator on {simulator.openai_base_url} (OpenAI) and {simulator.gemini_base_url} (Gemini)\n"
     )
-    simulator.serve_forever()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a person stops it
+        simulator.serve_forever()
     return 0
 
 

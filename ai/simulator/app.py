@@ -176,6 +176,9 @@ class SimulatorApp:
             if refusal is not None:
                 state.finish(record, "fault", 400)
                 return JSONResponse(wire.error_body(400, refusal), status_code=400)
+            if await self._hold(request, scenario.hold_until_in_flight):
+                state.finish(record, "disconnected")
+                return Response(status_code=499)
             rule = matching_rule(scenario, record.full_text)
             delay = state.latency_for(scenario) + (rule.delay_s if rule else 0.0)
             if await _sleep_unless_disconnected(request, delay) or await _wait_while_held(request, state, record):
@@ -206,6 +209,13 @@ class SimulatorApp:
         except BaseException:
             state.finish(record, "disconnected")
             raise
+
+    async def _hold(self, request: Request, count: int) -> bool:
+        """Wait until `count` requests have been in flight together; True if the client went away meanwhile."""
+        while self.state.max_in_flight < count:
+            if await _sleep_unless_disconnected(request, 0.005):
+                return True
+        return False
 
     async def _fault(
         self, request: Request, record: RequestRecord, wire: Wire, fault: Fault, model: str, stream: bool

@@ -67,6 +67,9 @@ class Scenario(BaseModel):
     """Thinking tokens reported on top of the answer's (OpenAI `reasoning_tokens`, Gemini `thoughtsTokenCount`)."""
     reported_cost_usd: float | None = Field(default=None, ge=0)
     """Reported per call as `usage.cost` on the OpenAI wire, as OpenRouter does."""
+    hold_until_in_flight: int = Field(default=0, ge=0)
+    """Hold the answer until this many requests (any model) have been in flight at once since the last reset: a
+    barrier that proves calls run concurrently (one after another they would never get there) without timing."""
     rejects: tuple[str, ...] = ()
     """Request parameters this model refuses with a 400, as OpenAI's reasoning models do ("temperature",
     "max_tokens"), or a model without thinking does ("reasoning_effort", "thinkingConfig")."""
