@@ -18,5 +18,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e ".[dev]"
   touch "$stamp"
 fi
-# The replica tests need a real redis-server (installed when missing; required in CI).
-bash scripts/ensure_redis.sh
+# The replica tests need a real redis-server and the diff tests git (installed when missing; required in CI).
+bash scripts/ensure_system_packages.sh
