@@ -20,6 +20,7 @@ from junior_ai.ai.provider_batch import run_provider_batch
 from junior_ai.ai.registry import AIRegistry, cleanup_async_ai_clients, initialize_all_clients_async
 from junior_ai.core.config import JuniorConfig
 from junior_ai.core.errors import InvalidInputError
+from junior_ai.tools.validation import check_json_schema
 
 
 def job_file(out: Path) -> Path:
@@ -28,7 +29,13 @@ def job_file(out: Path) -> Path:
 
 
 async def _via_provider(
-    registry: AIRegistry, ai: str, items: list[BatchItem], out: Path, job_id: str | None, stream: TextIO
+    registry: AIRegistry,
+    ai: str,
+    items: list[BatchItem],
+    out: Path,
+    job_id: str | None,
+    stream: TextIO,
+    system: str | None = None,
 ) -> int:
     saved = job_file(out)
     if job_id is None and saved.exists():
@@ -50,7 +57,9 @@ async def _via_provider(
         stream.write(f"job state: {state}\n")
         stream.flush()
 
-    results = await run_provider_batch(registry, ai, items, job_id=job_id, on_submitted=submitted, on_poll=polled)
+    results = await run_provider_batch(
+        registry, ai, items, system=system, job_id=job_id, on_submitted=submitted, on_poll=polled
+    )
     with out.open("a", encoding="utf-8") as sink:
         for result in results:
             sink.write(result.model_dump_json(exclude_none=True) + "\n")
@@ -64,6 +73,21 @@ async def _via_provider(
         + f" (batch rates); results in {out}\n"
     )
     return 1 if failed else 0
+
+
+def read_json_schema(path: Path) -> dict[str, Any]:
+    """`--json-schema FILE`: a JSON Schema describing an object, checked before any item is sent."""
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InvalidInputError(f"--json-schema {path}: cannot read it ({error.strerror}).") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidInputError(f"--json-schema {path}: not valid JSON ({error}).") from None
+    if not isinstance(schema, dict):
+        raise InvalidInputError(f"--json-schema {path}: must hold a JSON object (a JSON Schema).")
+    checked = check_json_schema(schema)
+    assert checked is not None
+    return checked
 
 
 def read_items(path: Path) -> Iterator[Any]:
@@ -155,9 +179,18 @@ async def run_batch(
     via: str = "live",
     job_id: str | None = None,
     progress_stream: TextIO = sys.stderr,
+    system: str | None = None,
+    json_schema_path: Path | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
 ) -> int:
     if "{item" not in template:
         raise InvalidInputError("--template must use {item} (or {item.field} for JSON object items).")
+    json_schema = read_json_schema(json_schema_path) if json_schema_path is not None else None
+    if via == "provider-batch" and (json_schema is not None or temperature is not None or max_tokens is not None):
+        raise InvalidInputError(
+            "--json-schema, --temperature and --max-tokens work with live calls only; drop --via provider-batch."
+        )
     total = sum(1 for _ in read_items(items_path))
     done = finished_keys(out)
     registry = await initialize_all_clients_async(config)
@@ -175,7 +208,7 @@ async def run_batch(
                 yield item
 
         if via == "provider-batch":
-            return await _via_provider(registry, label, list(pending()), out, job_id, progress_stream)
+            return await _via_provider(registry, label, list(pending()), out, job_id, progress_stream, system)
         progress = Progress(total, 0, progress_stream)
         with out.open("a", encoding="utf-8") as sink:
             async with batch_generate_async(
@@ -185,6 +218,10 @@ async def run_batch(
                 max_concurrency=max_concurrency,
                 timeout_s=timeout_s,
                 max_input_tokens=max_input_tokens,
+                system=system,
+                json_schema=json_schema,
+                temperature=temperature,
+                max_tokens=max_tokens,
             ) as results:
                 async for result in results:
                     sink.write(result.model_dump_json(exclude_none=True) + "\n")
