@@ -461,8 +461,9 @@ SECTIONS = (
     "jobs",
     "replicas",
     "sessions",
+    "library",
 )
-DEFAULT_SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus", "batch", "context")
+DEFAULT_SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus", "batch", "context", "library")
 """batch100k (a 100,000-item CLI run, several minutes here) and jobs (three 20-second AIs: over a minute) run
 only when asked: --only batch100k, --only jobs. So do replicas and sessions (HTTP deployment: they need a
 redis-server, see benchmarks/replicas.py)."""
@@ -497,6 +498,10 @@ async def main(quick: bool, only: list[str]) -> int:
             rows += await replicas(port, 100 if quick else 300, 1000, Row)
         if "sessions" in chosen:
             rows += await abandoned_sessions(port, 1_000 if quick else 10_000, Row)
+        if "library" in chosen:
+            from benchmarks.library import library_rows
+
+            rows += await library_rows(port, quick)
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": os.cpu_count(),
