@@ -33,6 +33,7 @@ from junior_ai.api_stream import AnswerStream, RestartCounter
 from junior_ai.api_types import Answer
 from junior_ai.core.config import JuniorConfig, config_from_mapping, load_config
 from junior_ai.core.errors import InvalidInputError, InvalidOutputError, ProviderTimeoutError
+from junior_ai.tools.arguments import AskManyArgs, AskOneArgs, ConsensusArgs
 from junior_ai.tools.ask import ask_many, ask_one
 from junior_ai.tools.collab.consensus import consensus
 from junior_ai.tools.collab.results import ConsensusResult
@@ -137,8 +138,7 @@ class JuniorAI:
         Raises `InvalidInputError` (also a ValueError) or a `ProviderError` such as `ProviderTimeoutError`
         (also a TimeoutError) or `RateLimitedError` (with `retry_after_s`)."""
         _check_options(reasoning_effort=reasoning_effort)
-        result = await ask_one(
-            await self.registry(),
+        args = AskOneArgs.parse(
             ai=ai,
             prompt=prompt,
             system=system,
@@ -148,6 +148,7 @@ class JuniorAI:
             timeout_s=timeout_s,
             deadline_s=timeout_s,
         )
+        result = await ask_one(await self.registry(), args)
         if result.status == "invalid_output":
             raise InvalidOutputError(
                 result.error or "the answer did not match the json_schema",
@@ -176,10 +177,9 @@ class JuniorAI:
     ) -> AskManyResult:
         """Several AIs at once (all enabled ones when `ais` is None). `.results` has one entry per AI with its
         own `status` ("ok", "timeout", "invalid_output", ...): one AI failing never fails the others."""
-        return await ask_many(
-            await self.registry(),
+        args = AskManyArgs.parse(
             prompt=prompt,
-            ais=ais,
+            ais=list(ais) if ais is not None else None,
             system=system,
             temperature=temperature,
             max_tokens=max_tokens,
@@ -188,6 +188,7 @@ class JuniorAI:
             deadline_s=deadline_s,
             min_responses=min_responses,
         )
+        return await ask_many(await self.registry(), args)
 
     def stream(
         self,
@@ -301,16 +302,16 @@ class JuniorAI:
         max_cost_usd: float | None = None,
     ) -> ConsensusResult:
         """Several AIs answer, critique each other for `rounds` rounds, and a judge writes the synthesis."""
-        return await consensus(
-            await self.registry(),
+        args = ConsensusArgs.parse(
             question=question,
-            ais=ais,
+            ais=list(ais) if ais is not None else None,
             judge=judge,
             rounds=rounds,
-            options=options,
+            options=list(options) if options is not None else None,
             deadline_s=deadline_s,
             max_cost_usd=max_cost_usd,
         )
+        return await consensus(await self.registry(), args)
 
 
 def _check_options(*, reasoning_effort: str | None) -> None:

@@ -160,12 +160,13 @@ async def test_a_provider_rejecting_json_schema_gets_json_object_and_the_schema_
 
 async def test_mcp_ask_one_reports_invalid_output_as_a_result_not_ok(sim: Simulator) -> None:
     from junior_ai.ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
+    from junior_ai.tools.arguments import AskOneArgs
     from junior_ai.tools.ask import ask_one
 
     sim.set_scenario("prose", Scenario(replies=("Sure! ... {oops",)))
     registry = await initialize_all_clients_async(config_of(openai_ai(sim, "oai", "prose")))
     try:
-        result = await ask_one(registry, ai="oai", prompt="Rate this", json_schema=SCHEMA)
+        result = await ask_one(registry, AskOneArgs(ai="oai", prompt="Rate this", json_schema=SCHEMA))
     finally:
         await cleanup_async_ai_clients(registry)
     assert result.status == "invalid_output" and result.text == "Sure! ... {oops"

@@ -58,3 +58,11 @@ def test_every_example_in_the_library_guide_runs(sim: Simulator, tmp_path: Path,
     )
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert EXPECTED[number] in ran.stdout, ran.stdout
+
+
+def test_the_readme_library_example_is_one_the_guide_runs() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The library", 1)[1].split("\n## ", 1)[0]
+    (example,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    assert example in EXAMPLES  # so the test above runs it
+    assert "docs/library.md" in section
