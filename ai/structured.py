@@ -83,8 +83,13 @@ def check_answer(text: str, schema: dict[str, Any]) -> Checked:
     except json.JSONDecodeError as exc:
         preview = _clip(text.strip()[:80])
         return Checked(None, [f"not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); it began {preview!r}"])
+    except RecursionError:
+        return Checked(None, ["the JSON is nested too deeply to read"])
     validator = Draft202012Validator(schema)
-    problems = sorted(validator.iter_errors(data), key=lambda error: list(error.absolute_path))
+    try:
+        problems = sorted(validator.iter_errors(data), key=lambda error: list(error.absolute_path))
+    except RecursionError:
+        return Checked(None, ["the JSON is nested too deeply to validate"])
     errors = [f"{_where(list(error.absolute_path))}: {_clip(error.message)}" for error in problems[:MAX_ERRORS]]
     return Checked(data if not errors else None, errors)
 
@@ -119,7 +124,10 @@ def strict_problem(schema: dict[str, Any]) -> str | None:
     """Why `schema` cannot be sent in OpenAI strict mode, or None when it can."""
     if schema.get("type") != "object":
         return "the top level is not an object"
-    return _strict_walk(schema, "(root)")
+    try:
+        return _strict_walk(schema, "(root)")
+    except RecursionError:
+        return "the schema is nested too deeply to check"
 
 
 def _strict_walk(node: Any, where: str) -> str | None:

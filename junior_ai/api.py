@@ -23,6 +23,7 @@ from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
+from pydantic import BaseModel
 
 from junior_ai.ai.registry import AIRegistry, initialize_all_clients_async
 from junior_ai.ai.request_options import request_from_prompt
@@ -38,7 +39,7 @@ from junior_ai.tools.ask import ask_many, ask_one
 from junior_ai.tools.collab.consensus import consensus
 from junior_ai.tools.collab.results import ConsensusResult
 from junior_ai.tools.results import AskManyResult
-from junior_ai.tools.validation import check_prompt
+from junior_ai.tools.validation import check_json_schema, check_prompt
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | JuniorConfig | None
 """None: the documented lookup (JUNIOR_AI_CREDENTIALS, ./credentials.json, ~/.config/junior-ai/, provider keys
@@ -137,8 +138,8 @@ class JuniorAI:
         fails the schema twice raises `InvalidOutputError` (its `.text` and `.validation_errors` say how).
         Raises `InvalidInputError` (also a ValueError) or a `ProviderError` such as `ProviderTimeoutError`
         (also a TimeoutError) or `RateLimitedError` (with `retry_after_s`)."""
-        _check_options(reasoning_effort=reasoning_effort)
         args = AskOneArgs.parse(
+            **_reasoning(AskOneArgs, reasoning_effort),
             ai=ai,
             prompt=prompt,
             system=system,
@@ -171,6 +172,7 @@ class JuniorAI:
         temperature: float | None = None,
         max_tokens: int | None = None,
         json_schema: dict[str, Any] | None = None,
+        reasoning_effort: str | None = None,
         timeout_s: float | None = None,
         deadline_s: float | None = None,
         min_responses: int | None = None,
@@ -178,6 +180,7 @@ class JuniorAI:
         """Several AIs at once (all enabled ones when `ais` is None). `.results` has one entry per AI with its
         own `status` ("ok", "timeout", "invalid_output", ...): one AI failing never fails the others."""
         args = AskManyArgs.parse(
+            **_reasoning(AskManyArgs, reasoning_effort),
             prompt=prompt,
             ais=list(ais) if ais is not None else None,
             system=system,
@@ -269,6 +272,7 @@ class JuniorAI:
         with `index`, `key`, `status`, `text`/`data`, `usage` and `queue_wait_ms` + `call_ms`. `progress`
         gets a `MapProgress` (done, total, rate, ETA) after every item."""
         _check_options(reasoning_effort=reasoning_effort)
+        check_json_schema(json_schema)  # a bad schema fails here, not once per item
         return MapRun(
             self,
             template,
@@ -317,3 +321,12 @@ class JuniorAI:
 def _check_options(*, reasoning_effort: str | None) -> None:
     if reasoning_effort is not None:
         request_from_prompt("check", reasoning_effort=reasoning_effort)
+
+
+def _reasoning(model: type[BaseModel], reasoning_effort: str | None) -> dict[str, Any]:
+    """`reasoning_effort` for a tool's arguments model, when it has the field; never silently dropped."""
+    if reasoning_effort is None:
+        return {}
+    if "reasoning_effort" not in model.model_fields:
+        raise InvalidInputError("reasoning_effort is not supported by this version of Junior AI; leave it out.")
+    return {"reasoning_effort": reasoning_effort}

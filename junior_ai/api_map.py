@@ -130,7 +130,13 @@ class MapRun(AsyncIterator[ItemResult]):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._direct is not None:
-            await self._direct.__aexit__(exc_type, exc, tb)
+            try:
+                await self._direct.__aexit__(exc_type, exc, tb)
+            except Exception as error:
+                leaf = _unwrapped(error)
+                if leaf is error:
+                    raise
+                raise leaf from None
 
 
 async def _through_instance(group: TaskGroup, registry: AIRegistry, plan: _Plan) -> AsyncIterator[ItemResult]:
@@ -148,7 +154,7 @@ async def _through_instance(group: TaskGroup, registry: AIRegistry, plan: _Plan)
                         async for result in results:
                             await send.send(result)
                 except Exception as error:  # handed to the consumer, never left to sink the task group
-                    await send.send(error)
+                    await send.send(_unwrapped(error))
 
     group.start_soon(run)
     try:
@@ -214,6 +220,14 @@ class _Plan:
         outcome = self.progress(progress)
         if inspect.isawaitable(outcome):
             await outcome
+
+
+def _unwrapped(error: Exception) -> Exception:
+    """The one error inside the task groups' exception groups: the caller's own exception (say, from their item
+    generator) comes out as itself, not wrapped twice."""
+    while isinstance(error, ExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
 
 
 def _length(items: object) -> int | None:

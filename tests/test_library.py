@@ -413,3 +413,87 @@ async def test_map_refuses_bad_input_clearly(sim: Simulator) -> None:
         with pytest.raises(InvalidInputError, match="unknown AI"):
             async for _ in jr.map("{item}", [1], ai="nope"):
                 pass
+
+
+async def test_an_item_source_that_fails_midway_raises_its_own_error(sim: Simulator) -> None:
+    class Broken(Exception):
+        pass
+
+    def items() -> Any:
+        yield "one"
+        yield "two"
+        raise Broken("the input file went away")
+
+    async with JuniorAI.from_config(config_of(openai_ai(sim, "oai", "m"))) as jr:
+        seen: list[int] = []
+        with pytest.raises(Broken):
+            async for result in jr.map("{item}", items(), ai="oai", max_concurrency=1):
+                seen.append(result.index)
+        with pytest.raises(Broken):
+            async with jr.map("{item}", items(), ai="oai") as results:
+                async for _ in results:
+                    pass
+        assert (await jr.ask("oai", "still fine")).text  # the instance survives
+
+
+async def test_unsupported_or_bad_options_fail_before_anything_is_sent(sim: Simulator) -> None:
+    async with JuniorAI.from_config(config_of(openai_ai(sim, "oai", "m"))) as jr:
+        with pytest.raises(InvalidInputError, match="json_schema"):
+            jr.map("{item}", [1], ai="oai", json_schema={"type": "array"})
+        with pytest.raises(InvalidInputError, match="temperature"):
+            await jr.ask("oai", "hi", temperature=7)
+        from junior_ai.ai.types import GenerateRequest
+
+        if "reasoning_effort" not in GenerateRequest.model_fields:
+            with pytest.raises(InvalidInputError, match="reasoning_effort"):
+                await jr.ask("oai", "hi", reasoning_effort="high")
+            with pytest.raises(InvalidInputError, match="reasoning_effort"):
+                jr.map("{item}", [1], ai="oai", reasoning_effort="high")
+    assert sim.state.requests("m") == []
+
+
+async def test_a_closed_instance_says_so(sim: Simulator) -> None:
+    jr = JuniorAI.from_config(config_of(openai_ai(sim, "oai", "m")))
+    assert (await jr.ask("oai", "hi")).text
+    await jr.aclose()
+    await jr.aclose()
+    with pytest.raises(InvalidInputError, match="closed"):
+        await jr.ask("oai", "hi")
+
+
+async def test_streams_share_the_ais_concurrency_limit(sim: Simulator) -> None:
+    sim.set_scenario("one-at-a-time", Scenario(replies=("a b c",), chunk_count=3, latency_s=0.05))
+    config = config_of(openai_ai(sim, "oai", "one-at-a-time", max_concurrency=1))
+    texts: list[str] = []
+    async with JuniorAI.from_config(config) as jr:
+
+        async def read() -> None:
+            texts.append("".join([piece async for piece in jr.stream("oai", "hi")]))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(3):
+                tg.start_soon(read)
+    assert texts == ["a b c"] * 3
+    assert sim.state.max_in_flight == 1
+
+
+async def test_a_stalled_stream_is_cut_by_the_idle_timeout_and_restarted_when_allowed(sim: Simulator) -> None:
+    sim.set_scenario("stall", Scenario(replies=("a b c d",), chunk_count=4, fault=Fault(kind="stall", times=1)))
+    config = config_of(openai_ai(sim, "oai", "stall", timeout_s=120), retry_base_delay_s=0)
+    async with JuniorAI.from_config(config) as jr:
+        with pytest.raises(TimeoutError):  # IdleTimeoutError, after text was handed out
+            async for _ in jr.stream("oai", "hi", idle_timeout_s=0.2):
+                pass
+        sim.set_scenario("stall", Scenario(replies=("a b c d",), chunk_count=4, fault=Fault(kind="stall", times=1)))
+        stream = jr.stream("oai", "hi", idle_timeout_s=0.2, restart_ok=True)
+        pieces = [piece async for piece in stream]
+    assert stream.restarts == 1 and stream.answer is not None and stream.answer.text == "a b c d"
+    assert "".join(pieces).endswith("a b c d")
+
+
+async def test_a_stream_is_held_to_its_deadline(sim: Simulator) -> None:
+    sim.set_scenario("slow", Scenario(latency_s=3600))
+    async with JuniorAI.from_config(config_of(openai_ai(sim, "oai", "slow"))) as jr:
+        with pytest.raises(ProviderTimeoutError, match=r"did not answer within 0\.3"):
+            async for _ in jr.stream("oai", "hi", timeout_s=0.3):
+                pass

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import anyio
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -283,6 +283,6 @@ def _texts(value: Any) -> list[str]:
 async def _json_body(request: Request) -> dict[str, Any] | None:
     try:
         data = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
+    except (json.JSONDecodeError, UnicodeDecodeError, ClientDisconnect):
+        return None  # a client gone before sending its body gets an answer nobody reads
     return data if isinstance(data, dict) else None
