@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from mcp.client.client import Client
 
+from junior_ai.ai.simulator import Scenario, Simulator
 from junior_ai.ai.structured import MAX_ERRORS, check_answer, strict_problem
 from junior_ai.core.errors import InvalidInputError
+from junior_ai.server.app import build_server
 from junior_ai.tools.validation import check_json_schema
+from tests.conftest import config_of, gemini_ai, openai_ai
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -86,3 +90,18 @@ def test_hostile_depths_are_errors_not_crashes() -> None:
     assert strict_problem(deep(5_000)) is not None
     nested = "[" * 100_000 + "]" * 100_000
     assert not check_answer(nested, {"type": "object"}).valid
+
+
+async def test_mcp_ask_many_reports_invalid_structured_answers_per_ai_never_ok(sim: Simulator) -> None:
+    sim.set_scenario("chatty", Scenario(replies=("Sure! ... {oops",)))
+    config = config_of(openai_ai(sim, "good", "exact"), gemini_ai(sim, "bad", "chatty"))
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    async with Client(build_server(config)) as client:
+        result = await client.call_tool("ask_many", {"prompt": "Count", "json_schema": schema})
+        listed = await client.call_tool("list_ais", {})
+    by_ai = {r["ai"]: r for r in (result.structured_content or {})["results"]}
+    assert by_ai["good"]["status"] == "ok" and by_ai["good"]["data"] == {"n": 1}
+    assert by_ai["bad"]["status"] == "invalid_output" and by_ai["bad"]["text"] == "Sure! ... {oops"
+    assert "not JSON" in by_ai["bad"]["validation_errors"][0]
+    counts = {info["name"]: info["invalid_outputs"] for info in (listed.structured_content or {})["ais"]}
+    assert counts == {"good": 0, "bad": 1}
