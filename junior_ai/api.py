@@ -34,6 +34,7 @@ from junior_ai.api_stream import AnswerStream, RestartCounter
 from junior_ai.api_types import Answer
 from junior_ai.core.config import JuniorConfig, config_from_mapping, load_config
 from junior_ai.core.errors import InvalidInputError, InvalidOutputError, ProviderTimeoutError
+from junior_ai.core.log import configure_library_logging
 from junior_ai.tools.arguments import AskManyArgs, AskOneArgs, ConsensusArgs
 from junior_ai.tools.ask import ask_many, ask_one
 from junior_ai.tools.collab.consensus import consensus
@@ -50,6 +51,7 @@ class JuniorAI:
     """Ask AIs from Python. Create with `JuniorAI.from_config(...)`; use as `async with`."""
 
     def __init__(self, config: JuniorConfig) -> None:
+        configure_library_logging()  # never structlog's default of printing to stdout
         self.config = config
         self._registry: AIRegistry | None = None
         self._starting = anyio.Lock()

@@ -8,12 +8,16 @@ closes a dropped generator at once and that close is passed on to the loop threa
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
-from contextlib import ExitStack, suppress
+from concurrent.futures import Future
+from contextlib import AbstractContextManager, suppress
 from types import TracebackType
 from typing import Any, TypeVar
 
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+import anyio
+from anyio.from_thread import BlockingPortal
 
 from junior_ai.ai.batch import ItemResult
 from junior_ai.api import ConfigSource, JuniorAI
@@ -34,9 +38,9 @@ class SyncJuniorAI:
 
     def __init__(self, config: JuniorConfig) -> None:
         self.config = config
-        self._stack: ExitStack | None = None
         self._portal: BlockingPortal | None = None
         self._jr: JuniorAI | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         self._closed = False
 
     @classmethod
@@ -52,23 +56,26 @@ class SyncJuniorAI:
         if self._closed:
             raise InvalidInputError("this SyncJuniorAI is closed; create a new one with SyncJuniorAI.from_config().")
         if self._portal is None or self._jr is None:
-            stack = ExitStack()
+            loop = _LoopThread()
+            jr = JuniorAI(self.config)
+            entered = loop.portal.wrap_async_context_manager(jr)
             try:
-                portal = stack.enter_context(start_blocking_portal())
-                jr = JuniorAI(self.config)
-                stack.enter_context(portal.wrap_async_context_manager(jr))
+                entered.__enter__()
             except BaseException:
-                stack.close()
+                loop.stop()
                 raise
-            self._stack, self._portal, self._jr = stack, portal, jr
+            self._portal, self._jr = loop.portal, jr
+            # Closed by close(), or when this object is collected, or at interpreter exit for a script that never
+            # closed it: the loop thread is a daemon, so a forgotten instance never keeps a process from exiting.
+            self._finalizer = weakref.finalize(self, _shut_down, loop, entered)
         return self._portal, self._jr
 
     def close(self) -> None:
         """Close every AI client and stop the private loop thread. Calling it again does nothing."""
         self._closed = True
-        stack, self._stack, self._portal, self._jr = self._stack, None, None, None
-        if stack is not None:
-            stack.close()
+        finalizer, self._finalizer, self._portal, self._jr = self._finalizer, None, None, None
+        if finalizer is not None:
+            finalizer()
 
     def __enter__(self) -> SyncJuniorAI:
         self._started()
@@ -272,6 +279,41 @@ class SyncAnswerStream(Iterator[str]):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class _LoopThread:
+    """An event loop of its own in a daemon thread, and the portal through which other threads call into it."""
+
+    def __init__(self) -> None:
+        ready: Future[BlockingPortal] = Future()
+
+        async def serve() -> None:
+            async with BlockingPortal() as portal:
+                ready.set_result(portal)
+                await portal.sleep_until_stopped()
+
+        def run() -> None:
+            try:
+                anyio.run(serve)
+            except BaseException as error:
+                if not ready.done():
+                    ready.set_exception(error)
+
+        self.thread = threading.Thread(target=run, name="junior-ai-loop", daemon=True)
+        self.thread.start()
+        self.portal = ready.result()
+
+    def stop(self) -> None:
+        with suppress(RuntimeError):  # already stopped
+            self.portal.call(self.portal.stop)
+        self.thread.join(timeout=10)
+
+
+def _shut_down(loop: _LoopThread, entered: AbstractContextManager[Any]) -> None:
+    try:
+        entered.__exit__(None, None, None)
+    finally:
+        loop.stop()
 
 
 def _blocking_iter(portal: BlockingPortal, source: AsyncIterator[T]) -> Generator[T]:

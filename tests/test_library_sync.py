@@ -210,3 +210,23 @@ async def test_the_sync_twin_can_be_used_from_worker_threads_at_once(sim: Simula
             for i in range(8):
                 tg.start_soon(anyio.to_thread.run_sync, ask, i)
     assert len(texts) == 8
+
+
+def test_a_script_that_never_closes_its_sync_instance_still_exits(sim: Simulator, tmp_path: Path) -> None:
+    script = tmp_path / "careless.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            from junior_ai import SyncJuniorAI
+
+            jr = SyncJuniorAI.from_config(
+                {{"oai": {{"provider": "openai_compatible", "base_url": "{sim.openai_base_url}", "model": "m", "api_key": "k"}}}}
+            )
+            print(jr.ask("oai", "hi").text)
+            """
+        ),
+        encoding="utf-8",
+    )
+    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith("[m] reply to") and ran.stdout.count("\n") == 1  # logs go to stderr, not stdout
