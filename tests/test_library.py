@@ -497,3 +497,21 @@ async def test_a_stream_is_held_to_its_deadline(sim: Simulator) -> None:
         with pytest.raises(ProviderTimeoutError, match=r"did not answer within 0\.3"):
             async for _ in jr.stream("oai", "hi", timeout_s=0.3):
                 pass
+
+
+async def test_a_safety_category_the_sdk_does_not_know_is_reported_at_start_up(sim: Simulator) -> None:
+    entries = {
+        "gem": {
+            "provider": "gemini",
+            "base_url": sim.gemini_base_url,
+            "model": "gm",
+            "api_key": GEMINI_KEY,
+            "safety_settings": [{"category": "HARM_CATEGORY_NOT_REAL", "threshold": "BLOCK_NONE"}],
+        }
+    }
+    async with JuniorAI.from_config(entries) as jr:
+        (entry,) = list(await jr.registry())
+        assert "HARM_CATEGORY_NOT_REAL" in (entry.init_error or "")
+        with pytest.raises(UnavailableError, match="could not be initialized"):
+            await jr.ask("gem", "hi")
+    assert sim.state.requests("gm") == []
