@@ -155,7 +155,6 @@ async def batch_generate_async(
     entry, _model = registry.entry_for(ai)
     workers = max_concurrency or entry.config.max_concurrency
     send, receive = anyio.create_memory_object_stream[ItemResult](workers)
-    queue_send, queue_receive = anyio.create_memory_object_stream[BatchItem](0)
 
     options: dict[str, Any] = {
         "system": system,
@@ -166,29 +165,44 @@ async def batch_generate_async(
     }
     request_from_prompt("check", **options)  # an unsupported option fails the batch now, not every item
 
-    async def feed(out: MemoryObjectSendStream[BatchItem]) -> None:
-        async with out:
-            if isinstance(items, AsyncIterable):
-                async for item in items:
-                    await out.send(item)
-            else:
-                for item in items:  # lazily: only what the workers can take is ever in memory
-                    await out.send(item)
+    source = _Source(items)
 
-    async def work(jobs: MemoryObjectReceiveStream[BatchItem], results: MemoryObjectSendStream[ItemResult]) -> None:
-        async with jobs, results:
-            async for item in jobs:
+    async def work(results: MemoryObjectSendStream[ItemResult]) -> None:
+        async with results:
+            while (item := await source.next()) is not None:
                 await results.send(await _one(registry, ai, item, options, timeout_s, max_input_tokens))
 
     async with anyio.create_task_group() as tg:
-        tg.start_soon(feed, queue_send)
         async with send:
             for _ in range(workers):
-                tg.start_soon(work, queue_receive.clone(), send.clone())
-        queue_receive.close()
+                tg.start_soon(work, send.clone())
         async with receive:
             yield receive
         tg.cancel_scope.cancel()
+
+
+class _Source:
+    """The items, handed to whichever worker is free next: pulled lazily, one at a time (no queue between the
+    input and the workers, so nothing is read before a worker can take it)."""
+
+    def __init__(self, items: Iterable[BatchItem] | AsyncIterable[BatchItem]) -> None:
+        self._async = aiter(items) if isinstance(items, AsyncIterable) else None
+        self._sync = iter(items) if not isinstance(items, AsyncIterable) else None
+        self._lock = anyio.Lock()
+        self._done = False
+
+    async def next(self) -> BatchItem | None:
+        if self._sync is not None:
+            return next(self._sync, None)
+        assert self._async is not None
+        async with self._lock:  # an async generator must not be advanced by two tasks at once
+            if self._done:
+                return None
+            try:
+                return await anext(self._async)
+            except StopAsyncIteration:
+                self._done = True
+                return None
 
 
 async def _one(
