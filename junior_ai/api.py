@@ -23,7 +23,6 @@ from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
-from pydantic import BaseModel
 
 from junior_ai.ai.registry import AIRegistry, initialize_all_clients_async
 from junior_ai.ai.request_options import request_from_prompt
@@ -135,13 +134,17 @@ class JuniorAI:
         json_schema: dict[str, Any] | None = None,
         reasoning_effort: str | None = None,
         timeout_s: float | None = None,
+        files: Sequence[str] | None = None,
+        diff: str | None = None,
     ) -> Answer:
         """One AI's answer. With `json_schema`, `answer.data` is the parsed, validated value; an answer that
         fails the schema twice raises `InvalidOutputError` (its `.text` and `.validation_errors` say how).
         Raises `InvalidInputError` (also a ValueError) or a `ProviderError` such as `ProviderTimeoutError`
         (also a TimeoutError) or `RateLimitedError` (with `retry_after_s`)."""
         args = AskOneArgs.parse(
-            **_reasoning(AskOneArgs, reasoning_effort),
+            reasoning_effort=reasoning_effort,
+            files=list(files) if files is not None else None,
+            diff=diff,
             ai=ai,
             prompt=prompt,
             system=system,
@@ -178,11 +181,15 @@ class JuniorAI:
         timeout_s: float | None = None,
         deadline_s: float | None = None,
         min_responses: int | None = None,
+        files: Sequence[str] | None = None,
+        diff: str | None = None,
     ) -> AskManyResult:
         """Several AIs at once (all enabled ones when `ais` is None). `.results` has one entry per AI with its
         own `status` ("ok", "timeout", "invalid_output", ...): one AI failing never fails the others."""
         args = AskManyArgs.parse(
-            **_reasoning(AskManyArgs, reasoning_effort),
+            reasoning_effort=reasoning_effort,
+            files=list(files) if files is not None else None,
+            diff=diff,
             prompt=prompt,
             ais=list(ais) if ais is not None else None,
             system=system,
@@ -306,9 +313,15 @@ class JuniorAI:
         options: Sequence[str] | None = None,
         deadline_s: float | None = None,
         max_cost_usd: float | None = None,
+        reasoning_effort: str | None = None,
+        files: Sequence[str] | None = None,
+        diff: str | None = None,
     ) -> ConsensusResult:
         """Several AIs answer, critique each other for `rounds` rounds, and a judge writes the synthesis."""
         args = ConsensusArgs.parse(
+            reasoning_effort=reasoning_effort,
+            files=list(files) if files is not None else None,
+            diff=diff,
             question=question,
             ais=list(ais) if ais is not None else None,
             judge=judge,
@@ -323,12 +336,3 @@ class JuniorAI:
 def _check_options(*, reasoning_effort: str | None) -> None:
     if reasoning_effort is not None:
         request_from_prompt("check", reasoning_effort=reasoning_effort)
-
-
-def _reasoning(model: type[BaseModel], reasoning_effort: str | None) -> dict[str, Any]:
-    """`reasoning_effort` for a tool's arguments model, when it has the field; never silently dropped."""
-    if reasoning_effort is None:
-        return {}
-    if "reasoning_effort" not in model.model_fields:
-        raise InvalidInputError("reasoning_effort is not supported by this version of Junior AI; leave it out.")
-    return {"reasoning_effort": reasoning_effort}

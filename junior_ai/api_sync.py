@@ -99,6 +99,8 @@ class SyncJuniorAI:
         json_schema: dict[str, Any] | None = None,
         reasoning_effort: str | None = None,
         timeout_s: float | None = None,
+        files: Sequence[str] | None = None,
+        diff: str | None = None,
     ) -> Answer:
         """`JuniorAI.ask`, blocking."""
         portal, jr = self._started()
@@ -112,6 +114,8 @@ class SyncJuniorAI:
                 json_schema=json_schema,
                 reasoning_effort=reasoning_effort,
                 timeout_s=timeout_s,
+                files=files,
+                diff=diff,
             )
         )
 
@@ -128,6 +132,8 @@ class SyncJuniorAI:
         timeout_s: float | None = None,
         deadline_s: float | None = None,
         min_responses: int | None = None,
+        files: Sequence[str] | None = None,
+        diff: str | None = None,
     ) -> AskManyResult:
         """`JuniorAI.ask_many`, blocking."""
         portal, jr = self._started()
@@ -143,6 +149,8 @@ class SyncJuniorAI:
                 timeout_s=timeout_s,
                 deadline_s=deadline_s,
                 min_responses=min_responses,
+                files=files,
+                diff=diff,
             )
         )
 
@@ -156,6 +164,9 @@ class SyncJuniorAI:
         options: Sequence[str] | None = None,
         deadline_s: float | None = None,
         max_cost_usd: float | None = None,
+        reasoning_effort: str | None = None,
+        files: Sequence[str] | None = None,
+        diff: str | None = None,
     ) -> ConsensusResult:
         """`JuniorAI.consensus`, blocking."""
         portal, jr = self._started()
@@ -168,6 +179,9 @@ class SyncJuniorAI:
                 options=options,
                 deadline_s=deadline_s,
                 max_cost_usd=max_cost_usd,
+                reasoning_effort=reasoning_effort,
+                files=files,
+                diff=diff,
             )
         )
 

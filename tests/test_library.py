@@ -277,7 +277,7 @@ async def test_leaving_a_stream_early_closes_the_provider_request(sim: Simulator
 async def test_a_slow_consumer_slows_the_reading_instead_of_buffering_everything(sim: Simulator) -> None:
     chunks = 3000
     sim.set_scenario("huge", Scenario(replies=("x" * 4096 * chunks,), chunk_count=chunks))
-    async with JuniorAI.from_config(config_of(openai_ai(sim, "oai", "huge"))) as jr:
+    async with JuniorAI.from_config(config_of(openai_ai(sim, "oai", "huge", timeout_s=300))) as jr:
         stream = jr.stream("oai", "Write a lot")
         first = await stream.__anext__()
         assert first
@@ -515,3 +515,20 @@ async def test_a_safety_category_the_sdk_does_not_know_is_reported_at_start_up(s
         with pytest.raises(UnavailableError, match="could not be initialized"):
             await jr.ask("gem", "hi")
     assert sim.state.requests("gm") == []
+
+
+async def test_files_diff_and_reasoning_effort_pass_through_like_the_tools(sim: Simulator, tmp_path: Path) -> None:
+    shared = tmp_path / "notes.py"
+    shared.write_text("def answer() -> int:\n    return 42\n", encoding="utf-8")
+    config = config_of(openai_ai(sim, "oai", "m"), allowed_paths=[str(tmp_path)])
+    async with JuniorAI.from_config(config) as jr:
+        await jr.ask("oai", "Review this", files=[str(shared)], reasoning_effort="high")
+        stream = jr.stream("oai", "Think hard", reasoning_effort="low")
+        assert "".join([piece async for piece in stream])
+        results = [r async for r in jr.map("{item}", ["x"], ai="oai", reasoning_effort="medium")]
+        assert results[0].ok
+        with pytest.raises(InvalidInputError, match="reasoning_effort"):
+            await jr.ask("oai", "hi", reasoning_effort="extreme")
+    first, second, third = sim.state.requests("m")
+    assert "return 42" in json.dumps(first.body) and first.body["reasoning_effort"] == "high"
+    assert second.body["reasoning_effort"] == "low" and third.body["reasoning_effort"] == "medium"
