@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic.json_schema import SkipJsonSchema
 
 from junior_ai.core.config import ReasoningEffort
 from junior_ai.core.errors import CallStatus, InvalidOutputError, ProviderError, RateLimitedError
@@ -145,10 +146,11 @@ class CallResult(BaseModel):
     partial: bool = Field(default=False, description="True when `text` is an unfinished answer.")
     full_text_uri: str | None = Field(default=None, description="Resource with the whole answer when trimmed.")
     adaptations: list[str] = Field(default_factory=list, description="Parameters adapted to what the model accepts.")
-    data: Any = Field(default=None, description="With json_schema: the parsed answer, valid for the schema.")
-    validation_errors: list[str] | None = Field(
-        default=None, description="With status invalid_output: the first ways the answer failed the schema."
-    )
+    # In every result, but left out of the published output schemas (each tool's schema costs host context):
+    data: SkipJsonSchema[Any] = None
+    """With json_schema: the parsed answer, valid for the schema."""
+    validation_errors: SkipJsonSchema[list[str] | None] = None
+    """With status invalid_output: the first ways the answer failed the schema."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property

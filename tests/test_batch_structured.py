@@ -1,5 +1,6 @@
 """Batch with the request options: the CLI's --system, --json-schema, --temperature, --max-tokens, and `data` for
-each valid item (invalid ones are `invalid_output`, never `ok`)."""
+each valid item (invalid ones are `invalid_output`, never `ok`). The ask_batch MCP tool keeps json_schema only:
+tools/list is at its size budget."""
 
 from __future__ import annotations
 
@@ -98,36 +99,3 @@ def test_cli_batch_refuses_a_bad_schema_file_before_sending(sim: Simulator, tmp_
         assert ran.returncode != 0 and message in ran.stderr, ran.stderr
         assert "Traceback" not in ran.stderr
     assert sim.state.requests("extract") == []
-
-
-async def test_ask_batch_tool_passes_the_request_options_and_counts_invalid_output(sim: Simulator) -> None:
-    from junior_ai.ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
-    from junior_ai.tools.arguments import AskBatchArgs
-    from junior_ai.tools.batch import ask_batch
-    from junior_ai.tools.output_budget import ResultStore
-    from tests.conftest import config_of, openai_ai
-
-    sim.set_scenario("tool-batch", Scenario(rules=(ReplyRule(contains="b!", reply="not json"),)))
-    schema = {"type": "object", "properties": {"x": {"type": "string"}}, "required": ["x"]}
-    registry = await initialize_all_clients_async(config_of(openai_ai(sim, "oai", "tool-batch")))
-    store = ResultStore(ttl_s=60, max_bytes=1_000_000)
-    try:
-        args = AskBatchArgs(
-            template="{item}!",
-            items=["a", "b", "c"],
-            ai="oai",
-            json_schema=schema,
-            system="S",
-            temperature=0.5,
-            max_tokens=9,
-        )
-        summary = await ask_batch(registry, args, store=store)
-    finally:
-        await cleanup_async_ai_clients(registry)
-    assert summary.counts == {"invalid_output": 1, "ok": 2}
-    body = sim.state.requests("tool-batch")[0].body
-    assert body["messages"][0]["content"] == "S" and body["temperature"] == 0.5 and body["max_tokens"] == 9
-    assert summary.results_uri is not None
-    result_id = summary.results_uri.split("/")[-2]
-    records = [json.loads(line) for line in (store.get(result_id, "results.jsonl") or "").splitlines()]
-    assert sorted(r["data"]["x"] for r in records if r["status"] == "ok") == ["simulated", "simulated"]

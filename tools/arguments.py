@@ -160,10 +160,6 @@ class AskBatchArgs(ToolArguments):
     max_concurrency: Annotated[int | None, Field(ge=1, le=1000)] = None
     deadline_s: DeadlineS = None
     background: Background = None
-    # request options for every item (issue 15)
-    system: System = None
-    temperature: Temperature = None
-    max_tokens: MaxTokens = None
 
 
 class ListAIsArgs(ToolArguments):

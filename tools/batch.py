@@ -81,15 +81,7 @@ async def ask_batch(
 
     async def run(target: str) -> None:
         async with map_generate_async(
-            registry,
-            template,
-            items,
-            target,
-            json_schema=json_schema,
-            max_concurrency=max_concurrency,
-            system=args.system,
-            temperature=args.temperature,
-            max_tokens=args.max_tokens,
+            registry, template, items, target, json_schema=json_schema, max_concurrency=max_concurrency
         ) as finished:
             async for result in finished:
                 await report(result)
