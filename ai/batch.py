@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -26,8 +26,9 @@ from pydantic import BaseModel, ConfigDict, computed_field
 from junior_ai.ai.adaptive import ConcurrencyGovernor
 from junior_ai.ai.call import call_ai_async
 from junior_ai.ai.registry import AIRegistry
+from junior_ai.ai.request_options import request_from_prompt
 from junior_ai.ai.types import GenerateRequest
-from junior_ai.core.errors import CallStatus, ProviderError
+from junior_ai.core.errors import CallStatus, InvalidOutputError, ProviderError
 from junior_ai.core.usage import TokenUsage
 
 _PLACEHOLDER = re.compile(r"\{item(?:\.([A-Za-z_][A-Za-z0-9_]*))?\}")
@@ -46,6 +47,14 @@ class ItemResult(BaseModel):
     attempts: int = 0
     usage: TokenUsage | None = None
     cost_usd: float | None = None
+    data: Any = None
+    """With json_schema: the parsed answer, valid for the schema."""
+    validation_errors: list[str] | None = None
+    """With status invalid_output: the first ways the answer failed the schema (`text` is the raw answer)."""
+    queue_wait_ms: float = 0.0
+    """From the item being read to its call starting (waiting for a free worker)."""
+    call_ms: float = 0.0
+    """The call itself: the AI's own concurrency and rpm limits, retries and the answer."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -65,6 +74,8 @@ class BatchItem(BaseModel):
     prompt: str | None
     """None when the item could not be rendered (see `error`)."""
     error: str | None = None
+    read_at: float = 0.0
+    """`time.perf_counter()` when the item was read from the input (for `ItemResult.queue_wait_ms`)."""
 
 
 def item_key(prompt: str, ai: str) -> str:
@@ -87,16 +98,27 @@ def render(template: str, item: Any) -> str:
     return _PLACEHOLDER.sub(substitute, template)
 
 
+def render_item(template: str, index: int, item: Any) -> BatchItem:
+    try:
+        return BatchItem(index=index, prompt=render(template, item), read_at=time.perf_counter())
+    except KeyError as missing:
+        return BatchItem(
+            index=index,
+            prompt=None,
+            error=f"the item has no field {missing.args[0]!r} for the template's {{item.{missing.args[0]}}}",
+        )
+
+
 def render_items(template: str, items: Iterable[Any]) -> Iterable[BatchItem]:
     for index, item in enumerate(items):
-        try:
-            yield BatchItem(index=index, prompt=render(template, item))
-        except KeyError as missing:
-            yield BatchItem(
-                index=index,
-                prompt=None,
-                error=f"the item has no field {missing.args[0]!r} for the template's {{item.{missing.args[0]}}}",
-            )
+        yield render_item(template, index, item)
+
+
+async def render_items_async(template: str, items: AsyncIterable[Any]) -> AsyncIterator[BatchItem]:
+    index = 0
+    async for item in items:
+        yield render_item(template, index, item)
+        index += 1
 
 
 async def count_input_tokens(registry: AIRegistry, ai: str, request: GenerateRequest) -> int:
@@ -114,11 +136,14 @@ async def count_input_tokens(registry: AIRegistry, ai: str, request: GenerateReq
 @asynccontextmanager
 async def batch_generate_async(
     registry: AIRegistry,
-    items: Iterable[BatchItem],
+    items: Iterable[BatchItem] | AsyncIterable[BatchItem],
     ai: str,
     *,
     system: str | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
     json_schema: dict[str, Any] | None = None,
+    reasoning_effort: str | None = None,
     max_concurrency: int | None = None,
     timeout_s: float | None = None,
     max_input_tokens: int | None = None,
@@ -137,16 +162,24 @@ async def batch_generate_async(
         governor = ConcurrencyGovernor(ai, requested=max_concurrency, ai_limit=entry.config.max_concurrency)
     workers = governor.limit
     send, receive = anyio.create_memory_object_stream[ItemResult](workers)
-    # Workers take the next item straight from the (lazy) iterator: only what they hold is ever in memory. No
+    options: dict[str, Any] = {
+        "system": system,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+        "json_schema": json_schema,
+        "reasoning_effort": reasoning_effort,
+    }
+    request_from_prompt("check", **options)  # an unsupported option fails the batch now, not every item
+    # Workers take the next item straight from the (lazy) source: only what they hold is ever in memory. No
     # feeder task and queue in between: the hand-off cost a stream send and receive per item (profiled).
-    pending = iter(items)
+    source = _Source(items)
 
     async def work(results: MemoryObjectSendStream[ItemResult]) -> None:
         async with results:
-            for item in pending:  # `next()` is synchronous: two workers never run it at once
+            while (item := await source.next()) is not None:
                 await governor.acquire()
                 try:
-                    result = await _one(registry, ai, item, system, json_schema, timeout_s, max_input_tokens, governor)
+                    result = await _one(registry, ai, item, options, timeout_s, max_input_tokens, governor)
                 finally:
                     governor.release()
                 if result.ok:
@@ -162,12 +195,35 @@ async def batch_generate_async(
         tg.cancel_scope.cancel()
 
 
+class _Source:
+    """The items, handed to whichever worker is free next: pulled lazily, one at a time (no queue between the
+    input and the workers, so nothing is read before a worker can take it)."""
+
+    def __init__(self, items: Iterable[BatchItem] | AsyncIterable[BatchItem]) -> None:
+        self._async = aiter(items) if isinstance(items, AsyncIterable) else None
+        self._sync = iter(items) if not isinstance(items, AsyncIterable) else None
+        self._lock = anyio.Lock()
+        self._done = False
+
+    async def next(self) -> BatchItem | None:
+        if self._sync is not None:
+            return next(self._sync, None)
+        assert self._async is not None
+        async with self._lock:  # an async generator must not be advanced by two tasks at once
+            if self._done:
+                return None
+            try:
+                return await anext(self._async)
+            except StopAsyncIteration:
+                self._done = True
+                return None
+
+
 async def _one(
     registry: AIRegistry,
     ai: str,
     item: BatchItem,
-    system: str | None,
-    json_schema: dict[str, Any] | None,
+    options: dict[str, Any],
     timeout_s: float | None,
     max_input_tokens: int | None,
     governor: ConcurrencyGovernor,
@@ -175,7 +231,8 @@ async def _one(
     if item.prompt is None:
         return ItemResult(index=item.index, key="", ai=ai, status="bad_request", error=item.error)
     key = item_key(item.prompt, ai)
-    request = GenerateRequest.from_prompt(item.prompt, system=system, json_schema=json_schema)
+    request = request_from_prompt(item.prompt, **options)
+    waited_ms = (time.perf_counter() - item.read_at) * 1000 if item.read_at else 0.0
     if max_input_tokens is not None:
         tokens = await count_input_tokens(registry, ai, request)
         if tokens > max_input_tokens:
@@ -193,6 +250,8 @@ async def _one(
             registry, ai, request, timeout_s=timeout_s, on_attempt_failed=governor.on_attempt_failed
         )
     except ProviderError as error:
+        call_ms = (time.perf_counter() - started) * 1000
+        invalid = error if isinstance(error, InvalidOutputError) else None
         return ItemResult(
             index=item.index,
             key=key,
@@ -200,7 +259,13 @@ async def _one(
             status=error.status,
             error=error.message,
             attempts=error.attempts,
-            latency_ms=(time.perf_counter() - started) * 1000,
+            latency_ms=waited_ms + call_ms,
+            queue_wait_ms=waited_ms,
+            call_ms=call_ms,
+            text=invalid.text if invalid else None,
+            validation_errors=invalid.validation_errors if invalid else None,
+            usage=invalid.usage if invalid else None,
+            cost_usd=invalid.cost_usd if invalid else None,
         )
     return ItemResult(
         index=item.index,
@@ -208,7 +273,10 @@ async def _one(
         ai=ai,
         status="ok",
         text=response.text,
-        latency_ms=response.latency_ms,
+        data=response.data,
+        latency_ms=waited_ms + response.latency_ms,
+        queue_wait_ms=waited_ms,
+        call_ms=response.latency_ms,
         attempts=response.attempts,
         usage=response.usage,
         cost_usd=response.cost_usd,
@@ -216,7 +284,11 @@ async def _one(
 
 
 def map_generate_async(
-    registry: AIRegistry, template: str, items: Iterable[Any], ai: str, **options: Any
+    registry: AIRegistry, template: str, items: Iterable[Any] | AsyncIterable[Any], ai: str, **options: Any
 ) -> AbstractAsyncContextManager[MemoryObjectReceiveStream[ItemResult]]:
-    """`batch_generate_async` over `template` rendered for each item (`{item}`, `{item.field}`)."""
-    return batch_generate_async(registry, render_items(template, items), ai, **options)
+    """`batch_generate_async` over `template` rendered for each item (`{item}`, `{item.field}`); the items may
+    be any iterable or async iterable, read lazily."""
+    rendered = (
+        render_items_async(template, items) if isinstance(items, AsyncIterable) else render_items(template, items)
+    )
+    return batch_generate_async(registry, rendered, ai, **options)

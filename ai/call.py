@@ -14,11 +14,19 @@ import anyio.to_thread
 
 from junior_ai.ai.registry import AIEntry, AIRegistry
 from junior_ai.ai.retry import backoff_delay
+from junior_ai.ai.structured import Checked, check_answer, correction
 from junior_ai.ai.translate import timeout_error
 from junior_ai.ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd
-from junior_ai.core.errors import AsyncPathBrokenError, ProviderError, RateLimitedError, UnavailableError
+from junior_ai.core.errors import (
+    AsyncPathBrokenError,
+    InvalidOutputError,
+    ProviderError,
+    RateLimitedError,
+    UnavailableError,
+)
 from junior_ai.core.log import get_logger
 from junior_ai.core.principals import CURRENT_SCOPE, BudgetExceededError
+from junior_ai.core.usage import TokenUsage
 
 log = get_logger(__name__)
 
@@ -51,69 +59,73 @@ async def call_ai_async(
     is broken. Raises a `ProviderError` (with `.attempts`) or `InvalidInputError` for an unknown AI.
     `on_attempt_failed` sees every failed attempt, retried or not (a batch backs off on each 429 it sees).
     """
-    target = registry.resolve(ai)  # `name`, `name:model` or an alias
-    entry = registry.get(target.ai)
-    if target.model is not None:
-        request = request.model_copy(update={"model": target.model})
-    ai = target.ai
-    if entry.client is None:
-        raise UnavailableError(
-            f"{ai} could not be initialized ({entry.init_error}). Fix its entry in the configuration and "
-            "restart; `junior-ai doctor` shows details.",
-            ai=ai,
-            attempts=0,
-        )
+    entry, request, budget, policy = await prepare(registry, ai, request, timeout_s, max_attempts, rng)
+    ai = entry.name
     scope = CURRENT_SCOPE.get()
-    if scope is not None:
-        try:
-            scope.check_budget()  # a principal over its daily budget is refused before anything is sent
-        except BudgetExceededError as error:
-            # As a per-AI failure, so a fan-out reports it in each AI's result instead of crashing.
-            raise RateLimitedError(
-                str(error), ai=ai, http_status=None, attempts=0, retry_after_s=error.retry_after_s
-            ) from error
-    if entry.shared is not None:
-        await entry.shared.pull()  # a breaker opened by another replica holds here too
-    entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
-    registry.prices.prefetch(entry.config, request.model or entry.config.model)  # loads while the AI answers
-    budget = timeout_s if timeout_s is not None else entry.config.timeout_s
-    policy = _Policy(
-        attempts=max_attempts if max_attempts is not None else registry.config.settings.max_attempts,
-        base_delay_s=registry.config.settings.retry_base_delay_s,
-        rng=rng,
-        on_failure=on_attempt_failed,
-    )
+    policy.on_failure = on_attempt_failed
     started = time.perf_counter()
     response: AIResponse | None = None
     failure: ProviderError | None = None
+    spent: list[AIResponse] = []
+    checked: Checked | None = None
     try:
         with anyio.fail_after(budget):
-            answer = await _with_retries(
-                entry, request, anyio.current_time() + budget, policy, stream, idle_timeout_s, on_delta, on_retry
-            )
+            end = anyio.current_time() + budget
+            answer = await _with_retries(entry, request, end, policy, stream, idle_timeout_s, on_delta, on_retry)
+            spent.append(answer)
+            if request.json_schema is not None:
+                checked = check_answer(answer.text, request.json_schema)
+                if not checked.valid:
+                    # Asked once more, showing the AI what was wrong; a second failure is the caller's to see.
+                    log.info("invalid_output_retry", ai=ai, errors=checked.errors[:2])
+                    if on_retry is not None:
+                        on_retry()
+                    again = Policy(attempts=policy.attempts, base_delay_s=policy.base_delay_s, rng=policy.rng)
+                    retry_request = correction(request, answer.text, checked.errors)
+                    answer = await _with_retries(
+                        entry, retry_request, end, again, stream, idle_timeout_s, on_delta, on_retry
+                    )
+                    spent.append(answer)
+                    policy.attempt += again.attempt
+                    checked = check_answer(answer.text, request.json_schema)
         latency_ms = (time.perf_counter() - started) * 1000
+        usage = sum_usage(spent)
         # Outside the call's timeout: an answer in hand is not lost to a slow first load of the price table.
         cost = await registry.prices.cost_async(
             entry.config,
-            answer.usage,
+            usage,
             request.model or entry.config.model,
             answer.model,
-            reported_usd=answer.reported_cost_usd,
+            reported_usd=_sum_reported(spent),
         )
+        if checked is not None and not checked.valid:
+            invalid = InvalidOutputError(
+                f"{ai}'s answer did not match the json_schema, also after being shown what was wrong: "
+                f"{checked.errors[0]}. The raw text is in the result; simplify the schema or ask another AI.",
+                ai=ai,
+                text=answer.text,
+                validation_errors=checked.errors,
+                attempts=policy.attempt,
+                model=answer.model,
+            )
+            invalid.usage, invalid.cost_usd, invalid.latency_ms = usage, cost.usd, latency_ms
+            raise invalid
         response = answer.model_copy(
             update={
                 "attempts": policy.attempt,
                 "latency_ms": latency_ms,
                 "cost_usd": cost.usd,
                 "cost_source": cost.source,
+                "usage": usage,
+                "data": checked.data if checked is not None else None,
             }
         )
-    except TimeoutError as exc:
-        failure = _deadline_error(entry, budget, policy.attempt)
-        raise failure from exc
-    except ProviderError as error:
+    except ProviderError as error:  # before TimeoutError: ProviderTimeoutError is one too, and is already ours
         failure = error
         raise
+    except TimeoutError as exc:
+        failure = deadline_error(entry, budget, policy.attempt)
+        raise failure from exc
     except anyio.get_cancelled_exc_class():
         entry.breaker.record_abandoned()  # the caller gave up: neither an answer nor the AI's failure
         raise
@@ -124,6 +136,8 @@ async def call_ai_async(
                 entry.breaker.record_success()
             elif failure is not None:
                 entry.breaker.record_failure(failure)
+            if isinstance(failure, InvalidOutputError):
+                entry.stats.invalid_outputs += 1
             if entry.shared is not None:
                 with anyio.CancelScope(shield=True):
                     await entry.shared.push(counted, ok=response is not None)
@@ -137,15 +151,72 @@ async def call_ai_async(
             entry.stats.record(
                 ok=response is not None,
                 latency_ms=(time.perf_counter() - started) * 1000,
-                usage=response.usage if response else None,
+                usage=response.usage if response else sum_usage(spent) if spent else None,
                 sync_fallback=bool(response and response.path == "sync_fallback"),
                 cost=response.cost_usd if response else None,
             )
     return response
 
 
+async def prepare(
+    registry: AIRegistry,
+    ai: str,
+    request: GenerateRequest,
+    timeout_s: float | None,
+    max_attempts: int | None,
+    rng: random.Random | None,
+) -> tuple[AIEntry, GenerateRequest, float, Policy]:
+    """What every call starts with: the AI resolved (`name`, `name:model` or an alias), the principal's budget
+    and the breaker asked, the time budget and the retry policy. Raises `InvalidInputError`, or a
+    `ProviderError` for an AI not to ask."""
+    target = registry.resolve(ai)
+    entry = registry.get(target.ai)
+    if target.model is not None:
+        request = request.model_copy(update={"model": target.model})
+    if entry.client is None:
+        raise UnavailableError(
+            f"{entry.name} could not be initialized ({entry.init_error}). Fix its entry in the configuration and "
+            "restart; `junior-ai doctor` shows details.",
+            ai=entry.name,
+            attempts=0,
+        )
+    scope = CURRENT_SCOPE.get()
+    if scope is not None:
+        try:
+            scope.check_budget()  # a principal over its daily budget is refused before anything is sent
+        except BudgetExceededError as error:
+            # As a per-AI failure, so a fan-out reports it in each AI's result instead of crashing.
+            raise RateLimitedError(
+                str(error), ai=entry.name, http_status=None, attempts=0, retry_after_s=error.retry_after_s
+            ) from error
+    if entry.shared is not None:
+        await entry.shared.pull()  # a breaker opened by another replica holds here too
+    entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
+    registry.prices.prefetch(entry.config, request.model or entry.config.model)  # loads while the AI answers
+    budget = timeout_s if timeout_s is not None else entry.config.timeout_s
+    policy = Policy(
+        attempts=max_attempts if max_attempts is not None else registry.config.settings.max_attempts,
+        base_delay_s=registry.config.settings.retry_base_delay_s,
+        rng=rng,
+    )
+    return entry, request, budget, policy
+
+
+def sum_usage(responses: list[AIResponse]) -> TokenUsage:
+    total = TokenUsage()
+    for response in responses:
+        total = total + response.usage
+    return total
+
+
+def _sum_reported(responses: list[AIResponse]) -> float | None:
+    """The provider's own cost figure for every answer paid for, when it gave one for each."""
+    figures = [response.reported_cost_usd for response in responses]
+    return sum(f for f in figures if f is not None) if all(f is not None for f in figures) else None
+
+
 @dataclass
-class _Policy:
+class Policy:
     attempts: int
     base_delay_s: float
     rng: random.Random | None
@@ -157,7 +228,7 @@ async def _with_retries(
     entry: AIEntry,
     request: GenerateRequest,
     deadline: float,
-    policy: _Policy,
+    policy: Policy,
     stream: bool,
     idle_timeout_s: float | None,
     on_delta: DeltaCallback | None,
@@ -172,7 +243,7 @@ async def _with_retries(
         try:
             remaining = max(0.001, deadline - anyio.current_time())
             if use_sync:
-                return await _sync_attempt(entry, request, remaining)
+                return await sync_attempt(entry, request, remaining)
             return await _async_attempt(entry, request, remaining, stream, idle_timeout_s or remaining, on_delta)
         except AsyncPathBrokenError as broken:
             log.warning("async_path_broken", ai=ai, error=broken.message, action="sync_fallback")
@@ -182,35 +253,38 @@ async def _with_retries(
             policy.attempt -= 1  # the broken async path is not the provider's failure; do not spend an attempt
             continue
         except ProviderError as err:
-            err.attempts = policy.attempt
-            if policy.on_failure is not None:
-                policy.on_failure(err)
-            if not err.retryable or policy.attempt >= policy.attempts:
-                raise
-            left = deadline - anyio.current_time()
-            asked = err.retry_after_s if isinstance(err, RateLimitedError) else None
-            delay = (
-                asked
-                if asked is not None
-                else backoff_delay(policy.attempt, rng=policy.rng, base_s=policy.base_delay_s)
-            )
-            if delay >= left:
-                if asked is not None:
-                    raise RateLimitedError(
-                        f"rate limited by {ai}: it asks to wait {asked:.0f} s, more than the "
-                        f"{max(left, 0):.0f} s left of this call; retry after {asked:.0f} s.",
-                        ai=ai,
-                        attempts=policy.attempt,
-                        retry_after_s=asked,
-                    ) from err
-                raise
-            log.info("retrying", ai=ai, attempt=policy.attempt, status=err.status, delay_s=round(delay, 3))
+            delay = retry_delay(err, policy, deadline, ai)
             if on_retry is not None:
                 on_retry()  # text streamed by the failed attempt is void
             await anyio.sleep(delay)
 
 
-def _deadline_error(entry: AIEntry, budget: float, attempts: int) -> ProviderError:
+def retry_delay(err: ProviderError, policy: Policy, deadline: float, ai: str) -> float:
+    """How long to wait before the next attempt after `err`; raises (`err`, or rate limited when the provider
+    asks for more time than is left) when there should be no next attempt. Must be called in `except`."""
+    err.attempts = policy.attempt
+    if policy.on_failure is not None:
+        policy.on_failure(err)
+    if not err.retryable or policy.attempt >= policy.attempts:
+        raise err
+    left = deadline - anyio.current_time()
+    asked = err.retry_after_s if isinstance(err, RateLimitedError) else None
+    delay = asked if asked is not None else backoff_delay(policy.attempt, rng=policy.rng, base_s=policy.base_delay_s)
+    if delay >= left:
+        if asked is not None:
+            raise RateLimitedError(
+                f"rate limited by {ai}: it asks to wait {asked:.0f} s, more than the "
+                f"{max(left, 0):.0f} s left of this call; retry after {asked:.0f} s.",
+                ai=ai,
+                attempts=policy.attempt,
+                retry_after_s=asked,
+            ) from err
+        raise err
+    log.info("retrying", ai=ai, attempt=policy.attempt, status=err.status, delay_s=round(delay, 3))
+    return delay
+
+
+def deadline_error(entry: AIEntry, budget: float, attempts: int) -> ProviderError:
     error = timeout_error(entry.config, budget)
     error.attempts = max(attempts, 1)
     return error
@@ -253,7 +327,7 @@ async def _async_attempt(
         )
 
 
-async def _sync_attempt(entry: AIEntry, request: GenerateRequest, remaining: float) -> AIResponse:
+async def sync_attempt(entry: AIEntry, request: GenerateRequest, remaining: float) -> AIResponse:
     assert entry.client is not None
     async with entry.limiter:
         # The sync client carries `remaining` as its own HTTP timeout, so an abandoned thread ends by itself

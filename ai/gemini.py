@@ -60,6 +60,11 @@ class GeminiClient:
         self._async_ready = async_ready
         self._closed = False
         self._memory = ParamMemory()
+        # Built once, here, so a category or threshold the SDK does not know fails at start-up (init_error,
+        # shown by list_ais and doctor) rather than on every call.
+        self._safety = [
+            gtypes.SafetySetting(**setting.model_dump(exclude_none=True)) for setting in config.safety_settings or ()
+        ]
 
     @classmethod
     def build(cls, config: AIConfig) -> GeminiClient:
@@ -123,6 +128,9 @@ class GeminiClient:
             # only Gemini's OpenAPI subset and would reject common keywords such as additionalProperties.
             settings["response_mime_type"] = "application/json"
             settings["response_json_schema"] = request.json_schema
+        if self._safety:
+            # Passed through as configured: batch extraction over technical text trips the defaults often enough.
+            settings["safety_settings"] = self._safety
         return gtypes.GenerateContentConfig(**settings)
 
     def _contents(self, request: GenerateRequest) -> list[gtypes.Content]:

@@ -17,6 +17,7 @@ from openai.types.chat import ChatCompletion
 from junior_ai.ai.adapt import PDF_AS_TEXT, ParamMemory, adaptation_for, note
 from junior_ai.ai.parts import openai_content, pdf_as_text_reason, pdf_names, reads_pdf_natively
 from junior_ai.ai.stream_guard import StreamSilence, guarded
+from junior_ai.ai.structured import strict_problem
 from junior_ai.ai.translate import (
     blocked_error,
     connection_error,
@@ -98,7 +99,12 @@ class OpenAICompatibleClient:
         if request.json_schema is not None:
             params["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": "response", "schema": request.json_schema},
+                "json_schema": {
+                    "name": "response",
+                    "schema": request.json_schema,
+                    # Strict mode makes the provider guarantee the shape, but only takes schemas within its rules.
+                    "strict": strict_problem(request.json_schema) is None,
+                },
             }
         return params
 
@@ -114,6 +120,10 @@ class OpenAICompatibleClient:
                 notes = (*notes, note(PDF_AS_TEXT, model))
             else:
                 notes = (*notes, f"{', '.join(pdfs)} sent as extracted text: {self._config.name} takes PDFs as text")
+        if request.json_schema is not None and params.get("response_format", {}).get("type") == "json_schema":
+            problem = strict_problem(request.json_schema)
+            if problem is not None:
+                notes = (*notes, f"json_schema sent without strict mode: {problem}")
         return model, params, notes
 
     def _learned(self, exc: Exception, model: str, params: dict[str, Any]) -> bool:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic.json_schema import SkipJsonSchema
 
 from junior_ai.core.config import ReasoningEffort
-from junior_ai.core.errors import CallStatus, ProviderError, RateLimitedError
+from junior_ai.core.errors import CallStatus, InvalidOutputError, ProviderError, RateLimitedError
 from junior_ai.core.pricing import PriceSource
 from junior_ai.core.usage import TokenUsage
 
@@ -95,6 +96,8 @@ class AIResponse(BaseModel):
     """The provider's own figure for this call (OpenRouter's `usage.cost`), when it sends one."""
     adaptations: tuple[str, ...] = ()
     """Parameters sent differently because the model rejected them as given (see ai/adapt.py)."""
+    data: Any = None
+    """With `json_schema`: the parsed answer, validated against the schema."""
 
 
 class StreamDelta(BaseModel):
@@ -143,6 +146,11 @@ class CallResult(BaseModel):
     partial: bool = Field(default=False, description="True when `text` is an unfinished answer.")
     full_text_uri: str | None = Field(default=None, description="Resource with the whole answer when trimmed.")
     adaptations: list[str] = Field(default_factory=list, description="Parameters adapted to what the model accepts.")
+    # In every result, but left out of the published output schemas (each tool's schema costs host context):
+    data: SkipJsonSchema[Any] = None
+    """With json_schema: the parsed answer, valid for the schema."""
+    validation_errors: SkipJsonSchema[list[str] | None] = None
+    """With status invalid_output: the first ways the answer failed the schema."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -191,11 +199,25 @@ def ok_result(ai: str, response: AIResponse) -> CallResult:
         cost_usd=response.cost_usd,
         cost_source=response.cost_source,
         adaptations=list(response.adaptations),
+        data=response.data,
     )
 
 
 def failed_result(ai: str, model: str, error: ProviderError, latency_ms: float) -> CallResult:
     """The `CallResult` for a call that ended in `error`."""
+    if isinstance(error, InvalidOutputError):
+        return CallResult(
+            ai=ai,
+            model=error.model or model,
+            status=error.status,
+            text=error.text,
+            latency_ms=error.latency_ms or latency_ms,
+            usage=error.usage,
+            cost_usd=error.cost_usd,
+            error=error.message,
+            validation_errors=error.validation_errors,
+            attempts=error.attempts,
+        )
     return CallResult(
         ai=ai,
         model=model,

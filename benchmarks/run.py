@@ -573,8 +573,9 @@ SECTIONS = (
     "jobs",
     "replicas",
     "sessions",
+    "library",
 )
-DEFAULT_SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus", "batch", "context")
+DEFAULT_SECTIONS = ("fanout", "overhead", "scale", "startup", "consensus", "batch", "context", "library")
 """batch100k (a 100,000-item CLI run, several minutes here) and jobs (three 20-second AIs: over a minute) run
 only when asked: --only batch100k, --only jobs. So do replicas and sessions (HTTP deployment: they need a
 redis-server, see benchmarks/replicas.py)."""
@@ -609,6 +610,10 @@ async def run_sections(quick: bool, chosen: set[str]) -> dict[str, list[Row]]:
             ran["replicas"] = await replicas(port, 100 if quick else 300, 1000, Row)
         if "sessions" in chosen:
             ran["sessions"] = await abandoned_sessions(port, 1_000 if quick else 10_000, Row)
+        if "library" in chosen:
+            from benchmarks.library import library_rows
+
+            ran["library"] = await library_rows(port, quick)
     return ran
 
 

@@ -41,6 +41,16 @@ ALIASES_KEY = "aliases"
 DEFAULT_MAX_CONCURRENCY = 16
 
 
+class SafetySetting(BaseModel):
+    """One Gemini safety setting (category and threshold names as in Google's API documentation)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    category: str = Field(pattern=r"^HARM_CATEGORY_[A-Z_]+$")
+    threshold: str = Field(pattern=r"^(BLOCK_[A-Z_]+|HARM_BLOCK_THRESHOLD_UNSPECIFIED|OFF)$")
+    method: str | None = Field(default=None, pattern=r"^(SEVERITY|PROBABILITY|HARM_BLOCK_METHOD_UNSPECIFIED)$")
+
+
 class AIConfig(BaseModel):
     """One configured AI, resolved: preset defaults applied, environment overrides applied."""
 
@@ -67,6 +77,9 @@ class AIConfig(BaseModel):
     pdf_input: Literal["native", "text"] | None = None
     """How PDFs reach an OpenAI-compatible AI: `file` parts, or extracted text. None: native for OpenAI and
     OpenRouter, text elsewhere (most compatible servers cannot read PDFs). Gemini always reads them natively."""
+    # --- library API (issue 15): Gemini safety settings, passed through as written ---
+    safety_settings: tuple[SafetySetting, ...] | None = None
+    """Gemini only: `[{"category": "HARM_CATEGORY_...", "threshold": "BLOCK_..."}]`, sent with every call."""
 
 
 class ModelPrice(BaseModel):
@@ -238,6 +251,7 @@ class _FileEntry(BaseModel):
     allowed_models: list[str] | None = None
     reasoning_effort: ReasoningEffort | None = None
     pdf_input: Literal["native", "text"] | None = None
+    safety_settings: list[SafetySetting] | None = None
 
 
 def find_credentials_file(explicit: str | None, env: Mapping[str, str], cwd: Path, home: Path) -> Path | None:
@@ -274,6 +288,29 @@ def load_config(
         raw = _read_json_object(path)
         warnings.extend(_permission_warnings(path))
     where = str(path) if path else "the environment"
+    return config_from_mapping(raw, env=env, source=str(path) if path else None, warnings=warnings, where=where)
+
+
+def config_from_mapping(
+    data: Mapping[str, Any],
+    *,
+    env: Mapping[str, str] | None = None,
+    source: str | None = None,
+    warnings: list[str] | None = None,
+    where: str | None = None,
+) -> JuniorConfig:
+    """The configuration from the credentials file's contents given as a mapping (the library's
+    `JuniorAI.from_config({...})`), validated exactly as a file is; the environment still applies."""
+    env = os.environ if env is None else env
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"the configuration must be a mapping of AI names to entries, got {type(data).__name__}; "
+            'e.g. {"openai": {"api_key": "...", "model": "gpt-4o-mini"}}.'
+        )
+    raw = dict(data)
+    warnings = list(warnings or [])
+    path = source
+    where = where or source or "the configuration"
 
     settings = _parse_settings(raw.pop(SETTINGS_KEY, {}), where)
     if settings.state_url:  # a Redis password in the URL is a secret like any key
@@ -297,7 +334,7 @@ def load_config(
         ais=ais,
         settings=settings,
         aliases=_check_aliases(aliases, ais, where),
-        source=str(path) if path else None,
+        source=path,
         warnings=tuple(warnings),
     )
 
@@ -476,7 +513,19 @@ def _resolve(name: str, entry: _FileEntry, env: Mapping[str, str], settings: Set
         key_source=key_source,
         reasoning_effort=entry.reasoning_effort,
         pdf_input=entry.pdf_input,
+        safety_settings=_safety_settings(entry, provider, name, where),
     )
+
+
+def _safety_settings(entry: _FileEntry, provider: str, name: str, where: str) -> tuple[SafetySetting, ...] | None:
+    if entry.safety_settings is None:
+        return None
+    if provider != "gemini":
+        raise ConfigError(
+            f"{where}: AI {name!r}: safety_settings applies to Gemini only, and {name!r} is {provider}. "
+            "Fix: remove safety_settings from its entry."
+        )
+    return tuple(entry.safety_settings)
 
 
 def _find_key(name: str, entry: _FileEntry, env: Mapping[str, str], preset: Any) -> tuple[str | None, str]:

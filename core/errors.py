@@ -2,17 +2,21 @@
 
     JuniorAIError                      base; `status` is the machine-readable outcome
     ├── ConfigError                    bad or missing configuration (names file, AI, field, fix)
-    ├── InvalidInputError              a caller's argument is wrong (unknown AI, empty prompt, bad schema)
+    ├── InvalidInputError (ValueError) a caller's argument is wrong (unknown AI, empty prompt, bad schema)
     │   └── NoAIConfiguredError        no AI is configured/enabled at all
     └── ProviderError                  a provider call failed; carries `ai`, `attempts`, `retryable`
         ├── AuthError                  401/403: key missing, wrong or without access     status auth_error
         ├── RateLimitedError           429 (`retry_after_s` when the provider said)      status rate_limited
-        ├── ProviderTimeoutError       deadline or idle timeout                          status timeout
+        │   └── CoolingDownError       skipped: the AI's circuit breaker is open         status cooling_down
+        ├── ProviderTimeoutError       deadline or idle timeout (also a TimeoutError)    status timeout
         ├── UnavailableError           5xx, connection refused/reset                     status unavailable
         ├── BadRequestError            400/404/422: the request or model name is wrong   status bad_request
         ├── ContentBlockedError        safety filter / empty candidates                  status blocked
         ├── MalformedResponseError     unparseable body, truncated stream                status error
-        └── CoolingDownError           skipped: the AI's circuit breaker is open         status cooling_down
+        └── InvalidOutputError         json_schema asked for, the answer failed it twice status invalid_output
+
+`InvalidInputError` is also a `ValueError` and `ProviderTimeoutError` also a `TimeoutError`, so code that knows
+nothing of Junior AI still catches them the way it catches Python's own.
 
 SDK exceptions are translated into this tree once, at the SDK call site (`ai/openai_compat.py`,
 `ai/gemini.py`), always with `raise ... from exc` so the cause survives for logs and debugging.
@@ -22,6 +26,8 @@ Messages are written for the person (or model) reading a tool result: what happe
 from __future__ import annotations
 
 from typing import Literal
+
+from junior_ai.core.usage import TokenUsage
 
 CallStatus = Literal[
     "ok",
@@ -35,6 +41,7 @@ CallStatus = Literal[
     "cancelled",
     "cooling_down",
     "running",  # jobs (issue 18): still working in the background when the call returned
+    "invalid_output",
 ]
 """The outcome of one AI call, as reported in every result."""
 
@@ -49,7 +56,7 @@ class ConfigError(JuniorAIError):
     """The configuration cannot be used. The message names the file, the AI, the field and the fix."""
 
 
-class InvalidInputError(JuniorAIError):
+class InvalidInputError(JuniorAIError, ValueError):
     """A caller-supplied argument is invalid; the message says what was wrong and what is valid."""
 
     status: CallStatus = "bad_request"
@@ -107,7 +114,7 @@ class RateLimitedError(ProviderError):
         self.retry_after_s = retry_after_s
 
 
-class ProviderTimeoutError(ProviderError):
+class ProviderTimeoutError(ProviderError, TimeoutError):
     status: CallStatus = "timeout"
 
 
@@ -133,6 +140,36 @@ class ContentBlockedError(ProviderError):
 class MalformedResponseError(ProviderError):
     status: CallStatus = "error"
     retryable = True
+
+
+class InvalidOutputError(ProviderError):
+    """A structured answer (json_schema) that was not valid JSON for the schema, even after one corrective retry.
+
+    `text` is the AI's raw last answer and `validation_errors` the first problems found (JSON paths and what was
+    wrong), so a caller can log, repair or re-ask. Never retried by the transport retry loop: asking the same
+    thing a third time rarely helps.
+    """
+
+    status: CallStatus = "invalid_output"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        ai: str,
+        text: str,
+        validation_errors: list[str],
+        attempts: int = 1,
+        model: str | None = None,
+    ) -> None:
+        super().__init__(message, ai=ai, attempts=attempts)
+        self.text = text
+        self.validation_errors = validation_errors
+        self.model = model
+        self.usage: TokenUsage | None = None
+        """Tokens spent on both answers (they were paid for, even though neither was usable)."""
+        self.cost_usd: float | None = None
+        self.latency_ms: float = 0.0
 
 
 class CoolingDownError(RateLimitedError):

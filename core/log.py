@@ -34,6 +34,29 @@ class _RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+def configure_library_logging() -> None:
+    """For the library API: unless the application configured structlog itself, send our log lines to stderr,
+    redacted, at WARNING (or `JUNIOR_AI_LOG_LEVEL`) instead of structlog's default of printing to stdout. The
+    application's standard-library logging setup is left alone."""
+    if structlog.is_configured():
+        return
+    chosen = (os.environ.get("JUNIOR_AI_LOG_LEVEL") or "WARNING").upper()
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            _redact_event,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelName(chosen if chosen in _LEVELS else "WARNING")
+        ),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
 def configure_logging(level: str | None = None, *, stream: TextIO | None = None, json: bool | None = None) -> None:
     """Send every log line (ours and the libraries') to stderr, redacted; JSON unless stderr is a TTY.
 

@@ -49,6 +49,8 @@ class AIStats:
     """The sum of the calls whose cost is known."""
     unknown_cost_calls: int = 0
     """Answered calls whose cost could not be worked out: `cost_usd` leaves them out, it is not their price."""
+    invalid_outputs: int = 0
+    """Structured answers (json_schema) that failed validation even after the corrective retry."""
 
     def record(
         self,

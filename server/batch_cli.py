@@ -9,11 +9,13 @@ are in `batch_files`.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from junior_ai.ai.adaptive import ConcurrencyGovernor
 from junior_ai.ai.batch import BatchItem, ItemResult, batch_generate_async, item_key, render_items
@@ -35,6 +37,22 @@ from junior_ai.server.batch_files import (
     saved_job_id,
 )
 from junior_ai.tools.batch import check_template
+from junior_ai.tools.validation import check_json_schema
+
+
+def read_json_schema(path: Path) -> dict[str, Any]:
+    """`--json-schema FILE`: a JSON Schema describing an object, checked before any item is sent."""
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InvalidInputError(f"--json-schema {path}: cannot read it ({error.strerror}).") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidInputError(f"--json-schema {path}: not valid JSON ({error}).") from None
+    if not isinstance(schema, dict):
+        raise InvalidInputError(f"--json-schema {path}: must hold a JSON object (a JSON Schema).")
+    checked = check_json_schema(schema)
+    assert checked is not None
+    return checked
 
 
 class Progress:
@@ -103,8 +121,18 @@ async def run_batch(
     job_id: str | None = None,
     items_format: ItemsFormat = "auto",
     progress_stream: TextIO = sys.stderr,
+    system: str | None = None,
+    json_schema_path: Path | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
 ) -> int:
     check_template(template)
+    json_schema = read_json_schema(json_schema_path) if json_schema_path is not None else None
+    if via == "provider-batch" and (json_schema is not None or temperature is not None or max_tokens is not None):
+        raise InvalidInputError(
+            "--json-schema, --temperature and --max-tokens work with live calls only; drop --via provider-batch."
+        )
+    options = LiveOptions(system, json_schema, temperature, max_tokens)
     if max_concurrency is not None and max_concurrency < 1:
         raise InvalidInputError(f"--max-concurrency must be 1 or more, not {max_concurrency}.")
     spec = str(items_path)
@@ -123,12 +151,33 @@ async def run_batch(
                 pending = _Pending(render_items(template, read_items(handle, as_json=as_json, label=label)))
                 pending.done_keys, pending.ai = done, target
                 if via == "provider-batch":
-                    return await _via_provider(registry, target, list(pending), out, sink, job_id, progress_stream)
+                    return await _via_provider(
+                        registry, target, list(pending), out, sink, job_id, progress_stream, system
+                    )
                 return await _live(
-                    registry, target, pending, out, sink, progress_stream, max_concurrency, timeout_s, max_input_tokens
+                    registry,
+                    target,
+                    pending,
+                    out,
+                    sink,
+                    progress_stream,
+                    max_concurrency,
+                    timeout_s,
+                    max_input_tokens,
+                    options,
                 )
             finally:
                 await cleanup_async_ai_clients(registry)
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """What `--system`, `--json-schema`, `--temperature` and `--max-tokens` ask of every live call."""
+
+    system: str | None
+    json_schema: dict[str, Any] | None
+    temperature: float | None
+    max_tokens: int | None
 
 
 class _Pending:
@@ -161,6 +210,7 @@ async def _live(
     max_concurrency: int | None,
     timeout_s: float | None,
     max_input_tokens: int | None,
+    options: LiveOptions,
 ) -> int:
     entry, _model = registry.entry_for(ai)
     governor = ConcurrencyGovernor(ai, requested=max_concurrency, ai_limit=entry.config.max_concurrency)
@@ -173,6 +223,10 @@ async def _live(
         timeout_s=timeout_s,
         max_input_tokens=max_input_tokens,
         governor=governor,
+        system=options.system,
+        json_schema=options.json_schema,
+        temperature=options.temperature,
+        max_tokens=options.max_tokens,
     ) as results:
         async for result in results:
             _write(sink, result)
@@ -200,7 +254,14 @@ def _write(sink: TextIO, result: ItemResult) -> None:
 
 
 async def _via_provider(
-    registry: AIRegistry, ai: str, items: list[BatchItem], out: Path, sink: TextIO, job_id: str | None, stream: TextIO
+    registry: AIRegistry,
+    ai: str,
+    items: list[BatchItem],
+    out: Path,
+    sink: TextIO,
+    job_id: str | None,
+    stream: TextIO,
+    system: str | None,
 ) -> int:
     saved = job_file(out)
     from_file = False
@@ -226,7 +287,9 @@ async def _via_provider(
         stream.flush()
 
     try:
-        results = await run_provider_batch(registry, ai, items, job_id=job_id, on_submitted=submitted, on_poll=polled)
+        results = await run_provider_batch(
+            registry, ai, items, system=system, job_id=job_id, on_submitted=submitted, on_poll=polled
+        )
     except ProviderError as error:
         if job_id is not None and error.http_status == 404:
             where = f"saved in {saved}" if from_file else "given with --job-id"

@@ -155,6 +155,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
             via=args.via,
             job_id=args.job_id,
             items_format=args.items_format,
+            system=args.system,
+            json_schema_path=args.json_schema,
+            temperature=args.temperature,
+            max_tokens=args.max_tokens,
         )
 
     try:
@@ -270,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="live calls (default) or the provider's own batch API (OpenAI /v1/batches, Gemini batch mode)",
     )
     batch.add_argument("--job-id", help="with --via provider-batch: resume this submitted job instead of submitting")
+    batch.add_argument("--system", help="system prompt for every item")
+    batch.add_argument(
+        "--json-schema", type=Path, metavar="FILE", help="JSON Schema file: answers are validated, `data` written"
+    )
+    batch.add_argument("--temperature", type=float)
+    batch.add_argument("--max-tokens", type=int)
     batch.set_defaults(handler=cmd_batch)
 
     collect = commands.add_parser("collect", help="attach to a job on a running HTTP server and print its result")

@@ -15,8 +15,8 @@ from typing import Any
 from junior_ai.ai.call import call_ai_async
 from junior_ai.ai.fanout import call_multiple_ais, resolve_ais
 from junior_ai.ai.registry import AIRegistry
-from junior_ai.ai.types import CallResult, GenerateRequest, ok_result
-from junior_ai.core.errors import ProviderTimeoutError
+from junior_ai.ai.types import CallResult, GenerateRequest, failed_result, ok_result
+from junior_ai.core.errors import InvalidOutputError, ProviderTimeoutError
 from junior_ai.tools.arguments import AskManyArgs, AskOneArgs
 from junior_ai.tools.context import ContextBundle, load_context, with_context
 from junior_ai.tools.jobs import observe
@@ -65,7 +65,8 @@ async def ask_one(
     roots: Sequence[Path] | None = None,
 ) -> AskOneResult:
     """Ask one AI. Raises `InvalidInputError` for bad arguments and `ProviderError` when the AI fails, except
-    that an answer cut off by the deadline comes back as far as it got (status `timeout`, `partial` true)."""
+    that an answer cut off by the deadline comes back as far as it got (status `timeout`, `partial` true), and a
+    json_schema answer that failed validation twice comes back with status `invalid_output`, never `ok`."""
     ai, prompt = args.ai, args.prompt
     entry, model = registry.entry_for(ai)  # unknown names fail before any other work, listing the valid ones
     request, bundle = await _with_context(registry, args, roots)
@@ -101,6 +102,9 @@ async def ask_one(
             on_delta=on_delta,
             on_retry=on_retry,
         )
+    except InvalidOutputError as error:
+        # Not a failure of the call: the answer is there, it just is not what the schema asked for.
+        result = failed_result(ai, model, error, (time.perf_counter() - started) * 1000)
     except ProviderTimeoutError as error:
         if not pieces:
             raise

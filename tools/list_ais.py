@@ -49,6 +49,7 @@ async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
             price=prices.get(entry.name),
             cost_usd=round(entry.stats.cost_usd, 10),
             unknown_cost_calls=entry.stats.unknown_cost_calls,
+            invalid_outputs=entry.stats.invalid_outputs,
         )
         for entry in registry
     ]

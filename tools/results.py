@@ -84,6 +84,8 @@ class AIInfo(BaseModel):
     price: PriceInfo | None = None
     cost_usd: float = Field(description="Spent so far on calls whose cost is known.")
     unknown_cost_calls: int = Field(default=0, description="Answered calls whose cost is not known.")
+    invalid_outputs: SkipJsonSchema[int] = 0
+    """json_schema answers that failed validation twice (in results; left out of the output schema)."""
     models: list[str] | None = Field(default=None, description="With models=true: what it offers.")
     models_source: str | None = Field(default=None, description="provider, cache or config.")
 

@@ -31,6 +31,8 @@ def check_json_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
 
     try:
         Draft202012Validator.check_schema(schema)
+    except RecursionError:
+        raise InvalidInputError("json_schema is nested too deeply; flatten it (e.g. with $defs and $ref).") from None
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
         raise InvalidInputError(

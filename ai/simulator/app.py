@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import anyio
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -23,6 +23,7 @@ from junior_ai.ai.simulator.scenario import (
     count_tokens,
     echo_reply,
     json_reply,
+    schema_in_text,
     split_chunks,
     unsupported_parameter_message,
 )
@@ -172,6 +173,8 @@ class SimulatorApp:
         try:
             sent = {**body, **(body.get("generationConfig") or {})}
             rejected = [parameter for parameter in scenario.rejects if parameter in sent]
+            if "json_schema" in scenario.rejects and (body.get("response_format") or {}).get("type") == "json_schema":
+                rejected.append("json_schema")
             refusal = unsupported_parameter_message(rejected[0]) if rejected else _media_refusal(scenario, record)
             if refusal is not None:
                 state.finish(record, "fault", 400)
@@ -186,6 +189,8 @@ class SimulatorApp:
                 return Response(status_code=499)
             fault = scenario.fault if state.should_fault(model, scenario) else None
             schema = wire.json_schema(body)
+            if schema is None and (body.get("response_format") or {}).get("type") == "json_object":
+                schema = schema_in_text(record.full_text) or {}
             text = state.next_reply(model, scenario, record.full_text) or (
                 json_reply(schema) if schema is not None else echo_reply(model, record.prompt)
             )
@@ -288,6 +293,6 @@ def _texts(value: Any) -> list[str]:
 async def _json_body(request: Request) -> dict[str, Any] | None:
     try:
         data = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
+    except (json.JSONDecodeError, UnicodeDecodeError, ClientDisconnect):
+        return None  # a client gone before sending its body gets an answer nobody reads
     return data if isinstance(data, dict) else None

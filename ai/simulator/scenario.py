@@ -72,7 +72,8 @@ class Scenario(BaseModel):
     barrier that proves calls run concurrently (one after another they would never get there) without timing."""
     rejects: tuple[str, ...] = ()
     """Request parameters this model refuses with a 400, as OpenAI's reasoning models do ("temperature",
-    "max_tokens"), or a model without thinking does ("reasoning_effort", "thinkingConfig")."""
+    "max_tokens"), or a model without thinking does ("reasoning_effort", "thinkingConfig"); "json_schema" refuses
+    `response_format: json_schema` as many compatible servers do."""
     rejects_images: bool = False
     """Refuse requests carrying an image with a 400, as a text-only model does."""
     rejects_pdfs: bool = False
@@ -81,6 +82,8 @@ class Scenario(BaseModel):
 
 def unsupported_parameter_message(parameter: str) -> str:
     """OpenAI's own wording, which clients (ours included) recognise."""
+    if parameter == "json_schema":
+        return "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model."
     message = f"Unsupported parameter: '{parameter}' is not supported with this model."
     if parameter == "max_tokens":
         message += " Use 'max_completion_tokens' instead."
@@ -125,6 +128,21 @@ def instance_of(schema: dict[str, Any]) -> Any:
         items = schema.get("items")
         return [instance_of(items)] if isinstance(items, dict) and schema.get("minItems", 0) > 0 else []
     return {"string": "simulated", "integer": 1, "number": 1.0, "boolean": True, "null": None}.get(str(kind))
+
+
+def schema_in_text(text: str) -> dict[str, Any] | None:
+    """The first JSON Schema object written into a prompt (json_object mode carries the schema there)."""
+    decoder = json.JSONDecoder()
+    found: dict[str, Any] | None = None
+    for start in (i for i, char in enumerate(text) if char == "{"):
+        try:
+            value, _ = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict) and ("properties" in value or "type" in value):
+            found = value
+            break
+    return found
 
 
 def json_reply(schema: dict[str, Any]) -> str:
