@@ -101,6 +101,7 @@ def render_items(template: str, items: Iterable[Any]) -> Iterable[BatchItem]:
 
 async def count_input_tokens(registry: AIRegistry, ai: str, request: GenerateRequest) -> int:
     entry, _model = registry.entry_for(ai)
+    await registry.wait_built([entry.name])
     counter = getattr(entry.client, "count_tokens", None)
     if counter is not None:
         try:

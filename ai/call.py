@@ -56,6 +56,7 @@ async def call_ai_async(
     if target.model is not None:
         request = request.model_copy(update={"model": target.model})
     ai = target.ai
+    await registry.wait_built([ai])  # this AI's clients only: a call never waits for another SDK to load
     if entry.client is None:
         raise UnavailableError(
             f"{ai} could not be initialized ({entry.init_error}). Fix its entry in the configuration and "

@@ -86,7 +86,7 @@ def cmd_token_new(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from junior_ai.ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
+    from junior_ai.ai.registry import cleanup_async_ai_clients, start_registry
     from junior_ai.tools import ask as ask_tools
     from junior_ai.tools.arguments import AskManyArgs, AskOneArgs
     from junior_ai.tools.context import describe_context
@@ -114,15 +114,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(f"{done:g}{f'/{total:g}' if total else ''} {message or ''}".rstrip(), file=sys.stderr, flush=True)
 
     async def run() -> int:
-        registry = await initialize_all_clients_async(config)
+        # Clients are built on demand: asking one AI loads only its provider's SDK.
+        registry = start_registry(config)
         try:
             if args.all or len(names) > 1:
                 many_args = AskManyArgs.parse(ais=None if args.all else names, **common)
                 many = await ask_tools.ask_many(registry, many_args, progress=show_progress)
                 print(describe_context(many.context, many.context_skipped) + render_ask_many(many))
                 return 0 if many.ok_count else 1
-            registry.require_any()
-            name = names[0] if names else (registry.ready_names() or registry.names)[0]
+            name = names[0] if names else await registry.first_usable()
             try:
                 one_args = AskOneArgs.parse(ai=name, **common)
                 result = await ask_tools.ask_one(registry, one_args, progress=show_progress)

@@ -25,6 +25,7 @@ async def price_info(registry: AIRegistry, ai: AIConfig) -> PriceInfo:
 
 
 async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
+    await registry.wait_built()  # report each AI as it is, not as "starting"
     models, refresh = args.models, args.refresh
     prices = {ai.name: await price_info(registry, ai) for ai in registry.config.ais}
     infos = [

@@ -256,6 +256,7 @@ async def synthesis(work: Deliberation, registry: AIRegistry, preferred_judge: s
         run.note(f"the synthesis was skipped: it would exceed max_cost_usd={run.max_cost_usd}.")
         return result
     await run.stage_started("synthesis")
+    await registry.wait_built()  # any AI may stand in as the judge
     fallbacks = [*current, *(n for n in registry.ready_names() if n not in current)]
     # Under a budget, only AIs whose price is known may stand in as judge.
     fallbacks = [name for name in fallbacks if run.budget.priced(name)]
@@ -304,7 +305,7 @@ async def consensus(
 ) -> ConsensusResult:
     check_prompt(args.question, "question")
     choices = check_options(args.options)
-    names = resolve_ais(registry, args.ais)
+    names = await resolve_ais(registry, args.ais)
     preferred_judge = check_judge(registry, args.judge)
     deadline = Deadline(args.deadline_s if args.deadline_s is not None else registry.config.settings.deadline_s)
     bundle = await load_context(

@@ -136,6 +136,7 @@ async def judge_debate(
 ) -> tuple[list[SideSummary], str | None, str | None]:
     """(each side's strongest arguments, the verdict, the judge) — empty when no judge answered."""
     await debate.run.stage_started("verdict")
+    await registry.wait_built()  # any AI may stand in as the judge
     fallbacks = [*debate.latest, *(n for n in registry.ready_names() if n not in debate.latest)]
     final = [(debate.positions[ai], text) for ai, text in debate.latest.items()]
     judged = await debate.run.ask_judge(
@@ -159,7 +160,7 @@ async def debate(
     roots: Sequence[Path] | None = None,
 ) -> DebateResult:
     check_prompt(args.topic, "topic")
-    names = resolve_ais(registry, args.ais)
+    names = await resolve_ais(registry, args.ais)
     positions = assign_stances(names, args.stances)
     preferred_judge = check_judge(registry, args.judge)
     deadline = Deadline(args.deadline_s if args.deadline_s is not None else registry.config.settings.deadline_s)
