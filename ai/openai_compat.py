@@ -64,8 +64,9 @@ class OpenAICompatibleClient:
         sync_client = openai.OpenAI(**options)
         _ = sync_client.chat.completions  # the SDK imports its resources on first use: here, not on the event loop
         try:
-            async_client: openai.AsyncOpenAI | None = openai.AsyncOpenAI(**options)
-            _ = async_client.chat.completions
+            built = openai.AsyncOpenAI(**options)
+            _ = built.chat.completions
+            async_client: openai.AsyncOpenAI | None = built
         except Exception:
             # The AI still works through the sync client; `async_ready` says so.
             async_client = None
