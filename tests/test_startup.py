@@ -7,6 +7,7 @@ import importlib.metadata
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -24,6 +25,7 @@ from mcp.client.client import Client
 import junior_ai
 from junior_ai.ai.client_build import DEFAULT_FACTORIES, build_openai_compatible
 from junior_ai.ai.simulator import Simulator
+from junior_ai.ai.tls import shared_ssl_context
 from junior_ai.core.config import AIConfig
 from junior_ai.server.app import build_server
 from tests.conftest import GEMINI_KEY, OPENAI_KEY, config_of, gemini_ai, openai_ai
@@ -393,3 +395,9 @@ async def test_over_stdio_a_broken_sdk_installation_is_one_ais_error_not_a_dead_
     assert not working["result"].get("isError"), working
     assert code == 0
     assert "ai_init_failed" in stderr
+
+
+def test_every_client_shares_one_tls_context_that_still_verifies_certificates() -> None:
+    context = shared_ssl_context()
+    assert shared_ssl_context() is context
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
