@@ -16,7 +16,13 @@ from junior_ai.ai.registry import AIEntry, AIRegistry
 from junior_ai.ai.retry import backoff_delay
 from junior_ai.ai.translate import timeout_error
 from junior_ai.ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd
-from junior_ai.core.errors import AsyncPathBrokenError, ProviderError, RateLimitedError, UnavailableError
+from junior_ai.core.errors import (
+    AsyncPathBrokenError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitedError,
+    UnavailableError,
+)
 from junior_ai.core.log import get_logger
 from junior_ai.core.principals import CURRENT_SCOPE, BudgetExceededError
 
@@ -56,7 +62,8 @@ async def call_ai_async(
     if target.model is not None:
         request = request.model_copy(update={"model": target.model})
     ai = target.ai
-    await registry.wait_built([ai])  # this AI's clients only: a call never waits for another SDK to load
+    budget = timeout_s if timeout_s is not None else entry.config.timeout_s
+    budget -= await _wait_for_clients(registry, entry, budget)
     if entry.client is None:
         raise UnavailableError(
             f"{ai} could not be initialized ({entry.init_error}). Fix its entry in the configuration and "
@@ -77,7 +84,6 @@ async def call_ai_async(
         await entry.shared.pull()  # a breaker opened by another replica holds here too
     entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
     registry.prices.prefetch(entry.config, request.model or entry.config.model)  # loads while the AI answers
-    budget = timeout_s if timeout_s is not None else entry.config.timeout_s
     policy = _Policy(
         attempts=max_attempts if max_attempts is not None else registry.config.settings.max_attempts,
         base_delay_s=registry.config.settings.retry_base_delay_s,
@@ -143,6 +149,22 @@ async def call_ai_async(
                 cost=response.cost_usd if response else None,
             )
     return response
+
+
+async def _wait_for_clients(registry: AIRegistry, entry: AIEntry, budget: float) -> float:
+    """Wait (within the call's budget) for this AI's clients, and only this AI's: a call never waits for another
+    provider's SDK to load. Returns the seconds spent, which count against the call's timeout."""
+    started = anyio.current_time()
+    with anyio.move_on_after(budget):
+        await registry.wait_built([entry.name])
+    if entry.state == "starting":
+        raise ProviderTimeoutError(
+            f"{entry.name} was still starting after {budget:.1f} s: its SDK has not finished loading (a slow disk "
+            "or a broken installation). Try again shortly; `junior-ai doctor` checks the installation.",
+            ai=entry.name,
+            attempts=0,
+        )
+    return anyio.current_time() - started
 
 
 @dataclass

@@ -152,6 +152,19 @@ async def test_a_call_to_one_ai_is_answered_while_another_ais_clients_are_still_
         gate.release.set()
 
 
+async def test_a_call_whose_ais_sdk_never_finishes_loading_times_out_within_its_own_timeout(sim: Simulator) -> None:
+    gate = Gate()
+    factories = {**DEFAULT_FACTORIES, "openai_compatible": gate.factory(build_openai_compatible)}
+    server = build_server(config_of(openai_ai(sim, "oai", "never-ready")), factories=factories)
+    try:
+        async with Client(server) as client:
+            result = await client.call_tool("ask_one", {"ai": "oai", "prompt": "hello", "timeout_s": 0.3})
+    finally:
+        gate.release.set()
+    assert result.is_error
+    assert "timeout from oai" in text_of(result) and "still starting after 0.3 s" in text_of(result)
+
+
 async def test_a_broken_sdk_import_is_one_ais_clear_error_and_the_others_work(sim: Simulator) -> None:
     def broken_gemini(config: AIConfig) -> Any:
         raise ModuleNotFoundError("No module named 'google.genai'", name="google.genai")
