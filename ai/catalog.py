@@ -78,7 +78,7 @@ class ModelCatalog:
         configured = list(entry.config.allowed_models or (entry.config.model,))
         if entry.client is None:
             return ModelListing(
-                ai=entry.name, models=configured, source="config", note=f"not initialized: {entry.init_error}"
+                ai=entry.name, models=configured, source="config", note=f"not initialized: {entry.unavailable_reason}"
             )
         try:
             with anyio.fail_after(min(entry.config.timeout_s, 20)):

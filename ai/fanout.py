@@ -25,12 +25,12 @@ DeltaCallback = Callable[[str, str], Awaitable[None]]
 
 
 async def resolve_ais(registry: AIRegistry, ais: Sequence[str] | None) -> list[str]:
-    """The AIs a fan-out asks: the named ones (validated, deduplicated, in order) or every ready AI (which
-    waits for every AI's clients to be built: which of them are ready is not known before)."""
+    """The AIs a fan-out asks: the named ones (validated, deduplicated, in order) or every usable AI: ready, or
+    still starting (each call waits for its own AI's clients, within its own timeout; a build that fails
+    meanwhile shows as that AI's failed result)."""
     registry.require_any()
     if ais is None or len(ais) == 0:
-        await registry.wait_built()
-        ready = registry.ready_names()
+        ready = registry.usable_names()
         if not ready:
             failed = "; ".join(f"{e.name}: {e.init_error}" for e in registry)
             raise InvalidInputError(f"no AI could be initialized ({failed}). Run `junior-ai doctor` for fixes.")

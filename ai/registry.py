@@ -57,6 +57,11 @@ class Target:
 
 BuildState = Literal["starting", "ready", "failed"]
 
+REPORT_WAIT_S = 10.0
+"""How long a report of every AI (`list_ais`, `list_models`) waits for builds still running before it says
+"still starting" for those AIs."""
+STARTING_NOTE = "still starting: its SDK is still loading; ask again in a moment"
+
 
 @dataclass
 class AIEntry:
@@ -95,6 +100,13 @@ class AIEntry:
         if not self.built.is_set():
             return "starting"
         return "ready" if self.client is not None else "failed"
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why there is no client: the build error, or that it is still starting; None when ready."""
+        if self.client is not None:
+            return None
+        return self.init_error if self.built.is_set() else STARTING_NOTE
 
     def settle(self, client: AIClient | None, error: str | None) -> None:
         self.client, self.init_error = client, error
@@ -145,22 +157,31 @@ class AIRegistry:
         return list(self._entries)
 
     def ready_names(self) -> list[str]:
-        """The AIs whose clients are built. Only meaningful once every build has finished: call
-        `await wait_built()` first (this raises if some AI is still starting, rather than leave it out)."""
-        starting = [entry.name for entry in self._entries.values() if entry.state == "starting"]
-        if starting:
-            raise RuntimeError(f"ready_names() while {', '.join(starting)} are still starting: await wait_built()")
+        """The AIs whose clients are built now (an AI still starting is not among them: `await wait_built()`
+        first where every AI's final state matters)."""
         return [entry.name for entry in self._entries.values() if entry.ready]
+
+    def usable_names(self) -> list[str]:
+        """The AIs that are ready or still starting: every AI whose build has not failed. A call to one that is
+        still starting waits for it, within the call's own timeout."""
+        return [entry.name for entry in self._entries.values() if entry.state != "failed"]
 
     async def first_usable(self) -> str:
         """The first AI (in configuration order) whose clients could be built, building them one by one only as
-        far as needed; the first AI if none could be (a call to it then reports why)."""
+        far as needed (each within its AI's timeout); the first AI if none could be (a call then says why)."""
         self.require_any()
         for entry in self._entries.values():
-            await self.wait_built([entry.name])
+            with anyio.move_on_after(entry.config.timeout_s):
+                await self.wait_built([entry.name])
             if entry.ready:
                 return entry.name
         return self.names[0]
+
+    async def settle_within(self, seconds: float | None = None) -> None:
+        """Wait up to `seconds` (default `REPORT_WAIT_S`) for every AI's build, for a report of every AI's state.
+        An AI still starting after that is reported as starting (a hung SDK import must not hang the report)."""
+        with anyio.move_on_after(REPORT_WAIT_S if seconds is None else seconds):
+            await self.wait_built()
 
     async def wait_built(self, names: Iterable[str] | None = None) -> None:
         """Wait until the named AIs' builds (default: every AI's) have finished, starting any not yet queued.

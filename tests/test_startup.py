@@ -23,7 +23,9 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 from mcp.client.client import Client
 
 import junior_ai
+from junior_ai.ai import registry as registry_module
 from junior_ai.ai.client_build import DEFAULT_FACTORIES, build_openai_compatible
+from junior_ai.ai.registry import STARTING_NOTE
 from junior_ai.ai.simulator import Simulator
 from junior_ai.ai.tls import shared_ssl_context
 from junior_ai.core.config import AIConfig
@@ -163,6 +165,25 @@ async def test_a_call_whose_ais_sdk_never_finishes_loading_times_out_within_its_
         gate.release.set()
     assert result.is_error
     assert "timeout from oai" in text_of(result) and "still starting after 0.3 s" in text_of(result)
+
+
+async def test_reports_and_fan_outs_do_not_hang_on_an_ai_whose_sdk_never_finishes_loading(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry_module, "REPORT_WAIT_S", 0.2)
+    gate = Gate()
+    factories = {**DEFAULT_FACTORIES, "gemini": gate.factory(DEFAULT_FACTORIES["gemini"])}
+    config = config_of(gemini_ai(sim, "gem", "hung-import"), openai_ai(sim, "oai", "fine"))
+    try:
+        async with Client(build_server(config, factories=factories)) as client:
+            listed = await client.call_tool("list_ais", {})
+            many = await client.call_tool("ask_many", {"prompt": "everyone", "timeout_s": 0.3})
+    finally:
+        gate.release.set()
+    gem = next(ai for ai in (listed.structured_content or {})["ais"] if ai["name"] == "gem")
+    assert gem["initialized"] is False and gem["init_error"] == STARTING_NOTE
+    statuses = {r["ai"]: r["status"] for r in (many.structured_content or {})["results"]}
+    assert statuses == {"gem": "timeout", "oai": "ok"}
 
 
 async def test_a_broken_sdk_import_is_one_ais_clear_error_and_the_others_work(sim: Simulator) -> None:

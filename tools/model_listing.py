@@ -19,7 +19,7 @@ class ListModelsResult(BaseModel):
 async def list_models(registry: AIRegistry, *, refresh: bool = False) -> ListModelsResult:
     names = registry.names
     registry.require_any()
-    await registry.wait_built()
+    await registry.settle_within()
     listings: dict[str, ModelListing] = {}
 
     async def one(name: str) -> None:

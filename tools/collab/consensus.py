@@ -256,7 +256,6 @@ async def synthesis(work: Deliberation, registry: AIRegistry, preferred_judge: s
         run.note(f"the synthesis was skipped: it would exceed max_cost_usd={run.max_cost_usd}.")
         return result
     await run.stage_started("synthesis")
-    await registry.wait_built()  # any AI may stand in as the judge
     fallbacks = [*current, *(n for n in registry.ready_names() if n not in current)]
     # Under a budget, only AIs whose price is known may stand in as judge.
     fallbacks = [name for name in fallbacks if run.budget.priced(name)]

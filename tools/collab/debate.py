@@ -136,7 +136,6 @@ async def judge_debate(
 ) -> tuple[list[SideSummary], str | None, str | None]:
     """(each side's strongest arguments, the verdict, the judge) — empty when no judge answered."""
     await debate.run.stage_started("verdict")
-    await registry.wait_built()  # any AI may stand in as the judge
     fallbacks = [*debate.latest, *(n for n in registry.ready_names() if n not in debate.latest)]
     final = [(debate.positions[ai], text) for ai, text in debate.latest.items()]
     judged = await debate.run.ask_judge(
