@@ -313,6 +313,9 @@ async def build_in_background(registry: AIRegistry) -> None:
     for names in providers.values():
         await registry.wait_built(names)
     _log_ready(registry)
+    # Then the price table (~0.5 s to import), in the background too, so a first answer need not wait for it.
+    for entry in registry:
+        registry.prices.prefetch(entry.config, entry.config.model)
 
 
 async def initialize_all_clients_async(

@@ -47,7 +47,6 @@ OFF_THE_STDIO_PATH = (
     "junior_ai.server.batch_cli",
     "junior_ai.server.demo",
     "junior_ai.server.doctor",
-    "genai_prices",
 )
 """Modules a first `ask_one` over stdio (or `junior-ai ask`) must not import: each is loaded when first used.
 (`jsonschema` too, checked on `junior-ai ask` only: the in-process MCP client of the probe imports it.)"""
