@@ -47,6 +47,7 @@ OFF_THE_STDIO_PATH = (
     "junior_ai.server.batch_cli",
     "junior_ai.server.demo",
     "junior_ai.server.doctor",
+    "pypdf",
 )
 """Modules a first `ask_one` over stdio (or `junior-ai ask`) must not import: each is loaded when first used.
 (`jsonschema` too, checked on `junior-ai ask` only: the in-process MCP client of the probe imports it.)"""
@@ -60,7 +61,14 @@ def in_packages(module: str, packages: tuple[str, ...]) -> bool:
 
 
 def off_path(modules: list[str]) -> list[str]:
-    return [module for module in modules if in_packages(module, OFF_THE_STDIO_PATH)]
+    """The modules that should not be there, including any of ours for HTTP serving or its auth."""
+    http = ("http", "auth")
+    return [
+        module
+        for module in modules
+        if in_packages(module, OFF_THE_STDIO_PATH)
+        or (module.startswith("junior_ai.") and any(word in module.rsplit(".", 1)[-1] for word in http))
+    ]
 
 
 def credentials(sim: Simulator, path: Path, providers: tuple[str, ...]) -> Path:
