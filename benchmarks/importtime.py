@@ -39,10 +39,10 @@ NEVER_ON_PATH = (
     "junior_ai.server.http_auth",
     "uvicorn",
     "starlette",
-    "genai_prices",
+    "pypdf",
 )
-"""Modules that no stdio `serve` nor `ask` of one prompt needs (prices come from the configuration unless a
-cost is asked for)."""
+"""Modules that no stdio `serve` nor `ask` of one prompt needs. (`genai_prices` is needed: the first answer's cost
+comes from its table; it is loaded in the background once the clients are built.)"""
 
 
 @dataclass(frozen=True)
