@@ -63,7 +63,7 @@ async def call_ai_async(
         request = request.model_copy(update={"model": target.model})
     ai = target.ai
     budget = timeout_s if timeout_s is not None else entry.config.timeout_s
-    budget -= await _wait_for_clients(registry, entry, budget)
+    await _wait_for_clients(registry, entry)
     if entry.client is None:
         raise UnavailableError(
             f"{ai} could not be initialized ({entry.init_error}). Fix its entry in the configuration and "
@@ -151,10 +151,11 @@ async def call_ai_async(
     return response
 
 
-async def _wait_for_clients(registry: AIRegistry, entry: AIEntry, budget: float) -> float:
-    """Wait (within the call's budget) for this AI's clients, and only this AI's: a call never waits for another
-    provider's SDK to load. Returns the seconds spent, which count against the call's timeout."""
-    started = anyio.current_time()
+async def _wait_for_clients(registry: AIRegistry, entry: AIEntry) -> None:
+    """Wait for this AI's clients, and only this AI's (a call never waits for another provider's SDK to load), for
+    at most the AI's configured `timeout_s`. The wait is not taken from the call's own time or deadline: those
+    are for the provider's answer."""
+    budget = entry.config.timeout_s
     with anyio.move_on_after(budget):
         await registry.wait_built([entry.name])
     if entry.state == "starting":
@@ -164,7 +165,6 @@ async def _wait_for_clients(registry: AIRegistry, entry: AIEntry, budget: float)
             ai=entry.name,
             attempts=0,
         )
-    return anyio.current_time() - started
 
 
 @dataclass

@@ -161,13 +161,13 @@ async def test_a_call_to_one_ai_is_answered_while_another_ais_clients_are_still_
         gate.release.set()
 
 
-async def test_a_call_whose_ais_sdk_never_finishes_loading_times_out_within_its_own_timeout(sim: Simulator) -> None:
+async def test_a_call_whose_ais_sdk_never_finishes_loading_times_out_after_that_ais_timeout(sim: Simulator) -> None:
     gate = Gate()
     factories = {**DEFAULT_FACTORIES, "openai_compatible": gate.factory(build_openai_compatible)}
-    server = build_server(config_of(openai_ai(sim, "oai", "never-ready")), factories=factories)
+    server = build_server(config_of(openai_ai(sim, "oai", "never-ready", timeout_s=0.3)), factories=factories)
     try:
         async with Client(server) as client:
-            result = await client.call_tool("ask_one", {"ai": "oai", "prompt": "hello", "timeout_s": 0.3})
+            result = await client.call_tool("ask_one", {"ai": "oai", "prompt": "hello"})
     finally:
         gate.release.set()
     assert result.is_error
@@ -180,11 +180,11 @@ async def test_reports_and_fan_outs_do_not_hang_on_an_ai_whose_sdk_never_finishe
     monkeypatch.setattr(registry_module, "REPORT_WAIT_S", 0.2)
     gate = Gate()
     factories = {**DEFAULT_FACTORIES, "gemini": gate.factory(DEFAULT_FACTORIES["gemini"])}
-    config = config_of(gemini_ai(sim, "gem", "hung-import"), openai_ai(sim, "oai", "fine"))
+    config = config_of(gemini_ai(sim, "gem", "hung-import", timeout_s=0.3), openai_ai(sim, "oai", "fine"))
     try:
         async with Client(build_server(config, factories=factories)) as client:
             listed = await client.call_tool("list_ais", {})
-            many = await client.call_tool("ask_many", {"prompt": "everyone", "timeout_s": 0.3})
+            many = await client.call_tool("ask_many", {"prompt": "everyone"})
     finally:
         gate.release.set()
     gem = next(ai for ai in (listed.structured_content or {})["ais"] if ai["name"] == "gem")
