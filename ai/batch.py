@@ -123,6 +123,7 @@ async def render_items_async(template: str, items: AsyncIterable[Any]) -> AsyncI
 
 async def count_input_tokens(registry: AIRegistry, ai: str, request: GenerateRequest) -> int:
     entry, _model = registry.entry_for(ai)
+    await registry.wait_built([entry.name])
     counter = getattr(entry.client, "count_tokens", None)
     if counter is not None:
         try:

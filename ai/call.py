@@ -21,6 +21,7 @@ from junior_ai.core.errors import (
     AsyncPathBrokenError,
     InvalidOutputError,
     ProviderError,
+    ProviderTimeoutError,
     RateLimitedError,
     UnavailableError,
 )
@@ -173,6 +174,7 @@ async def prepare(
     entry = registry.get(target.ai)
     if target.model is not None:
         request = request.model_copy(update={"model": target.model})
+    await _wait_for_clients(registry, entry)
     if entry.client is None:
         raise UnavailableError(
             f"{entry.name} could not be initialized ({entry.init_error}). Fix its entry in the configuration and "
@@ -213,6 +215,22 @@ def _sum_reported(responses: list[AIResponse]) -> float | None:
     """The provider's own cost figure for every answer paid for, when it gave one for each."""
     figures = [response.reported_cost_usd for response in responses]
     return sum(f for f in figures if f is not None) if all(f is not None for f in figures) else None
+
+
+async def _wait_for_clients(registry: AIRegistry, entry: AIEntry) -> None:
+    """Wait for this AI's clients, and only this AI's (a call never waits for another provider's SDK to load), for
+    at most the AI's configured `timeout_s`. The wait is not taken from the call's own time or deadline: those
+    are for the provider's answer."""
+    budget = entry.config.timeout_s
+    with anyio.move_on_after(budget):
+        await registry.wait_built([entry.name])
+    if entry.state == "starting":
+        raise ProviderTimeoutError(
+            f"{entry.name} was still starting after {budget:.1f} s: its SDK has not finished loading (a slow disk "
+            "or a broken installation). Try again shortly; `junior-ai doctor` checks the installation.",
+            ai=entry.name,
+            attempts=0,
+        )
 
 
 @dataclass

@@ -11,13 +11,13 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
-from pydantic import BaseModel, ConfigDict
 
 from junior_ai.ai.translate import detail
+from junior_ai.ai.types import ModelListing
 from junior_ai.core.errors import ProviderError
 from junior_ai.core.log import get_logger
 
@@ -25,16 +25,6 @@ if TYPE_CHECKING:
     from junior_ai.ai.registry import AIEntry
 
 log = get_logger(__name__)
-
-
-class ModelListing(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    ai: str
-    models: list[str]
-    source: Literal["provider", "cache", "config"]
-    fetched_at: float | None = None
-    note: str | None = None
 
 
 def default_cache_dir() -> Path:
@@ -88,7 +78,7 @@ class ModelCatalog:
         configured = list(entry.config.allowed_models or (entry.config.model,))
         if entry.client is None:
             return ModelListing(
-                ai=entry.name, models=configured, source="config", note=f"not initialized: {entry.init_error}"
+                ai=entry.name, models=configured, source="config", note=f"not initialized: {entry.unavailable_reason}"
             )
         try:
             with anyio.fail_after(min(entry.config.timeout_s, 20)):

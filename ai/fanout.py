@@ -24,11 +24,13 @@ DeltaCallback = Callable[[str, str], Awaitable[None]]
 """With streaming: called with (AI name, piece of text) as each piece arrives (a job's snapshot keeps them)."""
 
 
-def resolve_ais(registry: AIRegistry, ais: Sequence[str] | None) -> list[str]:
-    """The AIs a fan-out asks: the named ones (validated, deduplicated, in order) or every ready AI."""
+async def resolve_ais(registry: AIRegistry, ais: Sequence[str] | None) -> list[str]:
+    """The AIs a fan-out asks: the named ones (validated, deduplicated, in order) or every usable AI: ready, or
+    still starting (each call waits for its own AI's clients, within its own timeout; a build that fails
+    meanwhile shows as that AI's failed result)."""
     registry.require_any()
     if ais is None or len(ais) == 0:
-        ready = registry.ready_names()
+        ready = registry.usable_names()
         if not ready:
             failed = "; ".join(f"{e.name}: {e.init_error}" for e in registry)
             raise InvalidInputError(f"no AI could be initialized ({failed}). Run `junior-ai doctor` for fixes.")
@@ -68,7 +70,7 @@ async def call_multiple_ais(
     hears how much has arrived, and an AI cut off by the deadline keeps the text it had written so far (its
     status stays `timeout`, and `partial` is true).
     """
-    names, requests = plan_fanout(registry, request, ais, min_responses)
+    names, requests = await plan_fanout(registry, request, ais, min_responses)
     fanout = FanOut(registry, requests, timeout_s, stream, idle_timeout_s, on_result, on_text, min_responses)
     fanout.on_delta = on_delta
     with anyio.move_on_after(deadline_s) as deadline_scope:
@@ -84,7 +86,7 @@ async def call_multiple_ais(
     return [fanout.results[name] for name in names]
 
 
-def plan_fanout(
+async def plan_fanout(
     registry: AIRegistry,
     request: GenerateRequest | Mapping[str, GenerateRequest],
     ais: Sequence[str] | None,
@@ -93,10 +95,10 @@ def plan_fanout(
     """Which AIs to ask, and each one's request (the same request, or one per AI)."""
     if isinstance(request, Mapping):
         # One request per AI (e.g. a critique prompt that shows each AI the others' answers but not its own).
-        names = resolve_ais(registry, list(request))
+        names = await resolve_ais(registry, list(request))
         requests: Mapping[str, GenerateRequest] = request
     else:
-        names = resolve_ais(registry, ais)
+        names = await resolve_ais(registry, ais)
         requests = dict.fromkeys(names, request)
     if min_responses is not None and not 1 <= min_responses <= len(names):
         raise InvalidInputError(f"min_responses must be between 1 and {len(names)} (the number of AIs asked).")

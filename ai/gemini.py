@@ -17,6 +17,7 @@ from google.genai import types as gtypes
 from junior_ai.ai.adapt import DROP_THINKING, ParamMemory, note, thinking_adaptation_for
 from junior_ai.ai.effort import gemini_thinking
 from junior_ai.ai.stream_guard import StreamSilence, guarded
+from junior_ai.ai.tls import shared_ssl_context
 from junior_ai.ai.translate import (
     blocked_error,
     connection_error,
@@ -74,6 +75,9 @@ class GeminiClient:
             # google-genai has no timeout by default; without one a hung provider holds a thread forever.
             timeout=int(config.timeout_s * 1000),
             retry_options=None,  # our retry policy owns retries
+            # One shared TLS context instead of one per transport (`ssl` is the websocket transport's key).
+            client_args={"verify": shared_ssl_context()},
+            async_client_args={"verify": shared_ssl_context(), "ssl": shared_ssl_context()},
         )
         client = genai.Client(
             api_key=config.api_key.get_secret_value() if config.api_key else None, http_options=http_options

@@ -18,6 +18,7 @@ from junior_ai.ai.adapt import PDF_AS_TEXT, ParamMemory, adaptation_for, note
 from junior_ai.ai.parts import openai_content, pdf_as_text_reason, pdf_names, reads_pdf_natively
 from junior_ai.ai.stream_guard import StreamSilence, guarded
 from junior_ai.ai.structured import strict_problem
+from junior_ai.ai.tls import shared_ssl_context
 from junior_ai.ai.translate import (
     blocked_error,
     connection_error,
@@ -62,9 +63,14 @@ class OpenAICompatibleClient:
             "max_retries": 0,  # our retry policy owns retries, Retry-After and the deadline
             "timeout": config.timeout_s,
         }
-        sync_client = openai.OpenAI(**options)
+        # The SDK's own default HTTP clients, but sharing the process's one TLS context (see ai/tls.py).
+        transport: dict[str, Any] = {"timeout": config.timeout_s, "verify": shared_ssl_context()}
+        sync_client = openai.OpenAI(**options, http_client=openai.DefaultHttpxClient(**transport))
+        _ = sync_client.chat.completions  # the SDK imports its resources on first use: here, not on the event loop
         try:
-            async_client: openai.AsyncOpenAI | None = openai.AsyncOpenAI(**options)
+            built = openai.AsyncOpenAI(**options, http_client=openai.DefaultAsyncHttpxClient(**transport))
+            _ = built.chat.completions
+            async_client: openai.AsyncOpenAI | None = built
         except Exception:
             # The AI still works through the sync client; `async_ready` says so.
             async_client = None

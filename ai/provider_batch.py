@@ -36,6 +36,7 @@ async def run_provider_batch(
     """Submit `items` as one provider batch job (or, with `job_id`, pick up a job submitted earlier), wait for it,
     and return one result per item."""
     entry, model = registry.entry_for(ai)
+    await registry.wait_built([entry.name])
     if entry.client is None:
         raise UnavailableError(f"{ai} could not be initialized ({entry.init_error}).", ai=ai, attempts=0)
     results, keyed = _split_unrenderable(items, ai)

@@ -1,15 +1,23 @@
-"""The set of live AI clients: built once at start-up, shared by every tool call, closed once at exit."""
+"""The set of AI clients: one entry per enabled AI, shared by every tool call, closed once at exit.
+
+An entry exists from the start; its clients are built off the event loop (see `ai.client_build`), either on
+demand (the first call that needs the AI waits for them, and only for them) or eagerly in the background
+(`build_in_background`, what the server does at start-up). Code that needs every AI's state (fan-outs to
+"every ready AI", listings) waits with `await registry.wait_built()` first.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import anyio
 
 from junior_ai.ai.base import AIClient
-from junior_ai.ai.catalog import ModelCatalog, default_cache_dir
+from junior_ai.ai.client_build import DEFAULT_FACTORIES, ClientBuilder, ClientFactory
 from junior_ai.ai.health import CircuitBreaker, RateLimiter
 from junior_ai.ai.shared_health import SharedBreaker
 from junior_ai.ai.translate import detail
@@ -20,28 +28,22 @@ from junior_ai.core.pricing import PriceBook
 from junior_ai.core.suggest import did_you_mean
 from junior_ai.core.usage import AIStats
 
+if TYPE_CHECKING:
+    from junior_ai.ai.catalog import ModelCatalog
+
 log = get_logger(__name__)
 
-ClientFactory = Callable[[AIConfig], AIClient]
-
-
-def build_gemini(config: AIConfig) -> AIClient:
-    # Imported here, in the start-up worker thread, so the server answers `initialize` while the SDK loads.
-    from junior_ai.ai.gemini import GeminiClient
-
-    return GeminiClient.build(config)
-
-
-def build_openai_compatible(config: AIConfig) -> AIClient:
-    from junior_ai.ai.openai_compat import OpenAICompatibleClient
-
-    return OpenAICompatibleClient.build(config)
-
-
-DEFAULT_FACTORIES: Mapping[str, ClientFactory] = {
-    "gemini": build_gemini,
-    "openai_compatible": build_openai_compatible,
-}
+__all__ = [
+    "DEFAULT_FACTORIES",
+    "AIEntry",
+    "AIRegistry",
+    "ClientFactory",
+    "Target",
+    "build_in_background",
+    "cleanup_async_ai_clients",
+    "initialize_all_clients_async",
+    "start_registry",
+]
 
 
 @dataclass(frozen=True)
@@ -53,19 +55,37 @@ class Target:
     model: str | None
 
 
+BuildState = Literal["starting", "ready", "failed"]
+
+REPORT_WAIT_S = 10.0
+"""How long a report of every AI (`list_ais`, `list_models`) waits for builds still running before it says
+"still starting" for those AIs."""
+STARTING_NOTE = "still starting: its SDK is still loading; ask again in a moment"
+
+
 @dataclass
 class AIEntry:
-    """One configured AI: its client (None if it could not be built, with the reason), limit and stats."""
+    """One configured AI: its client (None until built, or if it could not be built, with the reason), its
+    limits and stats. `built` is set once the build has finished, either way."""
 
     config: AIConfig
-    client: AIClient | None
-    init_error: str | None
     limiter: anyio.CapacityLimiter
     breaker: CircuitBreaker
     rate: RateLimiter
+    client: AIClient | None = None
+    init_error: str | None = None
     stats: AIStats = field(default_factory=AIStats)
     shared: SharedBreaker | None = None
     """Set when the state is shared (Redis): the breaker's state mirrored for every replica."""
+    built: anyio.Event = field(default_factory=anyio.Event)
+    requested: bool = False
+    """Whether its build was queued (it is queued once, by whichever caller needs it first)."""
+
+    @classmethod
+    def for_config(cls, ai: AIConfig, config: JuniorConfig) -> AIEntry:
+        settings = config.settings
+        breaker = CircuitBreaker(ai.name, threshold=settings.breaker_threshold, cooldown_s=settings.breaker_cooldown_s)
+        return cls(ai, anyio.CapacityLimiter(ai.max_concurrency), breaker, RateLimiter(ai.name, ai.rpm))
 
     @property
     def name(self) -> str:
@@ -75,26 +95,59 @@ class AIEntry:
     def ready(self) -> bool:
         return self.client is not None
 
+    @property
+    def state(self) -> BuildState:
+        if not self.built.is_set():
+            return "starting"
+        return "ready" if self.client is not None else "failed"
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why there is no client: the build error, or that it is still starting; None when ready."""
+        if self.client is not None:
+            return None
+        return self.init_error if self.built.is_set() else STARTING_NOTE
+
+    def settle(self, client: AIClient | None, error: str | None) -> None:
+        self.client, self.init_error = client, error
+        self.requested = True
+        self.built.set()
+
 
 class AIRegistry:
-    """Every configured AI by name. Created by `initialize_all_clients_async`, closed by `cleanup_async_ai_clients`."""
+    """Every enabled AI by name. Create it with `start_registry` (clients built on demand) or
+    `initialize_all_clients_async` (all built before it returns); close it with `aclose`."""
 
     def __init__(
         self,
         config: JuniorConfig,
-        entries: Mapping[str, AIEntry],
+        entries: Mapping[str, AIEntry] | None = None,
         config_error: str | None = None,
         catalog: ModelCatalog | None = None,
+        builder: ClientBuilder | None = None,
     ) -> None:
         self.config = config
+        if entries is None:
+            entries = {ai.name: AIEntry.for_config(ai, config) for ai in config.enabled()}
         self._entries = dict(entries)
-        cache_dir = Path(config.settings.cache_dir) if config.settings.cache_dir else default_cache_dir()
-        self.catalog = catalog or ModelCatalog(cache_dir, config.settings.models_ttl_s)
+        self._catalog = catalog
+        self._builder = builder or ClientBuilder()
         self.prices = PriceBook(config.settings)
         """Every call's cost: settings.prices, the packaged price table, or the provider's own figure."""
         self.config_error = config_error
         """Set when the configuration could not be loaded: every tool reports it instead of working."""
         self._closed = False
+
+    @property
+    def catalog(self) -> ModelCatalog:
+        """The model catalog, opened on first use (only `name:model` checks and listings need it)."""
+        if self._catalog is None:
+            from junior_ai.ai.catalog import ModelCatalog, default_cache_dir
+
+            settings = self.config.settings
+            cache_dir = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir()
+            self._catalog = ModelCatalog(cache_dir, settings.models_ttl_s)
+        return self._catalog
 
     def __iter__(self) -> Iterator[AIEntry]:
         return iter(self._entries.values())
@@ -104,7 +157,64 @@ class AIRegistry:
         return list(self._entries)
 
     def ready_names(self) -> list[str]:
+        """The AIs whose clients are built now (an AI still starting is not among them: `await wait_built()`
+        first where every AI's final state matters)."""
         return [entry.name for entry in self._entries.values() if entry.ready]
+
+    def usable_names(self) -> list[str]:
+        """The AIs that are ready or still starting: every AI whose build has not failed. A call to one that is
+        still starting waits for it, within the call's own timeout."""
+        return [entry.name for entry in self._entries.values() if entry.state != "failed"]
+
+    async def first_usable(self) -> str:
+        """The first AI (in configuration order) whose clients could be built, building them one by one only as
+        far as needed (each within its AI's timeout); the first AI if none could be (a call then says why)."""
+        self.require_any()
+        for entry in self._entries.values():
+            with anyio.move_on_after(entry.config.timeout_s):
+                await self.wait_built([entry.name])
+            if entry.ready:
+                return entry.name
+        return self.names[0]
+
+    async def settle_within(self, seconds: float | None = None) -> None:
+        """Wait up to `seconds` (default `REPORT_WAIT_S`) for every AI's build, for a report of every AI's state.
+        An AI still starting after that is reported as starting (a hung SDK import must not hang the report)."""
+        with anyio.move_on_after(REPORT_WAIT_S if seconds is None else seconds):
+            await self.wait_built()
+
+    async def wait_built(self, names: Iterable[str] | None = None) -> None:
+        """Wait until the named AIs' builds (default: every AI's) have finished, starting any not yet queued.
+
+        Only the named AIs are waited for: a call to one AI never waits for another AI's SDK to load.
+        Unknown names are ignored here (resolving them is `resolve`'s job)."""
+        entries = self._entries
+        wanted = list(entries.values()) if names is None else [entries[n] for n in names if n in entries]
+        for entry in wanted:
+            self.request_build(entry)
+        for entry in wanted:
+            await entry.built.wait()
+
+    def request_build(self, entry: AIEntry) -> None:
+        """Queue `entry`'s build unless it is queued or done already. Returns at once."""
+        if entry.requested:
+            return
+        entry.requested = True
+        if self._closed:
+            entry.settle(None, "the server is shutting down")
+            return
+        self._builder.build(entry.config, partial(self._deliver, entry))
+
+    def _deliver(self, entry: AIEntry, client: AIClient | None, error: str | None) -> bool:
+        """Runs on the event loop when a build finishes. False: closed meanwhile, the builder closes the client."""
+        if self._closed:
+            return False
+        if error is not None:
+            log.warning("ai_init_failed", ai=entry.name, error=error)
+        else:
+            log.debug("ai_client_ready", ai=entry.name)
+        entry.settle(client, error)
+        return True
 
     def get(self, name: str) -> AIEntry:
         """The entry for `name`, or an `InvalidInputError` that lists the valid names and suggests the closest."""
@@ -165,12 +275,16 @@ class AIRegistry:
             )
 
     async def aclose(self) -> None:
+        """Close every built client; a build still running is abandoned (its thread closes what it builds)."""
         if self._closed:
             return
         self._closed = True
         self.prices.close()
         with anyio.CancelScope(shield=True):
             for entry in self._entries.values():
+                if entry.state == "starting":  # wake anyone waiting for it: there will be no client
+                    entry.settle(None, "the server is shutting down")
+                    continue
                 if entry.client is None:
                     continue
                 try:
@@ -179,48 +293,59 @@ class AIRegistry:
                     log.warning("client_close_failed", ai=entry.name, error=detail(exc))
 
 
+def start_registry(
+    config: JuniorConfig,
+    *,
+    factories: Mapping[str, ClientFactory] = DEFAULT_FACTORIES,
+    config_error: str | None = None,
+) -> AIRegistry:
+    """A registry whose clients are built when first needed (or by `build_in_background`). Returns at once."""
+    return AIRegistry(config, config_error=config_error, builder=ClientBuilder(factories))
+
+
+async def build_in_background(registry: AIRegistry) -> None:
+    """Build every AI's clients, one provider after another in configuration order (imports compete for one GIL,
+    so the first provider's AIs are ready sooner this way than if both SDKs loaded at once). A call that needs
+    an AI of a later provider starts that provider at once instead of waiting its turn."""
+    providers: dict[str, list[str]] = {}
+    for entry in registry:
+        providers.setdefault(entry.config.provider, []).append(entry.name)
+    for names in providers.values():
+        await registry.wait_built(names)
+    _log_ready(registry)
+    # Then the price table (~0.5 s to import), in the background too, so a first answer need not wait for it.
+    for entry in registry:
+        registry.prices.prefetch(entry.config, entry.config.model)
+
+
 async def initialize_all_clients_async(
     config: JuniorConfig,
     *,
     factories: Mapping[str, ClientFactory] = DEFAULT_FACTORIES,
     config_error: str | None = None,
 ) -> AIRegistry:
-    """Build an async and a sync client for every enabled AI, concurrently.
+    """A registry with every enabled AI's clients built (all providers at once) before it returns.
 
     An AI whose clients cannot be built is kept with `init_error` set (reported by `list_ais`, skipped by
     fan-outs); the others work regardless.
     """
-    entries: dict[str, AIEntry] = {}
+    registry = start_registry(config, factories=factories, config_error=config_error)
+    try:
+        await registry.wait_built()
+    except BaseException:
+        await registry.aclose()
+        raise
+    _log_ready(registry)
+    return registry
 
-    settings = config.settings
 
-    def entry(ai: AIConfig, client: AIClient | None, error: str | None) -> AIEntry:
-        breaker = CircuitBreaker(ai.name, threshold=settings.breaker_threshold, cooldown_s=settings.breaker_cooldown_s)
-        return AIEntry(
-            ai, client, error, anyio.CapacityLimiter(ai.max_concurrency), breaker, RateLimiter(ai.name, ai.rpm)
-        )
-
-    async def build(ai: AIConfig) -> None:
-        try:
-            # SDK client construction loads TLS certificates: do it off the event loop, all AIs at once.
-            client = await anyio.to_thread.run_sync(factories[ai.provider], ai)
-        except Exception as exc:
-            reason = f"{type(exc).__name__}: {detail(exc)}"
-            log.warning("ai_init_failed", ai=ai.name, error=reason)
-            entries[ai.name] = entry(ai, None, reason)
-            return
-        entries[ai.name] = entry(ai, client, None)
-
-    async with anyio.create_task_group() as tg:
-        for ai in config.enabled():
-            tg.start_soon(build, ai)
-    ordered = {ai.name: entries[ai.name] for ai in config.enabled()}
+def _log_ready(registry: AIRegistry) -> None:
+    states = {entry.name: entry.state for entry in registry}
     log.info(
         "ai_clients_ready",
-        ready=[n for n, e in ordered.items() if e.ready],
-        failed=[n for n, e in ordered.items() if not e.ready],
+        ready=[name for name, state in states.items() if state == "ready"],
+        failed=[name for name, state in states.items() if state == "failed"],
     )
-    return AIRegistry(config, ordered, config_error=config_error)
 
 
 async def cleanup_async_ai_clients(registry: AIRegistry) -> None:

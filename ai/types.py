@@ -227,3 +227,15 @@ def failed_result(ai: str, model: str, error: ProviderError, latency_ms: float) 
         retry_after_s=error.retry_after_s if isinstance(error, RateLimitedError) else None,
         attempts=error.attempts,
     )
+
+
+class ModelListing(BaseModel):
+    """Which models one AI offers, and where that list came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ai: str
+    models: list[str]
+    source: Literal["provider", "cache", "config"]
+    fetched_at: float | None = None
+    note: str | None = None

@@ -247,15 +247,6 @@ async def startup(port: int, repeats: int) -> list[Row]:
     ours = median([await spawn_to_list(junior_command(path)) for _ in range(repeats)])
     floor = median([await spawn_to_list(echo_command()) for _ in range(repeats)])
 
-    def import_time(module: str) -> float:
-        samples = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-c", f"import {module}"], check=True, cwd=ROOT)
-            samples.append(time.perf_counter() - started)
-        return median(samples)
-
-    bare = import_time("sys")
     rows = [
         Row(
             "start-up",
@@ -277,19 +268,10 @@ async def startup(port: int, repeats: int) -> list[Row]:
             number=listing_size,
         ),
     ]
-    for module in ("openai", "google.genai"):
-        cost = import_time(module) - bare
-        rows.append(
-            Row(
-                "start-up",
-                f"import {module} (cost over bare python)",
-                f"{cost * 1000:.0f} ms",
-                "-",
-                None,
-                "report",
-                None,
-            )
-        )
+    # Time to the first answer (server and CLI), each SDK's import cost inside its baseline: benchmarks/startup.py.
+    from benchmarks.startup import startup_rows
+
+    rows += await startup_rows(port, repeats, Row)
     return rows
 
 

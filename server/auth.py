@@ -20,13 +20,11 @@ from typing import Any
 
 import anyio.to_thread
 import jwt
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 
 from junior_ai.core.config import OAuthSettings
 from junior_ai.core.errors import ConfigError
 from junior_ai.core.log import get_logger
-from junior_ai.core.principals import LOCAL
 
 log = get_logger(__name__)
 
@@ -125,11 +123,3 @@ def _discover_jwks(issuer: str) -> str:
         f"Could not find the JWKS of OAuth issuer {issuer}: neither {base}/.well-known/openid-configuration nor "
         "/.well-known/oauth-authorization-server names a jwks_uri. Set settings.oauth.jwks_url."
     )
-
-
-def principal_of_user(user: object) -> str:
-    """The principal of an authenticated request (`scope["user"]`), or "local" when there is none."""
-    if isinstance(user, AuthenticatedUser):
-        token = user.access_token
-        return token.subject or token.client_id
-    return LOCAL

@@ -6,13 +6,15 @@ Only `serve` is for hosts; it never prints. The other commands print for a perso
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import anyio
 
@@ -86,7 +88,7 @@ def cmd_token_new(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from junior_ai.ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
+    from junior_ai.ai.registry import cleanup_async_ai_clients, start_registry
     from junior_ai.tools import ask as ask_tools
     from junior_ai.tools.arguments import AskManyArgs, AskOneArgs
     from junior_ai.tools.context import describe_context
@@ -114,15 +116,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(f"{done:g}{f'/{total:g}' if total else ''} {message or ''}".rstrip(), file=sys.stderr, flush=True)
 
     async def run() -> int:
-        registry = await initialize_all_clients_async(config)
+        # Clients are built on demand: asking one AI loads only its provider's SDK.
+        registry = start_registry(config)
         try:
             if args.all or len(names) > 1:
                 many_args = AskManyArgs.parse(ais=None if args.all else names, **common)
                 many = await ask_tools.ask_many(registry, many_args, progress=show_progress)
                 print(describe_context(many.context, many.context_skipped) + render_ask_many(many))
                 return 0 if many.ok_count else 1
-            registry.require_any()
-            name = names[0] if names else (registry.ready_names() or registry.names)[0]
+            name = names[0] if names else await registry.first_usable()
             try:
                 one_args = AskOneArgs.parse(ai=name, **common)
                 result = await ask_tools.ask_one(registry, one_args, progress=show_progress)
@@ -305,7 +307,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+FAST_EXIT_COMMANDS = frozenset({"serve", "ask"})
+"""Commands whose every resource is closed by the time they return, so the process may skip interpreter teardown."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    return run_command(argv)[0]
+
+
+def run_command(argv: list[str] | None = None) -> tuple[int, str | None]:
+    """(exit code, the command that ran)."""
     # First: logging to stderr. Any byte on stdout would corrupt the stdio protocol.
     configure_logging()
     args = build_parser().parse_args(argv)
@@ -315,11 +326,27 @@ def main(argv: list[str] | None = None) -> int:
         code: int = args.handler(args)
     except JuniorAIError as error:
         print(f"junior-ai: {error}", file=sys.stderr)
-        return 2
+        return 2, args.command
     except KeyboardInterrupt:
-        return 130
-    return code
+        return 130, args.command
+    return code, args.command
+
+
+def entry() -> NoReturn:
+    """The `junior-ai` console script and `python -m junior_ai`: `main`, then, for `serve` and `ask`, an exit that
+    skips the interpreter's teardown. By then every AI client is closed and every file written; what is left is
+    freeing ~100k objects of two SDKs (0.3-3 s on a busy machine) and joining threads: an SDK import still
+    running when a shutdown arrived, or a blocking call abandoned at its deadline. A host that stops its server
+    expects it gone at once, and a CLI answer should not wait for garbage collection."""
+    code, command = run_command()
+    if command not in FAST_EXIT_COMMANDS:
+        raise SystemExit(code)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # the reader is gone or the stream closed: nothing to deliver
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

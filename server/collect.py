@@ -10,10 +10,10 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, ToolAnnotations
 
 from junior_ai.core.config import Settings
-from junior_ai.server.auth import principal_of_user
 from junior_ai.server.errors import JuniorMCPServer
 from junior_ai.server.jobs import finished_result, principal_of, status_call_result
 from junior_ai.server.lifespan import AppState
+from junior_ai.server.principal import principal_of_user
 from junior_ai.server.tenancy import CallViews, Tenancy
 from junior_ai.server.tool_registry import register_tool
 from junior_ai.tools.arguments import CollectArgs

@@ -1,22 +1,32 @@
-"""The server's lifespan: every AI client opened in the background as the server starts, all closed at exit.
+"""The server's lifespan: the AI registry exists from the first message; each AI's clients are built in the
+background as the server starts, and all are closed at exit.
 
-The registry is built in the background so the host's `initialize` is answered while the SDKs load; a tool
-call that arrives first waits for it. Shared state (the registry, kept results, threads) is built here and
-handed to tools through the request context.
+Start-up never blocks the event loop: the SDK imports and client builds run in daemon threads (`ai.client_build`),
+so `initialize` and `tools/list` are answered while they load. A tool call that arrives first waits for the
+clients of the AIs it uses, and only those. A shutdown during start-up does not wait for an SDK import to finish:
+the builds still running are abandoned (their threads close whatever they still build) and the process exits.
+Shared state (the registry, kept results, threads) is built here and handed to tools through the request context.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 
-from junior_ai.ai.registry import AIRegistry, ClientFactory, cleanup_async_ai_clients, initialize_all_clients_async
+from junior_ai.ai.registry import (
+    AIRegistry,
+    ClientFactory,
+    build_in_background,
+    cleanup_async_ai_clients,
+    start_registry,
+)
 from junior_ai.ai.shared_health import share_health
+from junior_ai.ai.translate import detail
 from junior_ai.core.config import JuniorConfig
 from junior_ai.core.log import get_logger
 from junior_ai.core.state import StateStore
@@ -30,16 +40,10 @@ log = get_logger(__name__)
 class AppState:
     """Shared by every tool call of one server process."""
 
-    ready: anyio.Event = field(default_factory=anyio.Event)
-    built: AIRegistry | None = None
+    ai: AIRegistry
 
     async def registry(self) -> AIRegistry:
-        await self.ready.wait()
-        return self.registry_unchecked()
-
-    def registry_unchecked(self) -> AIRegistry:
-        assert self.built is not None, "registry used before it was built"
-        return self.built
+        return self.ai
 
 
 async def registry_of(ctx: Context[AppState, Any]) -> AIRegistry:
@@ -59,33 +63,26 @@ def make_lifespan(
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        state = AppState()
+        registry = start_registry(config, factories=factories, config_error=config_error)
+        share_health(registry, shared)  # breakers and rpm limits, not clients: set before any call
 
-        async def initialize() -> None:
-            # Shielded: a shutdown that arrives mid-start-up must not leave half-built clients unclosed.
-            with anyio.CancelScope(shield=True):
-                try:
-                    state.built = await initialize_all_clients_async(
-                        config, factories=factories, config_error=config_error
-                    )
-                finally:
-                    if state.built is None:  # initialisation itself crashed: serve the error, not a hang
-                        state.built = AIRegistry(config, {}, config_error=config_error or "start-up failed")
-                    share_health(state.built, shared)
-                    state.ready.set()
+        async def build() -> None:
+            try:
+                await build_in_background(registry)
+            except Exception as exc:  # a crash here must not take the server down: calls build on demand
+                log.error("ai_clients_build_failed", error=f"{type(exc).__name__}: {detail(exc)}")
 
         async with anyio.create_task_group() as tg:
-            tg.start_soon(initialize)
+            tg.start_soon(build)
             try:
                 # Jobs run here, at server level: they outlive the call (and session) that started them. On exit
                 # the ones still running are cancelled, closing their requests, before the clients close.
                 async with runner.running():
-                    yield state
+                    yield AppState(registry)
             finally:
-                # Shutdown during start-up waits for the clients being built, then closes them all.
+                tg.cancel_scope.cancel()  # builds still running are abandoned, never waited for
                 with anyio.CancelScope(shield=True):
-                    await state.ready.wait()
-                    await cleanup_async_ai_clients(state.registry_unchecked())
+                    await cleanup_async_ai_clients(registry)
                     threads.close()
                     await shared.aclose()
                 log.info("ai_clients_closed")

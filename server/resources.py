@@ -14,8 +14,8 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from junior_ai.core.config import Settings
 from junior_ai.core.errors import InvalidInputError
 from junior_ai.core.state import StateUnavailableError
-from junior_ai.server.auth import principal_of_user
 from junior_ai.server.lifespan import AppState
+from junior_ai.server.principal import principal_of_user
 from junior_ai.server.tenancy import principal_of
 from junior_ai.tools.output_budget import RESULT_URI, ResultStore
 from junior_ai.tools.threads import THREAD_URI, ThreadStore

@@ -22,7 +22,7 @@ from junior_ai.core.config import PrincipalLimits, Settings
 from junior_ai.core.principals import CURRENT_SCOPE, LOCAL, BudgetExceededError, CallScope, day_of
 from junior_ai.core.state import StateStore
 from junior_ai.core.usage import TokenUsage
-from junior_ai.server.auth import principal_of_user
+from junior_ai.server.principal import principal_of_user
 from junior_ai.tools.output_budget import ResultStore
 from junior_ai.tools.results import ListAIsResult, PrincipalUsage
 from junior_ai.tools.threads import ThreadStore

@@ -35,10 +35,6 @@ from junior_ai.tools.arguments import (
     ListAIsArgs,
     ToolArguments,
 )
-from junior_ai.tools.batch import ask_batch, render_batch
-from junior_ai.tools.collab.consensus import consensus
-from junior_ai.tools.collab.debate import debate
-from junior_ai.tools.collab.render import render_consensus, render_debate
 from junior_ai.tools.context import describe_context
 from junior_ai.tools.jobs.model import JobRecord
 from junior_ai.tools.jobs.runner import JobRunner
@@ -201,7 +197,12 @@ def register_tools(server: MCPServer[AppState], *, tenancy: Tenancy, runner: Job
 
         return await as_job(ctx, args, work, partial)
 
+    # The multi-stage tools' modules are imported on their first call, not at start-up: a host's first answer
+    # should not wait for code it may never use.
     async def run_consensus(args: ConsensusArgs, ctx: Context[AppState, Any], views: CallViews) -> CallToolResult:
+        from junior_ai.tools.collab.consensus import consensus
+        from junior_ai.tools.collab.render import render_consensus
+
         registry = await registry_of(ctx)
         roots = await roots_for(args, ctx)
 
@@ -215,6 +216,9 @@ def register_tools(server: MCPServer[AppState], *, tenancy: Tenancy, runner: Job
         return await as_job(ctx, args, work)
 
     async def run_debate(args: DebateArgs, ctx: Context[AppState, Any], views: CallViews) -> CallToolResult:
+        from junior_ai.tools.collab.debate import debate
+        from junior_ai.tools.collab.render import render_debate
+
         registry = await registry_of(ctx)
         roots = await roots_for(args, ctx)
 
@@ -227,6 +231,8 @@ def register_tools(server: MCPServer[AppState], *, tenancy: Tenancy, runner: Job
         return await as_job(ctx, args, work)
 
     async def run_batch(args: AskBatchArgs, ctx: Context[AppState, Any], views: CallViews) -> CallToolResult:
+        from junior_ai.tools.batch import ask_batch, render_batch
+
         registry = await registry_of(ctx)
 
         async def work(progress: ProgressFn, deadline_s: float) -> CallToolResult:

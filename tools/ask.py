@@ -166,7 +166,7 @@ async def ask_many(
     prompt = args.prompt
     settings = registry.config.settings
     started = time.perf_counter()
-    labels = resolve_ais(registry, args.ais)
+    labels = await resolve_ais(registry, args.ais)
     request, bundle = await _with_context(registry, args, roots)
     thread = await _thread(threads, args.thread_id)
     requests = {

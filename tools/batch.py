@@ -70,7 +70,7 @@ async def ask_batch(
     max_concurrency, deadline_s = args.max_concurrency, args.deadline_s
     check_batch(template, items)
     check_json_schema(json_schema)
-    targets = resolve_ais(registry, [ai] if ai else ais)
+    targets = await resolve_ais(registry, [ai] if ai else ais)
     governors = {
         target: ConcurrencyGovernor(
             target, requested=max_concurrency, ai_limit=registry.entry_for(target)[0].config.max_concurrency

@@ -25,6 +25,7 @@ async def price_info(registry: AIRegistry, ai: AIConfig) -> PriceInfo:
 
 
 async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
+    await registry.settle_within()  # each AI as it is, not "starting", unless its SDK load hangs
     models, refresh = args.models, args.refresh
     prices = {ai.name: await price_info(registry, ai) for ai in registry.config.ais}
     infos = [
@@ -35,7 +36,7 @@ async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
             base_url=redact(entry.config.base_url) if entry.config.base_url else None,
             enabled=entry.config.enabled,
             initialized=entry.ready,
-            init_error=entry.init_error,
+            init_error=entry.unavailable_reason,
             max_concurrency=entry.config.max_concurrency,
             rpm=entry.config.rpm,
             timeout_s=entry.config.timeout_s,

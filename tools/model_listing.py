@@ -5,8 +5,8 @@ from __future__ import annotations
 import anyio
 from pydantic import BaseModel, ConfigDict
 
-from junior_ai.ai.catalog import ModelListing
 from junior_ai.ai.registry import AIRegistry
+from junior_ai.ai.types import ModelListing
 
 
 class ListModelsResult(BaseModel):
@@ -19,6 +19,7 @@ class ListModelsResult(BaseModel):
 async def list_models(registry: AIRegistry, *, refresh: bool = False) -> ListModelsResult:
     names = registry.names
     registry.require_any()
+    await registry.settle_within()
     listings: dict[str, ModelListing] = {}
 
     async def one(name: str) -> None:

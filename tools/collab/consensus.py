@@ -304,7 +304,7 @@ async def consensus(
 ) -> ConsensusResult:
     check_prompt(args.question, "question")
     choices = check_options(args.options)
-    names = resolve_ais(registry, args.ais)
+    names = await resolve_ais(registry, args.ais)
     preferred_judge = check_judge(registry, args.judge)
     deadline = Deadline(args.deadline_s if args.deadline_s is not None else registry.config.settings.deadline_s)
     bundle = await load_context(

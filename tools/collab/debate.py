@@ -159,7 +159,7 @@ async def debate(
     roots: Sequence[Path] | None = None,
 ) -> DebateResult:
     check_prompt(args.topic, "topic")
-    names = resolve_ais(registry, args.ais)
+    names = await resolve_ais(registry, args.ais)
     positions = assign_stances(names, args.stances)
     preferred_judge = check_judge(registry, args.judge)
     deadline = Deadline(args.deadline_s if args.deadline_s is not None else registry.config.settings.deadline_s)
