@@ -86,16 +86,24 @@ async def call_ai_async(
     started = time.perf_counter()
     response: AIResponse | None = None
     failure: ProviderError | None = None
+    streamed = False  # some text arrived: the call was billed even if it never finished
+
+    async def counted_delta(text: str) -> None:
+        nonlocal streamed
+        streamed = True
+        if on_delta is not None:
+            await on_delta(text)
+
     try:
         with anyio.fail_after(budget):
             answer = await _with_retries(
-                entry, request, anyio.current_time() + budget, policy, stream, idle_timeout_s, on_delta, on_retry
+                entry, request, anyio.current_time() + budget, policy, stream, idle_timeout_s, counted_delta, on_retry
             )
         latency_ms = (time.perf_counter() - started) * 1000
         # Outside the call's timeout: an answer in hand is not lost to a slow first load of the price table.
         cost = await registry.prices.cost_async(
             entry.config,
-            answer.usage,
+            answer.usage if answer.usage_known else None,  # no counts: not known, never priced as free
             request.model or entry.config.model,
             answer.model,
             reported_usd=answer.reported_cost_usd,
@@ -116,6 +124,8 @@ async def call_ai_async(
         raise
     except anyio.get_cancelled_exc_class():
         entry.breaker.record_abandoned()  # the caller gave up: neither an answer nor the AI's failure
+        if streamed:
+            entry.stats.record_abandoned_partial()
         raise
     finally:
         if response is not None or failure is not None:
@@ -140,6 +150,7 @@ async def call_ai_async(
                 usage=response.usage if response else None,
                 sync_fallback=bool(response and response.path == "sync_fallback"),
                 cost=response.cost_usd if response else None,
+                partial=streamed,
             )
     return response
 
@@ -247,6 +258,7 @@ async def _async_attempt(
             model=end.model,
             finish_reason=end.finish_reason,
             usage=end.usage,
+            usage_known=end.usage_known,
             reported_cost_usd=end.reported_cost_usd,
             latency_ms=(time.perf_counter() - started) * 1000,
             adaptations=end.adaptations,

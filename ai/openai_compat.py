@@ -170,7 +170,7 @@ class OpenAICompatibleClient:
         )
 
         finish_reason: str | None = None
-        usage = TokenUsage()
+        usage, usage_known = TokenUsage(), False
         reported_cost: float | None = None
         chunks = response.__aiter__()
         try:
@@ -180,6 +180,7 @@ class OpenAICompatibleClient:
                     model = chunk.model or model
                     if chunk.usage is not None:
                         usage, reported_cost = _usage(chunk.usage), _reported_cost(chunk.usage)
+                        usage_known = True
                     for choice in chunk.choices:
                         if choice.finish_reason:
                             finish_reason = choice.finish_reason
@@ -199,7 +200,12 @@ class OpenAICompatibleClient:
         if finish_reason == "content_filter":
             raise blocked_error(self._config, "content filter")
         yield StreamEnd(
-            model=model, finish_reason=finish_reason, usage=usage, reported_cost_usd=reported_cost, adaptations=notes
+            model=model,
+            finish_reason=finish_reason,
+            usage=usage,
+            usage_known=usage_known,
+            reported_cost_usd=reported_cost,
+            adaptations=notes,
         )
 
     async def submit_batch(self, requests: list[tuple[str, GenerateRequest]]) -> str:
@@ -297,6 +303,7 @@ class OpenAICompatibleClient:
             model=completion.model or self._config.model,
             finish_reason=choice.finish_reason,
             usage=_usage(completion.usage) if completion.usage else TokenUsage(),
+            usage_known=completion.usage is not None,
             reported_cost_usd=_reported_cost(completion.usage),
             latency_ms=(time.perf_counter() - started) * 1000,
             path="async" if path == "async" else "sync_fallback",

@@ -35,6 +35,7 @@ from junior_ai.server.batch_files import (
     saved_job_id,
 )
 from junior_ai.tools.batch import check_template
+from junior_ai.tools.results import format_usd
 
 
 class Progress:
@@ -77,7 +78,7 @@ class Progress:
 
     def cost_text(self) -> str:
         unknown = f" + {self.unknown_cost} of unknown cost" if self.unknown_cost else ""
-        return f"${self.cost_usd:.4f}{unknown}"
+        return f"{format_usd(self.cost_usd)}{unknown}"
 
     def show(self) -> None:
         text = self.line()
