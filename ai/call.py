@@ -150,7 +150,8 @@ async def call_ai_async(
                 usage=response.usage if response else None,
                 sync_fallback=bool(response and response.path == "sync_fallback"),
                 cost=response.cost_usd if response else None,
-                partial=streamed,
+                # what the tools keep as a partial answer: a timed-out stream that had said something
+                partial=streamed and failure is not None and failure.status == "timeout",
             )
     return response
 

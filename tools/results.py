@@ -55,11 +55,10 @@ class PriceInfo(BaseModel):
         description="Where these figures come from: settings, table (genai-prices), local (free), unknown, or "
         "reported (no figures in advance: each call is billed at the cost the provider states)."
     )
-    reported: bool = Field(
-        default=False,
-        description="True: each call is billed at the cost the provider states (OpenRouter); the "
-        "figures here are then only the estimate budgets use.",
-    )
+    # In every result, but left out of the published output schema (it costs every host turn context).
+    reported: SkipJsonSchema[bool] = False
+    """True: each call is billed at the cost the provider states (OpenRouter); the figures here are then only the
+    estimate budgets use."""
     # In every result, but left out of the published output schema (it costs every host turn context).
     provider: SkipJsonSchema[str | None] = None
     """The price table's provider id, when it was searched."""
