@@ -254,12 +254,12 @@ class OpenAICompatibleClient:
             response = record.get("response") or {}
             body = response.get("body") or {}
             if response.get("status_code") == 200 and body.get("choices"):
-                usage = body.get("usage") or {}
+                usage = body.get("usage")  # none sent: unknown, so the item is not priced as free
                 outcomes.append(
                     BatchOutcome(
                         key=record["custom_id"],
                         text=body["choices"][0]["message"].get("content") or "",
-                        usage=_usage(usage),
+                        usage=_usage(usage) if usage else None,
                     )
                 )
             else:

@@ -13,7 +13,9 @@ import pytest
 from genai_prices import Usage, calc_price
 from mcp.client.client import Client
 
+from junior_ai.ai.batch import render_items
 from junior_ai.ai.call import call_ai_async
+from junior_ai.ai.provider_batch import run_provider_batch
 from junior_ai.ai.registry import initialize_all_clients_async
 from junior_ai.ai.simulator import Fault, ReplyRule, Scenario, Simulator
 from junior_ai.ai.types import GenerateRequest
@@ -83,6 +85,25 @@ async def test_an_answer_without_token_counts_has_unknown_cost_not_zero(
     info = listing.ais[0]
     assert info.unknown_cost_calls == 1 and info.cost_usd is None
     assert listing.session_cost_usd is None and listing.session_unknown_cost_calls == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "name", "model"),
+    [(openai_ai, "openai", "gpt-4o-mini"), (gemini_ai, "gemini", "gemini-2.5-flash")],
+    ids=["openai", "gemini"],
+)
+async def test_a_provider_batch_item_without_token_counts_has_unknown_cost(
+    sim: Simulator, make: Any, name: str, model: str
+) -> None:
+    sim.set_scenario(model, Scenario(omit_usage=True))
+    registry = await initialize_all_clients_async(config_of(make(sim, name, model)))
+    try:
+        results = await run_provider_batch(
+            registry, name, list(render_items("Describe {item}", ["a", "b"])), poll_initial_s=0.01, poll_max_s=0.02
+        )
+    finally:
+        await registry.aclose()
+    assert [(r.ok, r.cost_usd) for r in results] == [(True, None), (True, None)]
 
 
 async def test_max_cost_usd_stops_the_stages_after_an_answer_without_token_counts(sim: Simulator) -> None:
