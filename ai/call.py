@@ -129,6 +129,8 @@ async def call_ai_async(
         raise
     finally:
         if response is not None or failure is not None:
+            # what the tools keep as a partial answer: a timed-out stream that had said something
+            partial = streamed and failure is not None and failure.status == "timeout"
             counted = entry.breaker.consecutive_failures
             if response is not None:
                 entry.breaker.record_success()
@@ -143,6 +145,7 @@ async def call_ai_async(
                     ok=response is not None,
                     usage=response.usage if response else None,
                     cost_usd=response.cost_usd if response else None,
+                    partial=partial,
                 )
             entry.stats.record(
                 ok=response is not None,
@@ -150,8 +153,7 @@ async def call_ai_async(
                 usage=response.usage if response else None,
                 sync_fallback=bool(response and response.path == "sync_fallback"),
                 cost=response.cost_usd if response else None,
-                # what the tools keep as a partial answer: a timed-out stream that had said something
-                partial=streamed and failure is not None and failure.status == "timeout",
+                partial=partial,
             )
     return response
 
