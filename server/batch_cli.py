@@ -244,7 +244,7 @@ async def _via_provider(
     cost = sum(r.cost_usd for r in results if r.cost_usd is not None)
     unknown = sum(r.ok and r.cost_usd is None for r in results)
     stream.write(
-        f"{len(results)} item(s) answered by the provider's batch engine, {failed} failed, cost ${cost:.4f}"
+        f"{len(results)} item(s) answered by the provider's batch engine, {failed} failed, cost {format_usd(cost)}"
         + (f" + {unknown} of unknown cost" if unknown else "")
         + f" (batch rates); results in {out}\n"
     )
