@@ -68,11 +68,19 @@ async def call_ai_async(
     response: AIResponse | None = None
     failure: ProviderError | None = None
     spent: list[AIResponse] = []
+    streamed = False  # some text arrived: the call was billed even if it never finished
+
+    async def counted_delta(text: str) -> None:
+        nonlocal streamed
+        streamed = True
+        if on_delta is not None:
+            await on_delta(text)
+
     checked: Checked | None = None
     try:
         with anyio.fail_after(budget):
             end = anyio.current_time() + budget
-            answer = await _with_retries(entry, request, end, policy, stream, idle_timeout_s, on_delta, on_retry)
+            answer = await _with_retries(entry, request, end, policy, stream, idle_timeout_s, counted_delta, on_retry)
             spent.append(answer)
             if request.json_schema is not None:
                 checked = check_answer(answer.text, request.json_schema)
@@ -84,7 +92,7 @@ async def call_ai_async(
                     again = Policy(attempts=policy.attempts, base_delay_s=policy.base_delay_s, rng=policy.rng)
                     retry_request = correction(request, answer.text, checked.errors)
                     answer = await _with_retries(
-                        entry, retry_request, end, again, stream, idle_timeout_s, on_delta, on_retry
+                        entry, retry_request, end, again, stream, idle_timeout_s, counted_delta, on_retry
                     )
                     spent.append(answer)
                     policy.attempt += again.attempt
@@ -94,7 +102,7 @@ async def call_ai_async(
         # Outside the call's timeout: an answer in hand is not lost to a slow first load of the price table.
         cost = await registry.prices.cost_async(
             entry.config,
-            usage,
+            usage if all(a.usage_known for a in spent) else None,  # no counts: not known, never free
             request.model or entry.config.model,
             answer.model,
             reported_usd=_sum_reported(spent),
@@ -129,9 +137,13 @@ async def call_ai_async(
         raise failure from exc
     except anyio.get_cancelled_exc_class():
         entry.breaker.record_abandoned()  # the caller gave up: neither an answer nor the AI's failure
+        if streamed:
+            entry.stats.record_abandoned_partial()
         raise
     finally:
         if response is not None or failure is not None:
+            # what the tools keep as a partial answer: a timed-out stream that had said something
+            partial = streamed and failure is not None and failure.status == "timeout"
             counted = entry.breaker.consecutive_failures
             if response is not None:
                 entry.breaker.record_success()
@@ -148,6 +160,7 @@ async def call_ai_async(
                     ok=response is not None,
                     usage=response.usage if response else None,
                     cost_usd=response.cost_usd if response else None,
+                    partial=partial,
                 )
             entry.stats.record(
                 ok=response is not None,
@@ -155,6 +168,7 @@ async def call_ai_async(
                 usage=response.usage if response else sum_usage(spent) if spent else None,
                 sync_fallback=bool(response and response.path == "sync_fallback"),
                 cost=response.cost_usd if response else None,
+                partial=partial,
             )
     return response
 
@@ -339,6 +353,7 @@ async def _async_attempt(
             model=end.model,
             finish_reason=end.finish_reason,
             usage=end.usage,
+            usage_known=end.usage_known,
             reported_cost_usd=end.reported_cost_usd,
             latency_ms=(time.perf_counter() - started) * 1000,
             adaptations=end.adaptations,

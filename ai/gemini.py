@@ -199,7 +199,7 @@ class GeminiClient:
         _, notes = self._thinking(request)
 
         finish_reason: str | None = None
-        usage = TokenUsage()
+        usage, usage_known = TokenUsage(), False
         produced_text = False
         saw_no_candidates = False
         learned = False
@@ -210,7 +210,7 @@ class GeminiClient:
                 async for chunk in guarded_chunks:
                     model = chunk.model_version or model
                     if chunk.usage_metadata is not None:
-                        usage = _usage(chunk.usage_metadata)
+                        usage, usage_known = _usage(chunk.usage_metadata), True
                     self._raise_if_prompt_blocked(chunk)
                     saw_no_candidates = saw_no_candidates or not chunk.candidates
                     for candidate in chunk.candidates or []:
@@ -245,7 +245,9 @@ class GeminiClient:
             raise incomplete_stream_error(self._config)
         if finish_reason in _BLOCK_REASONS and not produced_text:
             raise blocked_error(self._config, f"safety block: {finish_reason}")
-        yield StreamEnd(model=model, finish_reason=finish_reason.lower(), usage=usage, adaptations=notes)
+        yield StreamEnd(
+            model=model, finish_reason=finish_reason.lower(), usage=usage, usage_known=usage_known, adaptations=notes
+        )
 
     async def count_tokens(self, request: GenerateRequest) -> int:
         """Gemini's own count of the request's input tokens (batch uses it to refuse oversize items unsent)."""
@@ -351,6 +353,7 @@ class GeminiClient:
             model=response.model_version or request.model or self._config.model,
             finish_reason=finish.lower() if finish else None,
             usage=_usage(response.usage_metadata) if response.usage_metadata else TokenUsage(),
+            usage_known=response.usage_metadata is not None,
             latency_ms=(time.perf_counter() - started) * 1000,
             path="async" if path == "async" else "sync_fallback",
         )

@@ -186,7 +186,7 @@ class OpenAICompatibleClient:
         )
 
         finish_reason: str | None = None
-        usage = TokenUsage()
+        usage, usage_known = TokenUsage(), False
         reported_cost: float | None = None
         chunks = response.__aiter__()
         try:
@@ -196,6 +196,7 @@ class OpenAICompatibleClient:
                     model = chunk.model or model
                     if chunk.usage is not None:
                         usage, reported_cost = _usage(chunk.usage), _reported_cost(chunk.usage)
+                        usage_known = True
                     for choice in chunk.choices:
                         if choice.finish_reason:
                             finish_reason = choice.finish_reason
@@ -215,7 +216,12 @@ class OpenAICompatibleClient:
         if finish_reason == "content_filter":
             raise blocked_error(self._config, "content filter")
         yield StreamEnd(
-            model=model, finish_reason=finish_reason, usage=usage, reported_cost_usd=reported_cost, adaptations=notes
+            model=model,
+            finish_reason=finish_reason,
+            usage=usage,
+            usage_known=usage_known,
+            reported_cost_usd=reported_cost,
+            adaptations=notes,
         )
 
     async def submit_batch(self, requests: list[tuple[str, GenerateRequest]]) -> str:
@@ -264,12 +270,12 @@ class OpenAICompatibleClient:
             response = record.get("response") or {}
             body = response.get("body") or {}
             if response.get("status_code") == 200 and body.get("choices"):
-                usage = body.get("usage") or {}
+                usage = body.get("usage")  # none sent: unknown, so the item is not priced as free
                 outcomes.append(
                     BatchOutcome(
                         key=record["custom_id"],
                         text=body["choices"][0]["message"].get("content") or "",
-                        usage=_usage(usage),
+                        usage=_usage(usage) if usage else None,
                     )
                 )
             else:
@@ -313,6 +319,7 @@ class OpenAICompatibleClient:
             model=completion.model or self._config.model,
             finish_reason=choice.finish_reason,
             usage=_usage(completion.usage) if completion.usage else TokenUsage(),
+            usage_known=completion.usage is not None,
             reported_cost_usd=_reported_cost(completion.usage),
             latency_ms=(time.perf_counter() - started) * 1000,
             path="async" if path == "async" else "sync_fallback",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, computed_field, model_serializer
 from pydantic.json_schema import SkipJsonSchema
 
 from junior_ai.core.config import ReasoningEffort
@@ -87,6 +87,8 @@ class AIResponse(BaseModel):
     model: str
     finish_reason: str | None = None
     usage: TokenUsage = TokenUsage()
+    usage_known: bool = True
+    """False when the provider sent no token counts: `usage` is then zeros, not what the call consumed."""
     latency_ms: float = 0.0
     path: Path = "async"
     attempts: int = 1
@@ -116,6 +118,7 @@ class StreamEnd(BaseModel):
     model: str
     finish_reason: str | None = None
     usage: TokenUsage = TokenUsage()
+    usage_known: bool = True
     reported_cost_usd: float | None = None
     adaptations: tuple[str, ...] = ()
 
@@ -123,7 +126,23 @@ class StreamEnd(BaseModel):
 StreamEvent = StreamDelta | StreamEnd
 
 
-class CallResult(BaseModel):
+class NullCostModel(BaseModel):
+    """A result whose cost fields stay in the output as null when unknown, even where None fields are left out
+    (`exclude_none`): "cost unknown" must be visible, never read as an absent field or as free."""
+
+    null_kept: ClassVar[tuple[str, ...]] = ("cost_usd",)
+
+    # No return annotation on purpose: pydantic would publish it as the output schema instead of the fields'.
+    @model_serializer(mode="wrap")
+    def _keep_cost_nulls(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self.null_kept:
+                data.setdefault(name, None)
+        return data
+
+
+class CallResult(NullCostModel):
     """The outcome of one AI's part in a fan-out: always present, whatever happened."""
 
     model_config = ConfigDict(frozen=True)
@@ -192,7 +211,7 @@ def ok_result(ai: str, response: AIResponse) -> CallResult:
         status="ok",
         text=response.text,
         latency_ms=response.latency_ms,
-        usage=response.usage,
+        usage=response.usage if response.usage_known else None,
         path=response.path,
         attempts=response.attempts,
         finish_reason=response.finish_reason,

@@ -22,14 +22,14 @@ import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from junior_ai.core.errors import ConfigError
 from junior_ai.core.presets import PRESETS, Provider
-from junior_ai.core.redact import SECRETS
+from junior_ai.core.redact import SECRETS, redact
 from junior_ai.core.suggest import did_you_mean
 
 ReasoningEffort = Literal["minimal", "low", "medium", "high"]
@@ -330,13 +330,30 @@ def config_from_mapping(
         if ai.api_key is not None:
             SECRETS.add(ai.api_key.get_secret_value())
     _check_allowed_models(ais, where)
+    checked_aliases = _check_aliases(aliases, ais, where)
+    warnings.extend(_unused_price_warnings(settings, ais, checked_aliases))
     return JuniorConfig(
         ais=ais,
         settings=settings,
-        aliases=_check_aliases(aliases, ais, where),
+        aliases=checked_aliases,
         source=path,
         warnings=tuple(warnings),
     )
+
+
+def _unused_price_warnings(settings: Settings, ais: tuple[AIConfig, ...], aliases: Mapping[str, str]) -> list[str]:
+    """Issue 16: a `settings.prices` entry no configured AI or alias uses is most likely a misspelt model name."""
+    used = {ai.model for ai in ais} | {m for ai in ais for m in ai.allowed_models or ()}
+    used |= {target.split(":", 1)[1] for target in aliases.values() if ":" in target}
+    models = sorted(used)
+    return [
+        f"settings.prices has an entry for {redact(model)!r}, which no configured AI or alias uses as its model, so "
+        f"it prices nothing unless a call names that model (ai:model) or a provider answers with that name."
+        + did_you_mean(model, models)
+        + ' Fix: spell the key exactly as the AI\'s "model".'
+        for model in settings.prices
+        if model not in used
+    ]
 
 
 def _check_allowed_models(ais: tuple[AIConfig, ...], where: str) -> None:
@@ -421,16 +438,32 @@ def _parse_entry(name: str, value: Any, where: str) -> _FileEntry:
 
 
 def _describe_validation(exc: ValidationError, where: str, subject: str, model: type[BaseModel]) -> str:
-    allowed = sorted(model.model_fields)
     problems = []
     for err in exc.errors(include_input=False):
-        field = ".".join(str(part) for part in err["loc"]) or "?"
+        field = redact(".".join(str(part) for part in err["loc"]) or "?")  # a price key may be a pasted key
         if err["type"] == "extra_forbidden":
-            suggestion = did_you_mean(field, allowed)
+            allowed = sorted(_model_at(model, err["loc"][:-1]).model_fields)
+            suggestion = did_you_mean(str(err["loc"][-1]), allowed)
             problems.append(f"unknown field {field!r}.{suggestion} Allowed fields: {', '.join(allowed)}")
         else:
             problems.append(f"field {field!r}: {err['msg']}")
     return f"{where}: {subject}: " + "; ".join(problems) + "."
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The model a nested field path leads to (settings.prices.<model> → ModelPrice), for its allowed fields."""
+    current: Any = model
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
+            info = current.model_fields.get(part)
+            if info is None:
+                return model
+            current = info.annotation
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]  # `part` is a key of the mapping
+        else:
+            return model
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else model
 
 
 def _env_name(ai: str, suffix: str) -> str:

@@ -3,22 +3,32 @@
 Where a price comes from, in order:
 
 1. `settings.prices[model]` (the requested model's name, then the name the provider answered with): "settings";
-2. a local server (the ollama, lmstudio, vllm and llamacpp presets, or any AI on one of their default addresses):
-   free, "local";
+2. a local server (the ollama, lmstudio, vllm and llamacpp presets, or any AI on one of their default ports at a
+   loopback, private-network or `.local` address, e.g. a LAN Ollama at 192.168.1.5:11434): free, "local";
 3. the `genai-prices` table shipped inside the package (no network: its updater runs only when
-   `settings.price_updates` is on), looked up under the AI's provider: "table";
+   `settings.price_updates` is on), looked up under the AI's provider (its preset name, `provider: gemini`, or
+   its base_url's host). An AI whose provider none of those name is not guessed from its model name: a proxy
+   or a self-hosted server answering to "deepseek-r1:7b" does not charge DeepSeek's prices. "table";
 4. nothing: "unknown". An unknown cost is `None`, never 0, so totals and budgets cannot mistake it for free.
+   A call that came back without token counts is unknown too, and so is an absurd figure (over
+   `MAX_CALL_USD`, or not a finite number): logged as a warning, never added to a total.
 
-A provider that reports each call's cost itself (OpenRouter's `usage.cost`) is billed at that figure instead:
-"reported". The table is imported on the first lookup, not at start-up (it takes ~0.5 s to load); the async
-entry points load it in a worker thread so the event loop never waits for it.
+OpenRouter, which reports each call's cost itself (`usage.cost`), is billed at that figure instead: "reported".
+A `usage.cost` from any other provider is ignored: our own price (settings or table) is what the user asked for.
+
+The table is imported on the first lookup, not at start-up (it takes ~0.5 s to load); the async entry points
+load it in a worker thread so the event loop never waits for it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
@@ -29,6 +39,7 @@ from pydantic import BaseModel, ConfigDict
 from junior_ai.core.config import AIConfig, Settings
 from junior_ai.core.log import get_logger
 from junior_ai.core.presets import PRESETS
+from junior_ai.core.redact import redact
 from junior_ai.core.usage import TokenUsage
 
 if TYPE_CHECKING:
@@ -65,12 +76,24 @@ HOST_PROVIDERS: dict[str, str] = {
 REPORTING_PROVIDERS = frozenset({"openrouter"})
 """Providers that put each call's cost in the response; that figure is billed instead of the table's."""
 
-_LOCAL_ADDRESSES = {
-    (parsed.port, host)
-    for name in LOCAL_PRESETS
-    for parsed in [urlparse(PRESETS[name].base_url or "")]
-    for host in ("localhost", "127.0.0.1", "::1")
-}
+_LOCAL_PORTS = frozenset(urlparse(PRESETS[name].base_url or "").port for name in LOCAL_PRESETS)
+
+MAX_CALL_USD = 1000.0
+"""No single call costs more than this: a larger figure (a provider's nonsense, a mistyped price) is treated as
+unknown, so one bad number cannot turn every total into a 300-digit figure or infinity."""
+
+
+def _is_local_host(host: str | None) -> bool:
+    """localhost, a `.local` name, or a loopback, private-network or link-local address."""
+    if not host:
+        return False
+    if host == "localhost" or host.endswith((".localhost", ".local")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local
 
 
 class Rate(BaseModel):
@@ -113,7 +136,7 @@ def provider_id_for(ai: AIConfig) -> str | None:
     if ai.provider == "gemini":
         return "google"
     parsed = urlparse(ai.base_url or "")
-    if (parsed.port, parsed.hostname) in _LOCAL_ADDRESSES:
+    if parsed.port in _LOCAL_PORTS and _is_local_host(parsed.hostname):
         return "local"
     return HOST_PROVIDERS.get(parsed.hostname or "")
 
@@ -125,15 +148,19 @@ def billed_by(ai: AIConfig, rate: Rate) -> PriceSource:
 
 
 def settings_entry(model: str) -> str:
-    """The `settings.prices` entry a user would add to price `model`, as JSON text to paste."""
-    return f'"settings": {{"prices": {{{json.dumps(model)}: {{"input_per_million": ..., "output_per_million": ...}}}}}}'
+    """The `settings.prices` entry a user would add to price `model`, as JSON text to paste (a key pasted into
+    the model's name by mistake is masked: this text is shown in results and logs)."""
+    name = json.dumps(redact(model))
+    return f'"settings": {{"prices": {{{name}: {{"input_per_million": ..., "output_per_million": ...}}}}}}'
 
 
 class PriceBook:
     """Prices for the configured AIs. One per registry; safe to share between tasks and threads."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] | None = None) -> None:
         self._overrides = settings.prices
+        self._clock = clock
+        """What time it is for time-of-day and dated prices; None: the library's own (now)."""
         self._lock = threading.Lock()
         self._rates: dict[tuple[str, str], Rate] = {}
         self._linear: dict[tuple[str, str], _Linear] = {}
@@ -170,6 +197,8 @@ class PriceBook:
         provider = provider_id_for(ai)
         if provider == "local":
             return Rate(model=names[0], source="local", input_per_million=0.0, output_per_million=0.0)
+        if provider is None:  # which provider bills it is unknown: a model name alone does not say
+            return Rate(model=names[0], source="unknown")
         for model in names:
             rate = self._table_rate(provider, model)
             if rate.known:
@@ -185,7 +214,7 @@ class PriceBook:
 
     def _loads_table(self, ai: AIConfig, models: tuple[str | None, ...]) -> bool:
         """Whether a lookup would import the table first (so it belongs in a worker thread)."""
-        if self.table_loaded or provider_id_for(ai) == "local":
+        if self.table_loaded or provider_id_for(ai) in {"local", None}:
             return False
         return not any(m in self._overrides for m in models if m)
 
@@ -197,9 +226,15 @@ class PriceBook:
         reported_usd: float | None = None,
         batch: bool = False,
     ) -> Cost:
-        """What a call with `usage` cost. A provider-reported figure wins over any price of ours; `batch` applies
-        the table's provider-batch rates (half price at OpenAI, Gemini, Anthropic)."""
-        if reported_usd is not None:
+        """What a call with `usage` cost (`usage` None: the provider sent no token counts, so unknown). OpenRouter's
+        reported figure wins over any price of ours; `batch` applies the table's provider-batch rates (half price
+        at OpenAI, Gemini, Anthropic)."""
+        return _sane(ai, self._cost(ai, usage, *models, reported_usd=reported_usd, batch=batch))
+
+    def _cost(
+        self, ai: AIConfig, usage: TokenUsage | None, *models: str | None, reported_usd: float | None, batch: bool
+    ) -> Cost:
+        if reported_usd is not None and provider_id_for(ai) in REPORTING_PROVIDERS:
             return Cost(usd=reported_usd, source="reported")
         rate = self.rate(ai, *models)
         if usage is None or not rate.known:
@@ -224,7 +259,9 @@ class PriceBook:
         def work() -> Cost:
             return self.cost(ai, usage, *models, reported_usd=reported_usd, batch=batch)
 
-        if reported_usd is not None or not self._loads_table(ai, models):
+        if (reported_usd is not None and provider_id_for(ai) in REPORTING_PROVIDERS) or not self._loads_table(
+            ai, models
+        ):
             return work()
         return await anyio.to_thread.run_sync(work)
 
@@ -267,6 +304,8 @@ class PriceBook:
                 provider=calc_in.provider.id,
             )
             linear = self._linear_prices(calc_in, model, rate.provider)
+        if calc_in is not None and not _fixed_over_time(calc_in):
+            return rate  # priced by time of day or from a date: looked up again each time, never cached
         with self._lock:
             self._rates[key] = rate
             if linear is not None:
@@ -299,8 +338,9 @@ class PriceBook:
         """Stop the price updater, if it runs."""
         self._updates.stop()
 
-    @staticmethod
-    def _calc(usage: TokenUsage, model: str, provider: str | None, *, batch: bool = False) -> PriceCalculation | None:
+    def _calc(
+        self, usage: TokenUsage, model: str, provider: str | None, *, batch: bool = False
+    ) -> PriceCalculation | None:
         from genai_prices import Usage, calc_price
 
         prompt, completion = max(0, usage.prompt_tokens), max(0, usage.completion_tokens)  # a provider's nonsense
@@ -312,12 +352,30 @@ class PriceBook:
         )
         try:
             context = {"processing": "batch"} if batch else None
-            return calc_price(table_usage, model, provider_id=provider, price_context=context)
+            when = self._clock() if self._clock is not None else None
+            return calc_price(
+                table_usage, model, provider_id=provider, price_context=context, genai_request_timestamp=when
+            )
         except LookupError:  # not in the table: the cost is unknown
             return None
         except Exception as exc:  # a table entry the library cannot apply: an unknown cost, never a failed call
             log.warning("price_lookup_failed", model=model, provider=provider, error=f"{type(exc).__name__}: {exc}")
             return None
+
+
+def _fixed_over_time(calc: PriceCalculation) -> bool:
+    """Whether the model's price is one set for all time (not by time of day, nor changing on a date)."""
+    from genai_prices.types import ModelPrice
+
+    return isinstance(calc.model.prices, ModelPrice)
+
+
+def _sane(ai: AIConfig, cost: Cost) -> Cost:
+    """An absurd figure (not finite, negative, over `MAX_CALL_USD`) is unknown, with a warning to say why."""
+    if cost.usd is None or (math.isfinite(cost.usd) and 0 <= cost.usd <= MAX_CALL_USD):
+        return cost
+    log.warning("absurd_call_cost_ignored", ai=ai.name, usd=repr(cost.usd), source=cost.source, limit=MAX_CALL_USD)
+    return Cost(usd=None, source="unknown")
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ class CallRecord:
     ok: bool
     usage: TokenUsage | None
     cost_usd: float | None
+    partial: bool = False
+    """A failed call that had streamed text the tools keep (billed, at an unknown cost)."""
 
 
 @dataclass
@@ -65,8 +67,10 @@ class CallScope:
                 retry_after_s=(reset - self.now).total_seconds(),
             )
 
-    def record(self, ai: str, *, ok: bool, usage: TokenUsage | None, cost_usd: float | None) -> None:
-        self.records.append(CallRecord(ai, ok, usage, cost_usd))
+    def record(
+        self, ai: str, *, ok: bool, usage: TokenUsage | None, cost_usd: float | None, partial: bool = False
+    ) -> None:
+        self.records.append(CallRecord(ai, ok, usage, cost_usd, partial))
 
 
 CURRENT_SCOPE: ContextVar[CallScope | None] = ContextVar("junior_ai_call_scope", default=None)

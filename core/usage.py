@@ -47,8 +47,10 @@ class AIStats:
     sync_fallbacks: int = 0
     cost_usd: float = 0.0
     """The sum of the calls whose cost is known."""
+    known_cost_calls: int = 0
     unknown_cost_calls: int = 0
-    """Answered calls whose cost could not be worked out: `cost_usd` leaves them out, it is not their price."""
+    """Answers (whole, or cut off after some text) whose cost could not be worked out: `cost_usd` leaves them
+    out, it is not their price."""
     invalid_outputs: int = 0
     """Structured answers (json_schema) that failed validation even after the corrective retry."""
 
@@ -60,7 +62,9 @@ class AIStats:
         usage: TokenUsage | None,
         sync_fallback: bool,
         cost: float | None = None,
+        partial: bool = False,
     ) -> None:
+        """`partial`: a failed call that had streamed some text first (billed, at a cost nobody reported)."""
         self.calls += 1
         if not ok:
             self.errors += 1
@@ -71,8 +75,13 @@ class AIStats:
             self.sync_fallbacks += 1
         if cost is not None:
             self.cost_usd += cost
-        elif ok:
+            self.known_cost_calls += 1
+        elif ok or partial:
             self.unknown_cost_calls += 1
+
+    def record_abandoned_partial(self) -> None:
+        """A call given up on (the caller's deadline) after it had streamed some text: billed, cost unknown."""
+        self.unknown_cost_calls += 1
 
     @property
     def mean_latency_ms(self) -> float | None:

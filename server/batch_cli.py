@@ -37,6 +37,7 @@ from junior_ai.server.batch_files import (
     saved_job_id,
 )
 from junior_ai.tools.batch import check_template
+from junior_ai.tools.results import format_usd
 from junior_ai.tools.validation import check_json_schema
 
 
@@ -95,7 +96,7 @@ class Progress:
 
     def cost_text(self) -> str:
         unknown = f" + {self.unknown_cost} of unknown cost" if self.unknown_cost else ""
-        return f"${self.cost_usd:.4f}{unknown}"
+        return f"{format_usd(self.cost_usd)}{unknown}"
 
     def show(self) -> None:
         text = self.line()
@@ -306,7 +307,7 @@ async def _via_provider(
     cost = sum(r.cost_usd for r in results if r.cost_usd is not None)
     unknown = sum(r.ok and r.cost_usd is None for r in results)
     stream.write(
-        f"{len(results)} item(s) answered by the provider's batch engine, {failed} failed, cost ${cost:.4f}"
+        f"{len(results)} item(s) answered by the provider's batch engine, {failed} failed, cost {format_usd(cost)}"
         + (f" + {unknown} of unknown cost" if unknown else "")
         + f" (batch rates); results in {out}\n"
     )

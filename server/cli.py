@@ -142,6 +142,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_batch(args: argparse.Namespace) -> int:
     from junior_ai.server.batch_cli import run_batch
 
+    if len(args.ai) > 1:
+        print(
+            f"junior-ai batch: --ai was given {len(args.ai)} times ({', '.join(args.ai)}); a batch runs on one AI. "
+            "Fix: run batch once per AI, each with its own --out.",
+            file=sys.stderr,
+        )
+        return 2
     config = load_config(args.credentials)
 
     async def run() -> int:
@@ -149,7 +156,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             config,
             template=args.template,
             items_path=args.items,
-            ai=args.ai,
+            ai=args.ai[0],
             out=args.out,
             max_concurrency=args.max_concurrency,
             timeout_s=args.timeout,
@@ -260,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="how to read --items (auto: JSON lines for .jsonl/.ndjson, else a line per item)",
     )
-    batch.add_argument("--ai", required=True, help="AI, 'name:model' or alias")
+    # append: a repeated --ai is refused in cmd_batch, not silently reduced to the last one
+    batch.add_argument("--ai", required=True, action="append", help="AI, 'name:model' or alias (one per batch)")
     batch.add_argument("--out", type=Path, default=Path("results.jsonl"), help="appended to; re-run to resume")
     batch.add_argument(
         "--max-concurrency",

@@ -49,7 +49,8 @@ def _drop_null(schema: dict[str, Any]) -> dict[str, Any]:
     """`anyOf: [X, {"type": "null"}]` → `X` (with the outer keywords kept).
 
     Sound for inputs, where None means "omitted" and the field is not required anyway; for outputs, the server
-    leaves None fields out of the structured result (`exclude_none`), so the value is never null on the wire.
+    leaves None fields out of the structured result (`exclude_none`). The cost fields are the exception (an
+    unknown cost is sent as null: `NullCostModel`), and their scalar schema compacts to `{}`, which admits null.
     """
     options = schema.get("anyOf")
     if not isinstance(options, list) or len(options) != 2 or {"type": "null"} not in options:

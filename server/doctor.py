@@ -10,6 +10,7 @@ from junior_ai.ai.types import CallResult, GenerateRequest
 from junior_ai.core.config import AIConfig, load_config
 from junior_ai.core.errors import ConfigError
 from junior_ai.core.pricing import Rate, billed_by, settings_entry
+from junior_ai.core.redact import redact
 
 _FIXES = {
     "auth_error": "check the API key (file entry or the variable named above) and its access to the model",
@@ -74,14 +75,16 @@ async def run_doctor(credentials: str | None, timeout_s: float) -> int:
             [
                 result.ai,
                 result.status,
-                result.model,
+                redact(result.model),
                 f"{result.latency_ms:.0f} ms",
                 ai.key_source if ai else "-",
                 _price(ai, rates[result.ai]) if ai else "-",
             ]
         )
     disabled = [ai for ai in config.ais if not ai.enabled]
-    rows.extend([ai.name, "disabled", ai.model, "-", ai.key_source, _price(ai, rates[ai.name])] for ai in disabled)
+    rows.extend(
+        [ai.name, "disabled", redact(ai.model), "-", ai.key_source, _price(ai, rates[ai.name])] for ai in disabled
+    )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     print(_row(header, widths))
     for row in rows:
@@ -91,16 +94,24 @@ async def run_doctor(credentials: str | None, timeout_s: float) -> int:
         fix = _FIXES.get(result.status, "see the error above")
         print(f"\n{result.ai}: {result.error}\n  fix: {fix}")
     for ai in config.ais:
-        if rates[ai.name].source == "unknown":
+        rate, model = rates[ai.name], redact(ai.model)  # a key pasted into "model" is not printed back
+        if rate.source == "unknown":
             print(
-                f"\nwarning: {ai.name}: no price known for model {ai.model!r}, so its calls show cost_usd null and "
+                f"\nwarning: {ai.name}: no price known for model {model!r}, so its calls show cost_usd null and "
                 f"max_cost_usd refuses to run with it.\n  fix: add {settings_entry(ai.model)} to the configuration"
+            )
+        elif not rate.known:  # OpenRouter with a model the table lacks: known only if OpenRouter reports it
+            print(
+                f"\nwarning: {ai.name}: no price known in advance for model {model!r}: its calls are billed at the "
+                "cost the provider reports, and show cost_usd null when it reports none; max_cost_usd refuses to "
+                f"run with it.\n  fix: add {settings_entry(ai.model)} to the configuration"
             )
     return 1 if failures else 0
 
 
 def _price(ai: AIConfig, rate: Rate) -> str:
-    source = billed_by(ai, rate)
+    reported = billed_by(ai, rate) == "reported"
     if rate.input_per_million is None or rate.output_per_million is None:
-        return "UNKNOWN" if source == "unknown" else source
-    return f"${rate.input_per_million:g}/${rate.output_per_million:g} ({source})"
+        return "UNKNOWN" if rate.source == "unknown" else rate.source
+    billed = ", billed as reported" if reported else ""
+    return f"${rate.input_per_million:g}/${rate.output_per_million:g} ({rate.source}{billed})"

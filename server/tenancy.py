@@ -131,7 +131,7 @@ class Tenancy:
             for name, amount in (
                 ("calls", 1),
                 ("errors", 0 if record.ok else 1),
-                ("unknown_cost_calls", 1 if record.ok and record.cost_usd is None else 0),
+                ("unknown_cost_calls", 1 if (record.ok or record.partial) and record.cost_usd is None else 0),
                 *((token, getattr(usage, token)) for token in TOKEN_FIELDS),
                 ("cost_usd", record.cost_usd or 0.0),
             ):
@@ -159,6 +159,12 @@ class Tenancy:
         return [member for member, _ in await self.state.index_members("principals")]
 
 
+def _known_cost(used: Usage) -> float | None:
+    """Issue 16: null, not 0, when none of the answers had a known cost (failed calls cost nothing to count)."""
+    priced = used.calls - used.errors - used.unknown_cost_calls
+    return used.cost_usd if used.cost_usd or priced > 0 else None
+
+
 async def with_principal_usage(
     result: ListAIsResult, tenancy: Tenancy, principal: str, ais: list[str]
 ) -> ListAIsResult:
@@ -173,7 +179,7 @@ async def with_principal_usage(
                     "calls": used.calls,
                     "errors": used.errors,
                     "tokens": used.tokens,
-                    "cost_usd": used.cost_usd,
+                    "cost_usd": _known_cost(used),
                     "unknown_cost_calls": used.unknown_cost_calls,
                 }
             )
@@ -182,7 +188,11 @@ async def with_principal_usage(
         "ais": rows,
         "principal": principal,
         "session_usage": sum((u.tokens for u in mine.values()), TokenUsage()),
-        "session_cost_usd": round(sum(u.cost_usd for u in mine.values()), 10),
+        "session_cost_usd": (
+            round(sum(u.cost_usd for u in mine.values()), 10)
+            if any(_known_cost(u) is not None for u in mine.values())
+            else None
+        ),
         "session_unknown_cost_calls": sum(u.unknown_cost_calls for u in mine.values()),
     }
     if tenancy.settings.admin_principal is not None and principal == tenancy.settings.admin_principal:

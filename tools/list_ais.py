@@ -18,9 +18,10 @@ async def price_info(registry: AIRegistry, ai: AIConfig) -> PriceInfo:
     return PriceInfo(
         input_per_million=rate.input_per_million,
         output_per_million=rate.output_per_million,
-        source=billed_by(ai, rate),
+        source=rate.source,
+        reported=billed_by(ai, rate) == "reported",
         provider=rate.provider,
-        fix=None if rate.source != "unknown" else settings_entry(ai.model),
+        fix=None if rate.known else settings_entry(ai.model),
     )
 
 
@@ -32,7 +33,7 @@ async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
         AIInfo(
             name=entry.name,
             provider=entry.config.provider,
-            model=entry.config.model,
+            model=redact(entry.config.model),  # a key pasted into "model" is not shown back
             base_url=redact(entry.config.base_url) if entry.config.base_url else None,
             enabled=entry.config.enabled,
             initialized=entry.ready,
@@ -48,7 +49,7 @@ async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
             tokens=entry.stats.tokens,
             sync_fallbacks=entry.stats.sync_fallbacks,
             price=prices.get(entry.name),
-            cost_usd=round(entry.stats.cost_usd, 10),
+            cost_usd=round(entry.stats.cost_usd, 10) if entry.stats.known_cost_calls else None,
             unknown_cost_calls=entry.stats.unknown_cost_calls,
             invalid_outputs=entry.stats.invalid_outputs,
         )
@@ -62,7 +63,7 @@ async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
                 AIInfo(
                     name=ai.name,
                     provider=ai.provider,
-                    model=ai.model,
+                    model=redact(ai.model),
                     base_url=redact(ai.base_url) if ai.base_url else None,
                     enabled=False,
                     initialized=False,
@@ -75,7 +76,6 @@ async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
                     tokens=TokenUsage(),
                     sync_fallbacks=0,
                     price=prices.get(ai.name),
-                    cost_usd=0.0,
                 )
             )
     if models and registry.names:
@@ -93,6 +93,11 @@ async def list_ais(registry: AIRegistry, args: ListAIsArgs) -> ListAIsResult:
         config_error=registry.config_error,
         warnings=list(registry.config.warnings),
         session_usage=sum((info.tokens for info in infos), TokenUsage()),
-        session_cost_usd=round(sum(info.cost_usd for info in infos), 10),
+        session_cost_usd=_known_total([info.cost_usd for info in infos]),
         session_unknown_cost_calls=sum(info.unknown_cost_calls for info in infos),
     )
+
+
+def _known_total(costs: list[float | None]) -> float | None:
+    known = [cost for cost in costs if cost is not None]
+    return round(sum(known), 10) if known else None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from junior_ai.ai.types import CallResult
+from junior_ai.ai.types import CallResult, NullCostModel
 from junior_ai.core.pricing import PriceSource
 from junior_ai.core.usage import TokenUsage
 from junior_ai.tools.context.items import SharedContext, SkippedContext
@@ -25,7 +26,7 @@ class AskOneResult(CallResult):
     poll_after_s: float | None = None
 
 
-class AskManyResult(BaseModel):
+class AskManyResult(NullCostModel):
     model_config = ConfigDict(frozen=True)
 
     results: list[CallResult] = Field(description="One entry per AI asked, in the order asked.")
@@ -51,9 +52,13 @@ class PriceInfo(BaseModel):
     input_per_million: float | None = None
     output_per_million: float | None = None
     source: PriceSource = Field(
-        description="settings, table (genai-prices), local (free), unknown, or reported: the provider states each "
-        "call's cost (the figures here are then the estimate budgets use)."
+        description="Where these figures come from: settings, table (genai-prices), local (free), unknown, or "
+        "reported (no figures in advance: each call is billed at the cost the provider states)."
     )
+    # In every result, but left out of the published output schema (it costs every host turn context).
+    reported: SkipJsonSchema[bool] = False
+    """True: each call is billed at the cost the provider states (OpenRouter); the figures here are then only the
+    estimate budgets use."""
     # In every result, but left out of the published output schema (it costs every host turn context).
     provider: SkipJsonSchema[str | None] = None
     """The price table's provider id, when it was searched."""
@@ -61,7 +66,7 @@ class PriceInfo(BaseModel):
     """For an unknown price: the settings entry that would set it."""
 
 
-class AIInfo(BaseModel):
+class AIInfo(NullCostModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
@@ -82,7 +87,9 @@ class AIInfo(BaseModel):
     tokens: TokenUsage
     sync_fallbacks: int
     price: PriceInfo | None = None
-    cost_usd: float = Field(description="Spent so far on calls whose cost is known.")
+    cost_usd: float | None = Field(
+        default=None, description="Spent so far on calls whose cost is known; null when none is (not free)."
+    )
     unknown_cost_calls: int = Field(default=0, description="Answered calls whose cost is not known.")
     invalid_outputs: SkipJsonSchema[int] = 0
     """json_schema answers that failed validation twice (in results; left out of the output schema)."""
@@ -99,8 +106,9 @@ class PrincipalUsage(BaseModel):
     cost_usd: float
 
 
-class ListAIsResult(BaseModel):
+class ListAIsResult(NullCostModel, BaseModel):  # BaseModel named for linters
     model_config = ConfigDict(frozen=True)
+    null_kept = ("session_cost_usd",)
 
     ais: list[AIInfo]
     config_source: str | None = Field(default=None, description="The credentials file in use; none: environment.")
@@ -108,7 +116,8 @@ class ListAIsResult(BaseModel):
     warnings: list[str] = []
     aliases: dict[str, str] = {}
     session_usage: TokenUsage = TokenUsage()
-    session_cost_usd: float = 0.0
+    session_cost_usd: float | None = None
+    """The sum of the known costs; null when no call's cost is known."""
     session_unknown_cost_calls: int = 0
     principal: str | None = Field(default=None, description="Whose usage this is (over HTTP: the token's name).")
     principals: dict[str, PrincipalUsage] | None = Field(
@@ -138,9 +147,19 @@ def unknown_cost_calls(results: list[CallResult]) -> int:
     return sum(1 for r in results if (r.ok or r.partial) and r.cost_usd is None)
 
 
+def format_usd(usd: float) -> str:
+    """Dollars with the precision a figure needs: '$1.25', '$0.004200', '$0.00003180' (never '$0.0000' for a
+    cost that is not zero)."""
+    if usd == 0:
+        return "$0"
+    if usd >= 0.01:
+        return f"${usd:.4f}"
+    return f"${usd:.{max(6, 3 - math.floor(math.log10(abs(usd))))}f}"
+
+
 def render_cost(cost_usd: float | None, unknown: int) -> str:
     """'$0.001234', '$0.001234 + 2 calls of unknown cost', 'cost unknown (2 calls)' or ''."""
-    known = f"${cost_usd:.6f}" if cost_usd is not None else ""
+    known = format_usd(cost_usd) if cost_usd is not None else ""
     if not unknown:
         return known
     calls = f"{unknown} call{'s' if unknown != 1 else ''}"
@@ -151,14 +170,19 @@ def render_price(price: PriceInfo | None) -> str:
     if price is None:
         return ""
     if price.input_per_million is None or price.output_per_million is None:
-        return f"price {price.source}"
-    return f"${price.input_per_million:g}/${price.output_per_million:g} per M in/out ({price.source})"
+        return f"price {price.source}" + (
+            "" if price.source == "reported" or not price.reported else ", calls billed at the provider's reported cost"
+        )
+    billed = "; calls billed at the provider's reported cost" if price.reported else ""
+    return f"${price.input_per_million:g}/${price.output_per_million:g} per M in/out ({price.source}{billed})"
 
 
 def render_call(result: CallResult) -> str:
     head = f"## {result.ai} ({result.model}) — {result.status}, {result.latency_ms:.0f} ms"
     if result.cost_usd is not None:
-        head += f", ${result.cost_usd:.6f}"
+        head += f", {format_usd(result.cost_usd)}"
+    elif result.ok or result.partial:  # billed, at a price nobody knows: say so rather than show nothing
+        head += ", cost unknown"
     if result.path == "sync_fallback":
         head += ", via sync fallback"
     if result.ok:
@@ -190,7 +214,7 @@ def render_list_ais(result: ListAIsResult) -> str:
         if ai.health != "healthy":
             state += f", {ai.health}" + (f" ({ai.cooldown_left_s:.0f} s left)" if ai.cooldown_left_s else "")
         mean = f"{ai.mean_latency_ms:.0f} ms" if ai.mean_latency_ms is not None else "-"
-        cost = render_cost(ai.cost_usd if ai.calls else None, ai.unknown_cost_calls)
+        cost = render_cost(ai.cost_usd, ai.unknown_cost_calls)
         lines.append(
             f"- {ai.name}: {ai.provider} model {ai.model}, {state}; calls {ai.calls}, errors {ai.errors}, "
             f"mean latency {mean}, tokens {ai.tokens.total_tokens}"
@@ -206,9 +230,7 @@ def render_list_ais(result: ListAIsResult) -> str:
             lines.append(f"  {ai.name} models ({ai.models_source}): {shown}")
     if result.aliases:
         lines.append("Aliases: " + ", ".join(f"{alias} → {target}" for alias, target in result.aliases.items()))
-    session_cost = render_cost(
-        result.session_cost_usd if result.session_usage.total_tokens else None, result.session_unknown_cost_calls
-    )
+    session_cost = render_cost(result.session_cost_usd, result.session_unknown_cost_calls)
     lines.append(f"Session: {result.session_usage.total_tokens} tokens" + (f", {session_cost}" if session_cost else ""))
     if result.principals is not None:
         lines.append("Usage by principal (admin view):")

@@ -201,6 +201,7 @@ class SimulatorApp:
                 cached_tokens=scenario.cached_tokens,
                 reasoning_tokens=scenario.reasoning_tokens,
                 reported_cost_usd=scenario.reported_cost_usd,
+                omit_usage=scenario.omit_usage,
             )
             if fault is not None and not (stream and fault.kind in {"truncate", "stall"}):
                 return await self._fault(request, record, wire, fault, model, stream)

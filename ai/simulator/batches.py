@@ -148,7 +148,8 @@ class BatchEngine:
                 body = line["body"]
                 prompt = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
                 text = self._answer(body["model"], prompt, wire.json_schema(body))
-                answer = Answer(model=body["model"], text=text, prompt_tokens=wire.prompt_tokens(body))
+                omit = self.state.scenario_for(body["model"]).omit_usage
+                answer = Answer(body["model"], text, wire.prompt_tokens(body), omit_usage=omit)
                 lines.append(
                     json.dumps(
                         {
@@ -199,7 +200,8 @@ class BatchEngine:
                 inner = item.get("request", {})
                 prompt = "".join(p.get("text", "") for c in inner.get("contents", []) for p in c.get("parts", []))
                 text = self._answer(job.model, prompt, wire.json_schema(inner))
-                answer = Answer(model=job.model, text=text, prompt_tokens=count_tokens(prompt))
+                omit = self.state.scenario_for(job.model).omit_usage
+                answer = Answer(job.model, text, count_tokens(prompt), omit_usage=omit)
                 responses.append({"response": wire.completion(answer), "metadata": item.get("metadata", {})})
             metadata["output"] = {"inlinedResponses": {"inlinedResponses": responses}}
         return view

@@ -70,6 +70,9 @@ class Scenario(BaseModel):
     hold_until_in_flight: int = Field(default=0, ge=0)
     """Hold the answer until this many requests (any model) have been in flight at once since the last reset: a
     barrier that proves calls run concurrently (one after another they would never get there) without timing."""
+    omit_usage: bool = False
+    """Answer without any token counts (`"usage": null`, no usage chunk, no `usageMetadata`), as some
+    OpenAI-compatible servers do."""
     rejects: tuple[str, ...] = ()
     """Request parameters this model refuses with a 400, as OpenAI's reasoning models do ("temperature",
     "max_tokens"), or a model without thinking does ("reasoning_effort", "thinkingConfig"); "json_schema" refuses

@@ -44,6 +44,8 @@ class Answer:
     """Simulated thinking: output tokens billed on top of the text's own."""
     reported_cost_usd: float | None = None
     """Sent as OpenRouter's `usage.cost` (OpenAI wire only)."""
+    omit_usage: bool = False
+    """Send no token counts at all."""
 
     @property
     def usage(self) -> tuple[int, int, int]:
@@ -113,7 +115,7 @@ class OpenAIWire:
             "choices": [
                 {"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
             ],
-            "usage": self._usage(answer),
+            "usage": None if answer.omit_usage else self._usage(answer),
         }
 
     def blocked(self, model: str) -> dict[str, Any]:
@@ -152,7 +154,8 @@ class OpenAIWire:
             "choices": [],
             "usage": self._usage(answer),
         }
-        return sse(self._chunk(answer.model, {}, "stop")) + sse(usage_chunk) + sse("[DONE]")
+        end = sse(self._chunk(answer.model, {}, "stop"))
+        return end + (b"" if answer.omit_usage else sse(usage_chunk)) + sse("[DONE]")
 
 
 class GeminiWire:
@@ -185,13 +188,16 @@ class GeminiWire:
         return usage
 
     def completion(self, answer: Answer) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "candidates": [
                 {"content": {"parts": [{"text": answer.text}], "role": "model"}, "finishReason": "STOP", "index": 0}
             ],
             "usageMetadata": self._usage(answer),
             "modelVersion": answer.model,
         }
+        if answer.omit_usage:
+            del body["usageMetadata"]
+        return body
 
     def blocked(self, model: str) -> dict[str, Any]:
         return {
@@ -215,12 +221,10 @@ class GeminiWire:
         )
 
     def stream_end(self, answer: Answer) -> bytes:
-        return sse(
-            {
-                "candidates": [
-                    {"content": {"parts": [{"text": ""}], "role": "model"}, "finishReason": "STOP", "index": 0}
-                ],
-                "usageMetadata": self._usage(answer),
-                "modelVersion": answer.model,
-            }
-        )
+        end: dict[str, Any] = {
+            "candidates": [{"content": {"parts": [{"text": ""}], "role": "model"}, "finishReason": "STOP", "index": 0}],
+            "modelVersion": answer.model,
+        }
+        if not answer.omit_usage:
+            end["usageMetadata"] = self._usage(answer)
+        return sse(end)

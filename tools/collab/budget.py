@@ -15,6 +15,7 @@ from junior_ai.ai.registry import AIRegistry
 from junior_ai.ai.types import CallResult, GenerateRequest
 from junior_ai.core.errors import InvalidInputError
 from junior_ai.core.pricing import settings_entry
+from junior_ai.core.redact import redact
 
 FIRST_ANSWER_TOKENS = 600
 """Output assumed for an AI's first answer in a run: a structured stance is a few hundred tokens."""
@@ -42,8 +43,8 @@ class CostBudget:
                     else "its price is not known"
                 )
                 raise InvalidInputError(
-                    f"max_cost_usd={self.max_cost_usd} cannot be kept: {target} (model {model!r}) is in play and "
-                    f"{why}, so the spend could not be bounded. Fix: add {settings_entry(model)} to the "
+                    f"max_cost_usd={self.max_cost_usd} cannot be kept: {target} (model {redact(model)!r}) is in play "
+                    f"and {why}, so the spend could not be bounded. Fix: add {settings_entry(model)} to the "
                     f"configuration, or leave {target} out (ais=[...]), or drop max_cost_usd."
                 )
 
@@ -68,8 +69,24 @@ class CostBudget:
     def allows(self, calls: Sequence[tuple[str, GenerateRequest]], so_far: Sequence[CallResult]) -> bool:
         if self.max_cost_usd is None:
             return True
-        spent = sum(r.cost_usd for r in so_far if r.cost_usd is not None)
-        return spent + self.estimate(calls, so_far) <= self.max_cost_usd
+        if uncounted(so_far):  # billed, but by how much nobody knows: the limit can no longer be kept
+            return False
+        return spent(so_far) + self.estimate(calls, so_far) <= self.max_cost_usd
+
+    def overspent(self, so_far: Sequence[CallResult]) -> float | None:
+        """What was spent, when it is more than `max_cost_usd` (a reported cost beat the estimate); else None."""
+        if self.max_cost_usd is None or spent(so_far) <= self.max_cost_usd:
+            return None
+        return spent(so_far)
+
+
+def spent(so_far: Sequence[CallResult]) -> float:
+    return sum(r.cost_usd for r in so_far if r.cost_usd is not None)
+
+
+def uncounted(so_far: Sequence[CallResult]) -> int:
+    """Calls that produced an answer (billed) whose cost is not known, e.g. the provider sent no token counts."""
+    return sum(1 for r in so_far if (r.ok or r.partial) and r.cost_usd is None)
 
 
 def prompt_tokens(request: GenerateRequest) -> int:

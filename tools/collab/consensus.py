@@ -341,6 +341,7 @@ async def consensus(
         found = await synthesis(work, registry, preferred_judge)
         if votes is not None:
             apply_votes(found, votes, work.current)
+    run.note_overspend()
 
     return ConsensusResult(
         context=list(bundle.items) or None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from junior_ai.ai.types import NullCostModel
 from junior_ai.core.errors import CallStatus
 from junior_ai.core.usage import TokenUsage
 from junior_ai.tools.context.items import SharedContext, SkippedContext
@@ -33,7 +34,7 @@ class RoundEntry(BaseModel):
     full_text_uri: str | None = None
 
 
-class ConsensusResult(BaseModel):
+class ConsensusResult(NullCostModel, BaseModel):  # BaseModel named for linters
     model_config = ConfigDict(frozen=True)
 
     question: str
@@ -63,7 +64,7 @@ class SideSummary(BaseModel):
     strongest_arguments: list[str]
 
 
-class DebateResult(BaseModel):
+class DebateResult(NullCostModel, BaseModel):
     model_config = ConfigDict(frozen=True)
 
     topic: str

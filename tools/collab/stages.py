@@ -13,7 +13,7 @@ from junior_ai.ai.registry import AIRegistry
 from junior_ai.ai.types import CallResult, GenerateRequest, failed_result, ok_result
 from junior_ai.core.errors import ProviderError
 from junior_ai.core.usage import TokenUsage
-from junior_ai.tools.collab.budget import CostBudget
+from junior_ai.tools.collab.budget import CostBudget, uncounted
 from junior_ai.tools.collab.results import RoundEntry
 from junior_ai.tools.context import ContextBundle, with_context
 from junior_ai.tools.jobs import observe
@@ -49,6 +49,7 @@ class CollabRun:
         self.progress = progress
         self.max_cost_usd = max_cost_usd
         self.budget = CostBudget(registry, max_cost_usd)
+        self._said_uncounted = False
         self.calls: list[CallResult] = []
         self.notes: list[str] = []
         self.partial = False
@@ -69,7 +70,23 @@ class CollabRun:
 
     def budget_allows(self, calls: Sequence[tuple[str, GenerateRequest]]) -> bool:
         """False when the planned `calls`, added to what was spent, would likely exceed `max_cost_usd`."""
-        return self.budget.allows(calls, self.calls)
+        allowed = self.budget.allows(calls, self.calls)
+        if not allowed and uncounted(self.calls) and not self._said_uncounted:
+            self._said_uncounted = True
+            self.note(
+                f"{uncounted(self.calls)} answer(s) came without token counts, so their cost is unknown and "
+                f"max_cost_usd={self.max_cost_usd} could no longer be kept: no further stage was run."
+            )
+        return allowed
+
+    def note_overspend(self) -> None:
+        """Say so when the spend ended above `max_cost_usd` (the providers' reported costs beat the estimate)."""
+        over = self.budget.overspent(self.calls)
+        if over is not None:
+            self.note(
+                f"spent ${over:.6f}, more than max_cost_usd={self.max_cost_usd}: the costs the providers reported "
+                "came out above the estimate the stages were checked against."
+            )
 
     async def stage(self, requests: Mapping[str, GenerateRequest], seconds: float, label: str) -> list[CallResult]:
         """Ask each AI its own request concurrently, within `seconds`; report progress per answer."""
@@ -93,6 +110,9 @@ class CollabRun:
         for name in candidates:
             entry, model = self.registry.entry_for(name)
             if not entry.ready:
+                continue
+            if not self.budget_allows([(name, request)]):  # a stand-in judge may cost more than the one planned
+                self.note(f"judge {name} was skipped: it would exceed max_cost_usd={self.max_cost_usd}.")
                 continue
             seconds = self.deadline.remaining() - RETURN_MARGIN_S
             if seconds < MIN_STAGE_S:
