@@ -97,7 +97,7 @@ def _about_attachments(message: str) -> bool:
 
 def connection_error(config: AIConfig, cause: BaseException) -> UnavailableError:
     return UnavailableError(
-        f"could not reach {config.name} at {config.base_url or 'its default endpoint'} "
+        f"could not reach {config.name} at {redact(config.base_url or 'its default endpoint')} "
         f"({type(cause).__name__}: {detail(cause) or 'connection failed'}). Fix: check the network and "
         f'"base_url"; for a local server (Ollama, LM Studio, vLLM) make sure it is running.',
         ai=config.name,

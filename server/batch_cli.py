@@ -20,6 +20,8 @@ from junior_ai.ai.provider_batch import run_provider_batch
 from junior_ai.ai.registry import AIRegistry, cleanup_async_ai_clients, initialize_all_clients_async
 from junior_ai.core.config import JuniorConfig
 from junior_ai.core.errors import InvalidInputError
+from junior_ai.core.private_files import open_private_append, write_private_text
+from junior_ai.core.redact import redact
 
 
 def job_file(out: Path) -> Path:
@@ -39,7 +41,7 @@ async def _via_provider(
         stream.write(f"resuming provider batch job {job_id}\n")
 
     async def submitted(new_id: str) -> None:
-        saved.write_text(json.dumps({"job_id": new_id, "ai": ai}), encoding="utf-8")
+        write_private_text(saved, json.dumps({"job_id": new_id, "ai": ai}))
         stream.write(
             f"submitted {len(items)} item(s) as provider batch job {new_id}; it is saved in {saved}, so "
             "re-running this command resumes it\n"
@@ -51,9 +53,9 @@ async def _via_provider(
         stream.flush()
 
     results = await run_provider_batch(registry, ai, items, job_id=job_id, on_submitted=submitted, on_poll=polled)
-    with out.open("a", encoding="utf-8") as sink:
+    with open_private_append(out) as sink:
         for result in results:
-            sink.write(result.model_dump_json(exclude_none=True) + "\n")
+            sink.write(redact(result.model_dump_json(exclude_none=True)) + "\n")
     saved.unlink(missing_ok=True)
     failed = sum(not r.ok for r in results)
     cost = sum(r.cost_usd for r in results if r.cost_usd is not None)
@@ -177,7 +179,7 @@ async def run_batch(
         if via == "provider-batch":
             return await _via_provider(registry, label, list(pending()), out, job_id, progress_stream)
         progress = Progress(total, 0, progress_stream)
-        with out.open("a", encoding="utf-8") as sink:
+        with open_private_append(out) as sink:
             async with batch_generate_async(
                 registry,
                 pending(),
@@ -187,7 +189,7 @@ async def run_batch(
                 max_input_tokens=max_input_tokens,
             ) as results:
                 async for result in results:
-                    sink.write(result.model_dump_json(exclude_none=True) + "\n")
+                    sink.write(redact(result.model_dump_json(exclude_none=True)) + "\n")
                     sink.flush()  # written before the next result: a crash loses nothing finished
                     progress.skipped = skipped
                     progress.update(result.ok, result.cost_usd)

@@ -19,6 +19,7 @@ import anyio
 from junior_ai.core.config import NAME_PATTERN, JuniorConfig, load_config
 from junior_ai.core.errors import ConfigError, JuniorAIError, ProviderError
 from junior_ai.core.log import configure_logging, get_logger
+from junior_ai.core.redact import redact
 from junior_ai.core.version import __version__
 
 log = get_logger(__name__)
@@ -29,8 +30,9 @@ def load_or_report(path: str | None) -> tuple[JuniorConfig, str | None]:
     try:
         config = load_config(path)
     except ConfigError as error:
-        log.error("config_invalid", error=str(error))
-        return JuniorConfig(), str(error)
+        text = redact(str(error))
+        log.error("config_invalid", error=text)
+        return JuniorConfig(), text
     for warning in config.warnings:
         log.warning("config_warning", warning=warning)
     return config, None
@@ -119,7 +121,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             if args.all or len(names) > 1:
                 many_args = AskManyArgs.parse(ais=None if args.all else names, **common)
                 many = await ask_tools.ask_many(registry, many_args, progress=show_progress)
-                print(describe_context(many.context, many.context_skipped) + render_ask_many(many))
+                print(redact(describe_context(many.context, many.context_skipped) + render_ask_many(many)))
                 return 0 if many.ok_count else 1
             registry.require_any()
             name = names[0] if names else (registry.ready_names() or registry.names)[0]
@@ -127,9 +129,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 one_args = AskOneArgs.parse(ai=name, **common)
                 result = await ask_tools.ask_one(registry, one_args, progress=show_progress)
             except ProviderError as error:
-                print(f"{error.status} from {error.ai}: {error.message}", file=sys.stderr)
+                print(redact(f"{error.status} from {error.ai}: {error.message}"), file=sys.stderr)
                 return 1
-            print(describe_context(result.context, result.context_skipped) + render_call(result))
+            print(redact(describe_context(result.context, result.context_skipped) + render_call(result)))
             return 0
         finally:
             await cleanup_async_ai_clients(registry)
@@ -276,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except JuniorAIError as error:
-        print(f"junior-ai: {error}", file=sys.stderr)
+        print(redact(f"junior-ai: {error}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.core.config import Settings
 from junior_ai.core.errors import JuniorAIError
+from junior_ai.core.redact import redact, redact_data
 from junior_ai.server.client_roots import client_roots
 from junior_ai.server.errors import as_tool_error, invalid_arguments
 from junior_ai.server.jobs import PartialResult, ToolWork, run_as_job
@@ -134,9 +135,10 @@ def thread_note(thread_id: str | None) -> str:
 
 def tool_result(text: str, structured: BaseModel) -> CallToolResult:
     # exclude_none: optional fields without a value are left out, matching the compacted output schemas.
+    # Every result passes the redactor on its way out: an AI's answer or error may echo a URL with a password.
     return CallToolResult(
-        content=[TextContent(type="text", text=text)],
-        structured_content=structured.model_dump(mode="json", exclude_none=True),
+        content=[TextContent(type="text", text=redact(text))],
+        structured_content=redact_data(structured.model_dump(mode="json", exclude_none=True)),
     )
 
 
