@@ -503,7 +503,11 @@ def _describe_validation(exc: ValidationError, where: str, subject: str, model: 
             problems.append(f"unknown field {field!r}.{suggestion} Allowed fields: {', '.join(allowed)}")
         else:
             problems.append(f"field {field!r}: {err['msg']}")
-    return f"{where}: {subject}: " + "; ".join(problems) + "."
+    return (
+        f"{where}: {subject}: "
+        + "; ".join(problems)
+        + ". Fix: correct the field (compare with credentials.example.json)."
+    )
 
 
 def _env_name(ai: str, suffix: str) -> str:

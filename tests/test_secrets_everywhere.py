@@ -131,7 +131,7 @@ def test_a_key_pasted_into_base_url_is_not_echoed_by_the_config_error(tmp_path: 
     pasted = "my-pasted-secret-key-4471"
     path = tmp_path / "credentials.json"
     path.write_text(json.dumps({"local": {"provider": "openai_compatible", "model": "m", "base_url": pasted}}))
-    config, error = load_or_report(str(path))
+    _config, error = load_or_report(str(path))
     assert error is not None and "base_url" in error and "not an http(s) URL" in error
     assert pasted not in error
     assert pasted not in redact(f"anything that echoes {pasted}")
