@@ -72,14 +72,17 @@ async def call_ai_async(
             ) from error
     if entry.shared is not None:
         await entry.shared.pull()  # a breaker opened by another replica holds here too
-    entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
-    registry.prices.prefetch(entry.config, request.model or entry.config.model)  # loads while the AI answers
+    on_delta = _guarded(ai, on_delta)
+    on_retry = _guarded_retry(ai, on_retry)
     budget = timeout_s if timeout_s is not None else entry.config.timeout_s
     policy = _Policy(
         attempts=max_attempts if max_attempts is not None else registry.config.settings.max_attempts,
         base_delay_s=registry.config.settings.retry_base_delay_s,
         rng=rng,
     )
+    registry.prices.prefetch(entry.config, request.model or entry.config.model)  # loads while the AI answers
+    # Taken last before the try: whatever happens from here, the finally clause hands the ticket back.
+    ticket = entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
     started = time.perf_counter()
     response: AIResponse | None = None
     failure: ProviderError | None = None
@@ -111,16 +114,17 @@ async def call_ai_async(
     except ProviderError as error:
         failure = error
         raise
-    except anyio.get_cancelled_exc_class():
-        entry.breaker.record_abandoned()  # the caller gave up: neither an answer nor the AI's failure
-        raise
     finally:
+        counted = entry.breaker.consecutive_failures
+        if response is not None:
+            entry.breaker.record_success(ticket)
+        elif failure is not None:
+            entry.breaker.record_failure(failure, ticket)
+        else:
+            # Cancelled by the caller, or an exception of ours: neither an answer nor the AI's failure. The probe
+            # flag must still be cleared, or the AI would stay "probing" until a restart.
+            entry.breaker.record_abandoned(ticket)
         if response is not None or failure is not None:
-            counted = entry.breaker.consecutive_failures
-            if response is not None:
-                entry.breaker.record_success()
-            elif failure is not None:
-                entry.breaker.record_failure(failure)
             if entry.shared is not None:
                 with anyio.CancelScope(shield=True):
                     await entry.shared.push(counted, ok=response is not None)
@@ -202,6 +206,40 @@ async def _with_retries(
             if on_retry is not None:
                 on_retry()  # text streamed by the failed attempt is void
             await anyio.sleep(delay)
+
+
+def _guarded(ai: str, on_delta: DeltaCallback | None) -> DeltaCallback | None:
+    """`on_delta` that can never sink the call: a listener's failure is logged (once per call) and the call goes on.
+    The listener keeps receiving later pieces: it may be collecting the text as well as reporting progress."""
+    if on_delta is None:
+        return None
+    listener = on_delta
+    logged = False
+
+    async def guarded(piece: str) -> None:
+        nonlocal logged
+        try:
+            await listener(piece)
+        except Exception as exc:
+            if not logged:
+                logged = True
+                log.warning("on_delta_failed", ai=ai, error=f"{type(exc).__name__}: {exc}")
+
+    return guarded
+
+
+def _guarded_retry(ai: str, on_retry: Callable[[], None] | None) -> Callable[[], None] | None:
+    if on_retry is None:
+        return None
+    listener = on_retry
+
+    def guarded() -> None:
+        try:
+            listener()
+        except Exception as exc:
+            log.warning("on_retry_failed", ai=ai, error=f"{type(exc).__name__}: {exc}")
+
+    return guarded
 
 
 def _deadline_error(entry: AIEntry, budget: float, attempts: int) -> ProviderError:

@@ -128,17 +128,29 @@ class FanOut:
         self.min_responses = min_responses
         self.results: dict[str, CallResult] = {}
         self.received: dict[str, list[str]] = {name: [] for name in requests}
+        self.chars: dict[str, int] = dict.fromkeys(requests, 0)  # kept as we go: a re-sum per delta is quadratic
         self.started = time.perf_counter()
 
     def text_sink(self, name: str) -> Callable[[str], Awaitable[None]]:
         async def sink(piece: str) -> None:
             self.received[name].append(piece)
-            if self.on_delta is not None:
+            self.chars[name] += len(piece)
+            if self.on_delta is not None:  # the streaming API's own consumer, not a progress report: unguarded
                 await self.on_delta(name, piece)
             if self.on_text is not None:
-                await self.on_text(name, sum(len(p) for p in self.received[name]))
+                try:
+                    await self.on_text(name, self.chars[name])
+                except Exception as exc:  # a progress hiccup must not sink the answer
+                    log.warning("on_text_failed", ai=name, error=detail(exc))
 
         return sink
+
+    def restart(self, name: str) -> Callable[[], None]:
+        def clear() -> None:
+            self.received[name].clear()
+            self.chars[name] = 0
+
+        return clear
 
     async def ask(self, name: str, scope: anyio.CancelScope) -> None:
         result = await _one(
@@ -149,7 +161,7 @@ class FanOut:
             self.stream,
             self.idle_timeout_s,
             self.text_sink(name) if self.stream else None,
-            self.received[name].clear,
+            self.restart(name),
         )
         so_far = "".join(self.received[name])
         if result.status == "timeout" and so_far:
