@@ -30,7 +30,11 @@ GEMINI_BAD_KEY = {
     }
 }
 OPENAI_400_BAD_KEY = {
-    "error": {"message": "Invalid authentication credentials", "type": "invalid_request_error", "code": "invalid_api_key"}
+    "error": {
+        "message": "Invalid authentication credentials",
+        "type": "invalid_request_error",
+        "code": "invalid_api_key",
+    }
 }
 OPENAI_403_NO_MODEL = {
     "error": {"message": "You do not have access to model big-model.", "type": "invalid_request_error", "code": None}
