@@ -12,8 +12,6 @@ estimated (~4 characters a token) for OpenAI-compatible providers, whose APIs ha
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -25,11 +23,10 @@ from pydantic import BaseModel, ConfigDict, computed_field
 
 from junior_ai.ai.call import call_ai_async
 from junior_ai.ai.registry import AIRegistry
+from junior_ai.ai.template import check_template, render
 from junior_ai.ai.types import GenerateRequest
 from junior_ai.core.errors import CallStatus, ProviderError
 from junior_ai.core.usage import TokenUsage
-
-_PLACEHOLDER = re.compile(r"\{item(?:\.([A-Za-z_][A-Za-z0-9_]*))?\}")
 
 
 class ItemResult(BaseModel):
@@ -71,22 +68,8 @@ def item_key(prompt: str, ai: str) -> str:
     return hashlib.sha256(f"{ai}\x00{prompt}".encode()).hexdigest()[:20]
 
 
-def render(template: str, item: Any) -> str:
-    """`{item}` is the item itself (JSON for objects); `{item.field}` is a field of an object item."""
-
-    def substitute(match: re.Match[str]) -> str:
-        field = match.group(1)
-        if field is None:
-            return item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
-        if not isinstance(item, dict) or field not in item:
-            raise KeyError(field)
-        value = item[field]
-        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-    return _PLACEHOLDER.sub(substitute, template)
-
-
 def render_items(template: str, items: Iterable[Any]) -> Iterable[BatchItem]:
+    check_template(template)
     for index, item in enumerate(items):
         try:
             yield BatchItem(index=index, prompt=render(template, item))

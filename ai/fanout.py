@@ -27,7 +27,12 @@ DeltaCallback = Callable[[str, str], Awaitable[None]]
 def resolve_ais(registry: AIRegistry, ais: Sequence[str] | None) -> list[str]:
     """The AIs a fan-out asks: the named ones (validated, deduplicated, in order) or every ready AI."""
     registry.require_any()
-    if ais is None or len(ais) == 0:
+    if ais is not None and len(ais) == 0:
+        # An empty list is a mistake (a host that filtered every AI out), not a request for all of them.
+        raise InvalidInputError(
+            f"ais is empty: name at least one AI, or omit `ais` for all. Configured AIs: {', '.join(registry.names)}."
+        )
+    if ais is None:
         ready = registry.ready_names()
         if not ready:
             failed = "; ".join(f"{e.name}: {e.init_error}" for e in registry)
@@ -93,7 +98,7 @@ def plan_fanout(
     """Which AIs to ask, and each one's request (the same request, or one per AI)."""
     if isinstance(request, Mapping):
         # One request per AI (e.g. a critique prompt that shows each AI the others' answers but not its own).
-        names = resolve_ais(registry, list(request))
+        names = resolve_ais(registry, list(request)) if request else []  # nobody left to ask: nothing to do
         requests: Mapping[str, GenerateRequest] = request
     else:
         names = resolve_ais(registry, ais)

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from junior_ai.ai.batch import BatchItem, batch_generate_async, item_key, render_items
 from junior_ai.ai.provider_batch import run_provider_batch
 from junior_ai.ai.registry import AIRegistry, cleanup_async_ai_clients, initialize_all_clients_async
+from junior_ai.ai.template import check_template
 from junior_ai.core.config import JuniorConfig
 from junior_ai.core.errors import InvalidInputError
 from junior_ai.core.private_files import open_private_append, write_private_text
@@ -158,8 +159,7 @@ async def run_batch(
     job_id: str | None = None,
     progress_stream: TextIO = sys.stderr,
 ) -> int:
-    if "{item" not in template:
-        raise InvalidInputError("--template must use {item} (or {item.field} for JSON object items).")
+    check_template(template, "--template")
     total = sum(1 for _ in read_items(items_path))
     done = finished_keys(out)
     registry = await initialize_all_clients_async(config)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from junior_ai.ai.batch import ItemResult, map_generate_async
 from junior_ai.ai.fanout import resolve_ais
 from junior_ai.ai.registry import AIRegistry
+from junior_ai.ai.template import check_template
 from junior_ai.core.errors import InvalidInputError
 from junior_ai.core.usage import TokenUsage
 from junior_ai.tools.arguments import AskBatchArgs
@@ -38,10 +39,7 @@ class BatchSummary(BaseModel):
 
 
 def check_batch(template: str, items: Sequence[Any]) -> None:
-    if "{item" not in template:
-        raise InvalidInputError(
-            "template must use {item} (or {item.field} for object items), e.g. 'Summarise: {item}'."
-        )
+    check_template(template)
     if not items:
         raise InvalidInputError("items is empty: pass the list of items to run the template over.")
     if len(items) > MAX_ITEMS:
@@ -61,7 +59,16 @@ async def ask_batch(
     max_concurrency, deadline_s = args.max_concurrency, args.deadline_s
     check_batch(template, items)
     check_json_schema(json_schema)
-    targets = resolve_ais(registry, [ai] if ai else ais)
+    if ai is None and ais is None:
+        # Every item on every AI multiplies the cost by the number of AIs: that must be asked for by name.
+        registry.require_any()
+        raise InvalidInputError(
+            "name the AI to run the items on: ai='<name>' (or ais=[...] to run every item on several). "
+            f"Configured AIs: {', '.join(registry.names)}."
+        )
+    if ai is not None and ais is not None:
+        raise InvalidInputError("give either ai (one AI) or ais (several), not both.")
+    targets = resolve_ais(registry, [ai] if ai is not None else ais)
     total = len(items) * len(targets)
     results: dict[tuple[str, int], ItemResult] = {}
     started = time.perf_counter()
