@@ -101,7 +101,7 @@ class ToolArguments(BaseModel):
             raise PydanticCustomError(
                 "input_too_large",
                 "the arguments total {total} characters ({parts}); the limit is {limit} for everything one call "
-                "sends. Shorten them, or split the work into several calls (`junior-ai batch` for big jobs).",
+                "sends. Shorten them, or split the work into several calls (`junior-ai batch` for big jobs)",
                 {"total": f"{total:,}", "parts": parts, "limit": f"{MAX_INPUT_CHARS:,}"},
             )
         return self

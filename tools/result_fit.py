@@ -50,7 +50,13 @@ def _cap_strings(data: Any, cap: int) -> Any:
     if isinstance(data, str) and len(data) > cap:
         return data[:cap] + f" […{len(data) - cap:,} more characters cut to fit the output budget]"
     if isinstance(data, dict):
-        return {key: _cap_strings(value, cap) for key, value in data.items()}
+        capped: dict[str, Any] = {}
+        for key, value in data.items():
+            short = key if len(key) <= cap else f"{key[:cap]}…[{len(key):,} characters]"
+            while short in capped:  # two long keys with one beginning: keep both
+                short += "'"
+            capped[short] = _cap_strings(value, cap)
+        return capped
     if isinstance(data, list):
         return [_cap_strings(value, cap) for value in data]
     return data
@@ -85,7 +91,7 @@ def _strings(data: Any) -> list[str]:
     if isinstance(data, str):
         return [data]
     if isinstance(data, dict):
-        return [s for value in data.values() for s in _strings(value)]
+        return [*data.keys(), *(s for value in data.values() for s in _strings(value))]
     if isinstance(data, list):
         return [s for value in data for s in _strings(value)]
     return []
