@@ -57,6 +57,10 @@ class JuniorMCPServer(MCPServer[AppState]):
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
                 raise invalid_arguments(name, exc.__cause__) from exc.__cause__
+            if isinstance(exc.__cause__, ToolError):
+                # The SDK prefixes a handler's ToolError with "Error executing tool <name>: "; ours already say
+                # what went wrong, so every error reads the same ("Invalid input: ...", "<status> from <ai> ...").
+                raise ToolError(str(exc.__cause__)) from exc.__cause__.__cause__
             raise
 
     async def get_prompt(

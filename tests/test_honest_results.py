@@ -157,3 +157,22 @@ async def test_ask_batch_refuses_a_template_without_a_real_placeholder_before_se
         result = await client.call_tool("ask_batch", {"template": "Say {itemx}", "items": ["a", "b"], "ai": "oai"})
     assert result.is_error and "not a placeholder" in text_of(result)
     assert not sim.state.requests()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"ai": "oai", "prompt": "hi", "temprature": 1},  # unknown argument
+        {"ai": "oai", "prompt": "hi", "temperature": 7},  # schema violation
+        {"ai": "nope", "prompt": "hi"},  # refused by the tool itself
+        {"ai": "oai", "prompt": "hi", "system": "s" * 600_000},  # the total-size cap
+    ],
+    ids=["unknown-argument", "schema", "unknown-ai", "size-cap"],
+)
+async def test_every_bad_input_error_has_one_style(two_ais: JuniorConfig, arguments: dict[str, Any]) -> None:
+    async with Client(build_server(two_ais)) as client:
+        result = await client.call_tool("ask_one", arguments)
+    assert result.is_error
+    assert text_of(result).startswith("Invalid input: ")
+    assert "Error executing tool" not in text_of(result)
+    assert "Invalid input for" not in text_of(result)

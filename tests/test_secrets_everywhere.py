@@ -178,7 +178,9 @@ def test_files_junior_ai_creates_are_readable_by_the_owner_only(tmp_path: Path) 
     assert stat.S_IMODE((tmp_path / "out.jsonl.job").stat().st_mode) == 0o600
 
 
-async def test_the_model_cache_file_keeps_no_url_password_and_is_owner_only(sim: Simulator, tmp_path: Path) -> None:
+async def test_the_model_cache_file_and_httpx_debug_lines_keep_no_url_password(
+    sim: Simulator, tmp_path: Path, log_output: io.StringIO
+) -> None:
     url = sim.openai_base_url.replace("http://", f"http://{USER}:{PASSWORD}@")
     registry = await initialize_all_clients_async(
         config_of(openai_ai(sim, "o", "m", base_url=url), cache_dir=str(tmp_path))
@@ -189,6 +191,9 @@ async def test_the_model_cache_file_keeps_no_url_password_and_is_owner_only(sim:
         assert registry.catalog.fresh(registry.get("o")) is not None  # the redacted URL still matches its entry
     finally:
         await registry.aclose()
+    logged = log_output.getvalue()
+    assert "HTTP Request: GET" in logged  # the SDK's DEBUG line with the request URL...
+    assert_clean(logged)  # ...without the password in it
     cache = tmp_path / "models.json"
     assert "sim-fast" in cache.read_text()
     assert_clean(cache.read_text())
