@@ -13,14 +13,33 @@ configured requests-per-minute is never exceeded in any window.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import quote
 
 import anyio
 
 from junior_ai.core.errors import AuthError, CoolingDownError, ProviderError, ProviderTimeoutError, RateLimitedError
 from junior_ai.core.state import StateStore
+
+
+class Clock(Protocol):
+    """Where the breaker and the limiter get the time; `now()` is on anyio's clock (the one deadlines use)."""
+
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class AnyioClock:
+    def now(self) -> float:
+        return anyio.current_time()
+
+    async def sleep(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+
+
+ANYIO_CLOCK = AnyioClock()
 
 
 @dataclass(frozen=True)
@@ -33,16 +52,14 @@ class CallTicket:
 
 
 class CircuitBreaker:
-    def __init__(
-        self, ai: str, *, threshold: int, cooldown_s: float, clock: Callable[[], float] = anyio.current_time
-    ) -> None:
+    def __init__(self, ai: str, *, threshold: int, cooldown_s: float, clock: Clock = ANYIO_CLOCK) -> None:
         self.ai = ai
+        self.clock = clock
         self.threshold = threshold
         self.cooldown_s = cooldown_s
         self.consecutive_failures = 0
         self.open_until: float | None = None
         self.auth_failure: AuthError | None = None
-        self._clock = clock
         self._probing = False
         self._epoch = 0
 
@@ -52,12 +69,12 @@ class CircuitBreaker:
             return "auth_error"
         if self.open_until is None:
             return "healthy"
-        return "cooling_down" if self._clock() < self.open_until else "probing"
+        return "cooling_down" if self.clock.now() < self.open_until else "probing"
 
     def seconds_left(self) -> float:
         if self.open_until is None:
             return 0.0
-        return max(0.0, self.open_until - self._clock())
+        return max(0.0, self.open_until - self.clock.now())
 
     def before_call(self) -> CallTicket:
         """Raise instead of calling an AI that is known not to work right now; else the call's ticket, which the
@@ -113,7 +130,7 @@ class CircuitBreaker:
             return
         self.consecutive_failures += 1
         if ticket.probe or self.consecutive_failures >= self.threshold:
-            self.open_until = self._clock() + self.cooldown_s
+            self.open_until = self.clock.now() + self.cooldown_s
             self._epoch += 1
 
     def record_abandoned(self, ticket: CallTicket) -> None:

@@ -18,10 +18,13 @@ REQUEST = GenerateRequest.from_prompt("hi")
 
 class FakeClock:
     def __init__(self) -> None:
-        self.now = 1_000.0
+        self.time = 1_000.0
 
-    def __call__(self) -> float:
-        return self.now
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        self.time += seconds
 
 
 def failure() -> UnavailableError:
@@ -41,7 +44,7 @@ def test_exactly_one_call_is_the_probe_once_the_cooldown_ends() -> None:
     breaker = opened(clock)
     with pytest.raises(CoolingDownError):
         breaker.before_call()
-    clock.now += 30
+    clock.time += 30
     probe = breaker.before_call()
     assert probe.probe
     for _ in range(3):
@@ -57,7 +60,7 @@ def test_a_call_in_flight_when_the_cooldown_ends_is_not_mistaken_for_the_probe()
     in_flight = breaker.before_call()  # started while healthy, answers late
     for _ in range(2):
         breaker.record_failure(failure(), breaker.before_call())
-    clock.now += 30
+    clock.time += 30
     probe = breaker.before_call()
     breaker.record_failure(failure(), in_flight)  # the old call fails after the probe started
     assert breaker.state == "probing"  # not re-opened by old news...
@@ -80,7 +83,7 @@ def test_a_late_success_of_an_old_call_does_not_end_the_cooldown() -> None:
 def test_the_probe_flag_is_cleared_however_the_probe_ends(ending: str) -> None:
     clock = FakeClock()
     breaker = opened(clock)
-    clock.now += 30
+    clock.time += 30
     probe = breaker.before_call()
     if ending == "abandoned":
         breaker.record_abandoned(probe)
@@ -93,7 +96,7 @@ def test_the_probe_flag_is_cleared_however_the_probe_ends(ending: str) -> None:
     else:
         breaker.record_failure(failure(), probe)
         assert breaker.state == "cooling_down"
-        clock.now += 30
+        clock.time += 30
         assert breaker.before_call().probe
 
 
@@ -107,7 +110,7 @@ async def test_a_probe_whose_progress_callback_raises_still_closes_the_breaker(s
     try:
         with pytest.raises(UnavailableError):
             await call_ai_async(registry, "ai", REQUEST)
-        clock.now += 30
+        clock.time += 30
 
         async def broken_progress(_piece: str) -> None:
             raise RuntimeError("the host went away mid-progress")
