@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from junior_ai.ai.call import call_ai_async
-from junior_ai.ai.fanout import call_multiple_ais
+from junior_ai.ai.fanout import FanOut, call_multiple_ais
 from junior_ai.ai.registry import initialize_all_clients_async
 from junior_ai.ai.simulator import Simulator
 from junior_ai.ai.types import GenerateRequest
@@ -78,3 +78,28 @@ async def test_a_failing_text_callback_never_sinks_a_streaming_fan_out(sim: Simu
     for result in results:
         counts = [chars for ai, chars in seen if ai == result.ai]
         assert counts == sorted(counts) and counts[-1] == len(result.text or "")  # cumulative, per AI
+
+
+class Counted(str):
+    """A text piece that counts how often its length is taken."""
+
+    lengths_taken = 0
+
+    def __len__(self) -> int:
+        Counted.lengths_taken += 1
+        return str.__len__(self)
+
+
+async def test_the_per_delta_character_count_is_incremental_not_a_re_sum_of_all_text(registry: Any) -> None:
+    counts: list[int] = []
+
+    async def on_text(_ai: str, chars: int) -> None:
+        counts.append(chars)
+
+    fanout = FanOut(registry, {"oai": GenerateRequest.from_prompt("hi")}, None, True, None, None, on_text, None)
+    sink = fanout.text_sink("oai")
+    Counted.lengths_taken = 0
+    for _ in range(1_000):
+        await sink(Counted("ab"))
+    assert counts[-1] == 2_000 and counts == list(range(2, 2_001, 2))
+    assert Counted.lengths_taken <= 1_000  # one length per delta; a re-sum would take ~500,000

@@ -209,3 +209,12 @@ def test_header_values_in_an_entry_are_registered_before_validation(tmp_path: Pa
     assert error is not None and "headers" in error  # not a supported field (yet): a configuration error...
     assert header_secret not in error
     assert header_secret not in redact(f"echoed: {header_secret}")  # ...whose value is a registered secret anyway
+
+
+def test_junior_ai_ask_and_doctor_print_provider_errors_without_url_secrets(tmp_path: Path, refusing_port: int) -> None:
+    path = write_credentials(tmp_path, refusing_port)
+    for command in (["ask", "--ai", "userinfo", "hi"], ["ask", "--all", "hi"], ["doctor", "--timeout", "5"]):
+        result = run_junior_ai("--credentials", str(path), *command)
+        assert result.returncode != 0
+        assert "could not reach" in result.stdout + result.stderr
+        assert_clean(result.stdout + result.stderr)
