@@ -176,3 +176,12 @@ async def test_every_bad_input_error_has_one_style(two_ais: JuniorConfig, argume
     assert text_of(result).startswith("Invalid input: ")
     assert "Error executing tool" not in text_of(result)
     assert "Invalid input for" not in text_of(result)
+
+
+async def test_ask_batch_with_both_ai_and_ais_is_refused(sim: Simulator, two_ais: JuniorConfig) -> None:
+    async with Client(build_server(two_ais)) as client:
+        result = await client.call_tool(
+            "ask_batch", {"template": "x {item}", "items": ["a"], "ai": "oai", "ais": ["gem"]}
+        )
+    assert result.is_error and "either ai (one AI) or ais (several), not both" in text_of(result)
+    assert not sim.state.requests()
