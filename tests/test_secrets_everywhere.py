@@ -88,9 +88,10 @@ async def test_url_passwords_and_query_tokens_never_reach_results_logs_or_the_mo
         seen.append((await client.call_tool("ask_many", {"prompt": "hi"})).model_dump_json())
         batch = await client.call_tool("ask_batch", {"template": "x {item}", "items": ["a"], "ais": ["userinfo"]})
         seen.append(batch.model_dump_json())
-        uri = (batch.structured_content or {}).get("results_uri")
-        if uri:
-            seen.extend(str(part) for part in (await client.read_resource(uri)).contents)
+        uri = (batch.structured_content or {})["results_uri"]
+        lines = (await client.read_resource(uri)).contents[0].text  # type: ignore[union-attr]
+        assert "could not reach userinfo" in lines
+        seen.append(lines)
         listed = await client.call_tool("list_ais", {"models": True, "refresh": True})
         seen.append(listed.model_dump_json())
     seen.append(log_output.getvalue())
