@@ -3,6 +3,8 @@ protocols: a wrong key is `auth_error` with a fix naming where the key came from
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ from junior_ai.ai.registry import initialize_all_clients_async
 from junior_ai.ai.simulator import Fault, Scenario, Simulator
 from junior_ai.ai.types import GenerateRequest
 from junior_ai.core.errors import AuthError, BadRequestError, ProviderError
-from tests.conftest import config_of, gemini_ai, openai_ai
+from tests.conftest import GEMINI_KEY, config_of, gemini_ai, openai_ai, run_junior_ai
 
 GEMINI_BAD_KEY = {
     "error": {
@@ -93,3 +95,18 @@ async def test_a_real_bad_request_is_still_bad_request(
     error = await outcome(sim, protocol, status, body)
     assert isinstance(error, BadRequestError)
     assert error.health == "healthy"  # type: ignore[attr-defined]
+
+
+def test_doctor_reports_a_gemini_key_rejected_as_400_as_a_key_problem(sim: Simulator, tmp_path: Path) -> None:
+    sim.set_scenario("doctor-bad-key", Scenario(fault=Fault(kind="status", status=400, body=GEMINI_BAD_KEY)))
+    credentials = tmp_path / "credentials.json"
+    credentials.write_text(
+        json.dumps({"gemini": {"model": "doctor-bad-key", "api_key": GEMINI_KEY, "base_url": sim.gemini_base_url}})
+    )
+    credentials.chmod(0o600)
+    result = run_junior_ai("--credentials", str(credentials), "doctor", "--timeout", "10")
+    assert result.returncode == 1
+    assert "auth_error" in result.stdout
+    assert "check the API key" in result.stdout and "credentials.json" in result.stdout
+    assert "model name or endpoint is wrong" not in result.stdout
+    assert GEMINI_KEY not in result.stdout + result.stderr
