@@ -15,6 +15,7 @@ from junior_ai.ai.template import check_template, render
 from junior_ai.core.config import JuniorConfig
 from junior_ai.core.errors import InvalidInputError
 from junior_ai.server.app import build_server
+from junior_ai.tools.result_fit import fit_result
 from tests.conftest import config_of, gemini_ai, openai_ai
 
 
@@ -185,3 +186,11 @@ async def test_ask_batch_with_both_ai_and_ais_is_refused(sim: Simulator, two_ais
         )
     assert result.is_error and "either ai (one AI) or ais (several), not both" in text_of(result)
     assert not sim.state.requests()
+
+
+def test_many_short_strings_are_cut_to_the_budget_too() -> None:
+    data = {"ais": [{"name": f"ai{n}", "models": [f"vendor/model-{m:04d}" for m in range(600)]} for n in range(8)]}
+    text, fitted = fit_result("listing", data, budget_tokens=5_000, store=None)
+    assert len(text) + len(json.dumps(fitted)) <= 5_000 * 4
+    models = fitted["ais"][0]["models"]
+    assert models[0] == "vendor/model-0000" and "more cut to fit the output budget" in models[-1]

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from junior_ai.tools.output_budget import CHARS_PER_TOKEN, ResultStore
 
 MIN_STRING_CHARS = 200
+MIN_LIST_ITEMS = 10
 
 
 def failed_calls(structured: BaseModel) -> list[tuple[str, str, str | None]] | None:
@@ -76,6 +77,12 @@ def fit_result(
     while cap > MIN_STRING_CHARS and len(json.dumps(fitted, ensure_ascii=False)) > budget // 2:
         cap //= 2
         fitted = _cap_strings(data, cap)
+    # Many short strings (e.g. hundreds of model names per AI) can still be too much: shorten long lists of
+    # strings, saying how many were left out.
+    longest = max((len(items) for items in _string_lists(fitted)), default=0)
+    while longest > MIN_LIST_ITEMS and len(json.dumps(fitted, ensure_ascii=False)) > budget // 2:
+        longest //= 2
+        fitted = _cap_lists(fitted, longest)
     if len(text) > budget // 2:
         note = ""
         if store is not None:
@@ -95,3 +102,23 @@ def _strings(data: Any) -> list[str]:
     if isinstance(data, list):
         return [s for value in data for s in _strings(value)]
     return []
+
+
+def _string_lists(data: Any) -> list[list[str]]:
+    if isinstance(data, dict):
+        return [found for value in data.values() for found in _string_lists(value)]
+    if isinstance(data, list):
+        if data and all(isinstance(item, str) for item in data):
+            return [data]
+        return [found for value in data for found in _string_lists(value)]
+    return []
+
+
+def _cap_lists(data: Any, length: int) -> Any:
+    if isinstance(data, dict):
+        return {key: _cap_lists(value, length) for key, value in data.items()}
+    if isinstance(data, list):
+        if len(data) > length and all(isinstance(item, str) for item in data):
+            return [*data[:length], f"[… {len(data) - length:,} more cut to fit the output budget]"]
+        return [_cap_lists(value, length) for value in data]
+    return data
