@@ -113,7 +113,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     async def show_progress(done: float, total: float | None, message: str | None) -> None:
         if args.wait:
-            print(f"{done:g}{f'/{total:g}' if total else ''} {message or ''}".rstrip(), file=sys.stderr, flush=True)
+            line = f"{done:g}{f'/{total:g}' if total else ''} {message or ''}".rstrip()
+            print(redact(line), file=sys.stderr, flush=True)
 
     async def run() -> int:
         registry = await initialize_all_clients_async(config)
