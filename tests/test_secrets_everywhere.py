@@ -167,10 +167,12 @@ async def test_config_errors_are_redacted_in_list_ais_and_the_cli(tmp_path: Path
         assert_clean(result.stderr + result.stdout)
 
 
-def test_files_junior_ai_creates_are_readable_by_the_owner_only(tmp_path: Path) -> None:
+async def test_files_junior_ai_creates_are_readable_by_the_owner_only(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
         store = ThreadStore(ttl_s=60, max_threads=5, max_messages=10, db_path=str(tmp_path / "threads.db"))
+        thread = await store.new()
+        await store.add_turn(thread, "ai", "question", "answer")  # the database is created on first use
         store.close()
         write_private_text(tmp_path / "out.jsonl.job", "{}")
     finally:
