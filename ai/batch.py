@@ -12,8 +12,6 @@ estimated (~4 characters a token) for OpenAI-compatible providers, whose APIs ha
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -27,11 +25,10 @@ from junior_ai.ai.adaptive import ConcurrencyGovernor
 from junior_ai.ai.call import call_ai_async
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.ai.request_options import request_from_prompt
+from junior_ai.ai.template import check_template, render
 from junior_ai.ai.types import GenerateRequest
 from junior_ai.core.errors import CallStatus, InvalidOutputError, ProviderError
 from junior_ai.core.usage import TokenUsage
-
-_PLACEHOLDER = re.compile(r"\{item(?:\.([A-Za-z_][A-Za-z0-9_]*))?\}")
 
 
 class ItemResult(BaseModel):
@@ -83,21 +80,6 @@ def item_key(prompt: str, ai: str) -> str:
     return hashlib.sha256(f"{ai}\x00{prompt}".encode()).hexdigest()[:20]
 
 
-def render(template: str, item: Any) -> str:
-    """`{item}` is the item itself (JSON for objects); `{item.field}` is a field of an object item."""
-
-    def substitute(match: re.Match[str]) -> str:
-        field = match.group(1)
-        if field is None:
-            return item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
-        if not isinstance(item, dict) or field not in item:
-            raise KeyError(field)
-        value = item[field]
-        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-    return _PLACEHOLDER.sub(substitute, template)
-
-
 def render_item(template: str, index: int, item: Any) -> BatchItem:
     try:
         return BatchItem(index=index, prompt=render(template, item), read_at=time.perf_counter())
@@ -110,6 +92,7 @@ def render_item(template: str, index: int, item: Any) -> BatchItem:
 
 
 def render_items(template: str, items: Iterable[Any]) -> Iterable[BatchItem]:
+    check_template(template)
     for index, item in enumerate(items):
         yield render_item(template, index, item)
 

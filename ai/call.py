@@ -64,6 +64,10 @@ async def call_ai_async(
     ai = entry.name
     scope = CURRENT_SCOPE.get()
     policy.on_failure = on_attempt_failed
+    on_delta = _guarded(ai, on_delta)
+    on_retry = _guarded_retry(ai, on_retry)
+    # Taken last before the try: whatever happens from here, the finally clause hands the ticket back.
+    ticket = entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
     started = time.perf_counter()
     response: AIResponse | None = None
     failure: ProviderError | None = None
@@ -136,19 +140,22 @@ async def call_ai_async(
         failure = deadline_error(entry, budget, policy.attempt)
         raise failure from exc
     except anyio.get_cancelled_exc_class():
-        entry.breaker.record_abandoned()  # the caller gave up: neither an answer nor the AI's failure
-        if streamed:
+        if streamed:  # the caller gave up mid-answer: text was billed, its cost is not known
             entry.stats.record_abandoned_partial()
         raise
     finally:
+        counted = entry.breaker.consecutive_failures
+        if response is not None:
+            entry.breaker.record_success(ticket)
+        elif failure is not None:
+            entry.breaker.record_failure(failure, ticket)
+        else:
+            # Cancelled by the caller, or an exception of ours: neither an answer nor the AI's failure. The probe
+            # flag must still be cleared, or the AI would stay "probing" until a restart.
+            entry.breaker.record_abandoned(ticket)
         if response is not None or failure is not None:
             # what the tools keep as a partial answer: a timed-out stream that had said something
             partial = streamed and failure is not None and failure.status == "timeout"
-            counted = entry.breaker.consecutive_failures
-            if response is not None:
-                entry.breaker.record_success()
-            elif failure is not None:
-                entry.breaker.record_failure(failure)
             if isinstance(failure, InvalidOutputError):
                 entry.stats.invalid_outputs += 1
             if entry.shared is not None:
@@ -207,7 +214,6 @@ async def prepare(
             ) from error
     if entry.shared is not None:
         await entry.shared.pull()  # a breaker opened by another replica holds here too
-    entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
     registry.prices.prefetch(entry.config, request.model or entry.config.model)  # loads while the AI answers
     budget = timeout_s if timeout_s is not None else entry.config.timeout_s
     policy = Policy(
@@ -289,6 +295,40 @@ async def _with_retries(
             if on_retry is not None:
                 on_retry()  # text streamed by the failed attempt is void
             await anyio.sleep(delay)
+
+
+def _guarded(ai: str, on_delta: DeltaCallback | None) -> DeltaCallback | None:
+    """`on_delta` that can never sink the call: a listener's failure is logged (once per call) and the call goes on.
+    The listener keeps receiving later pieces: it may be collecting the text as well as reporting progress."""
+    if on_delta is None:
+        return None
+    listener = on_delta
+    logged = False
+
+    async def guarded(piece: str) -> None:
+        nonlocal logged
+        try:
+            await listener(piece)
+        except Exception as exc:
+            if not logged:
+                logged = True
+                log.warning("on_delta_failed", ai=ai, error=f"{type(exc).__name__}: {exc}")
+
+    return guarded
+
+
+def _guarded_retry(ai: str, on_retry: Callable[[], None] | None) -> Callable[[], None] | None:
+    if on_retry is None:
+        return None
+    listener = on_retry
+
+    def guarded() -> None:
+        try:
+            listener()
+        except Exception as exc:
+            log.warning("on_retry_failed", ai=ai, error=f"{type(exc).__name__}: {exc}")
+
+    return guarded
 
 
 def retry_delay(err: ProviderError, policy: Policy, deadline: float, ai: str) -> float:

@@ -20,6 +20,8 @@ from junior_ai.ai.translate import detail
 from junior_ai.ai.types import ModelListing
 from junior_ai.core.errors import ProviderError
 from junior_ai.core.log import get_logger
+from junior_ai.core.private_files import write_private_text
+from junior_ai.core.redact import redact
 
 if TYPE_CHECKING:
     from junior_ai.ai.registry import AIEntry
@@ -62,7 +64,7 @@ class ModelCatalog:
     def fresh(self, entry: AIEntry) -> ModelListing | None:
         """The cached listing for this AI if it is for the same endpoint and younger than the TTL."""
         cached = self._read().get(entry.name)
-        if not isinstance(cached, dict) or cached.get("base_url") != entry.config.base_url:
+        if not isinstance(cached, dict) or cached.get("base_url") != _cache_url(entry.config.base_url):
             return None
         fetched = cached.get("fetched_at")
         models = cached.get("models")
@@ -99,11 +101,15 @@ class ModelCatalog:
 
     def _store(self, ai: str, base_url: str | None, fetched: float, models: list[str]) -> None:
         data = dict(self._read())  # a copy: the parsed cache must only change through a new file
-        data[ai] = {"base_url": base_url, "fetched_at": fetched, "models": models}
+        data[ai] = {"base_url": _cache_url(base_url), "fetched_at": fetched, "models": [redact(m) for m in models]}
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self._path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(data), encoding="utf-8")
-            temporary.replace(self._path)  # atomic: a concurrent reader never sees half a file
+            write_private_text(self._path, json.dumps(data))  # atomic: a concurrent reader never sees half a file
         except OSError as error:
             log.warning("model_cache_write_failed", path=str(self._path), error=str(error))
+
+
+def _cache_url(base_url: str | None) -> str | None:
+    """The endpoint as the cache file records it: redacted (a password or `?key=` in the URL stays out of the
+    file), still distinct per endpoint, so pointing an AI elsewhere never serves the old listing."""
+    return redact(base_url) if base_url else base_url

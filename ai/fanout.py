@@ -29,7 +29,12 @@ async def resolve_ais(registry: AIRegistry, ais: Sequence[str] | None) -> list[s
     still starting (each call waits for its own AI's clients, within its own timeout; a build that fails
     meanwhile shows as that AI's failed result)."""
     registry.require_any()
-    if ais is None or len(ais) == 0:
+    if ais is not None and len(ais) == 0:
+        # An empty list is a mistake (a host that filtered every AI out), not a request for all of them.
+        raise InvalidInputError(
+            f"ais is empty: name at least one AI, or omit `ais` for all. Configured AIs: {', '.join(registry.names)}."
+        )
+    if ais is None:
         ready = registry.usable_names()
         if not ready:
             failed = "; ".join(f"{e.name}: {e.init_error}" for e in registry)
@@ -95,7 +100,7 @@ async def plan_fanout(
     """Which AIs to ask, and each one's request (the same request, or one per AI)."""
     if isinstance(request, Mapping):
         # One request per AI (e.g. a critique prompt that shows each AI the others' answers but not its own).
-        names = await resolve_ais(registry, list(request))
+        names = await resolve_ais(registry, list(request)) if request else []  # nobody left to ask: nothing to do
         requests: Mapping[str, GenerateRequest] = request
     else:
         names = await resolve_ais(registry, ais)
@@ -130,17 +135,29 @@ class FanOut:
         self.min_responses = min_responses
         self.results: dict[str, CallResult] = {}
         self.received: dict[str, list[str]] = {name: [] for name in requests}
+        self.chars: dict[str, int] = dict.fromkeys(requests, 0)  # kept as we go: a re-sum per delta is quadratic
         self.started = time.perf_counter()
 
     def text_sink(self, name: str) -> Callable[[str], Awaitable[None]]:
         async def sink(piece: str) -> None:
             self.received[name].append(piece)
-            if self.on_delta is not None:
+            self.chars[name] += len(piece)
+            if self.on_delta is not None:  # the streaming API's own consumer, not a progress report: unguarded
                 await self.on_delta(name, piece)
             if self.on_text is not None:
-                await self.on_text(name, sum(len(p) for p in self.received[name]))
+                try:
+                    await self.on_text(name, self.chars[name])
+                except Exception as exc:  # a progress hiccup must not sink the answer
+                    log.warning("on_text_failed", ai=name, error=detail(exc))
 
         return sink
+
+    def restart(self, name: str) -> Callable[[], None]:
+        def clear() -> None:
+            self.received[name].clear()
+            self.chars[name] = 0
+
+        return clear
 
     async def ask(self, name: str, scope: anyio.CancelScope) -> None:
         result = await _one(
@@ -151,7 +168,7 @@ class FanOut:
             self.stream,
             self.idle_timeout_s,
             self.text_sink(name) if self.stream else None,
-            self.received[name].clear,
+            self.restart(name),
         )
         so_far = "".join(self.received[name])
         if result.status == "timeout" and so_far:

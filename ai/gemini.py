@@ -26,6 +26,7 @@ from junior_ai.ai.translate import (
     incomplete_stream_error,
     silence_error,
     timeout_error,
+    unexpected_error,
 )
 from junior_ai.ai.types import (
     AIResponse,
@@ -367,7 +368,9 @@ class GeminiClient:
         if isinstance(exc, genai_errors.APIError):
             headers = getattr(getattr(exc, "response", None), "headers", None)
             attachments = request.attachment_names() if request is not None else ()
-            return error_from_status(config, exc.code, exc.message or exc.status or exc, headers, attachments)
+            return error_from_status(
+                config, exc.code, exc.message or exc.status or exc, headers, attachments, body=exc.details
+            )
         if isinstance(exc, httpx2.TimeoutException):
             return timeout_error(config, timeout_s)
         if isinstance(exc, httpx2.TransportError):
@@ -376,13 +379,7 @@ class GeminiClient:
             return MalformedResponseError(
                 f"{config.name} sent a response that could not be parsed ({detail(exc)}).", ai=config.name
             )
-        if async_path:
-            return AsyncPathBrokenError(
-                f"{config.name}'s async client failed ({type(exc).__name__}: {detail(exc)})", ai=config.name
-            )
-        return MalformedResponseError(
-            f"{config.name} call failed ({type(exc).__name__}: {detail(exc)})", ai=config.name
-        )
+        return unexpected_error(config, exc, async_path=async_path)
 
 
 def gemini_parts(context: tuple[ContentPart, ...], prompt: str) -> list[gtypes.Part]:

@@ -2,7 +2,9 @@
 
 Breaker: after `threshold` consecutive failed calls of the retryable kind (rate limited, unavailable, timeout,
 unparseable answers — each already retried inside the call), the AI is skipped with status `cooling_down` for
-`cooldown_s`; then one probe call is let through: success closes the breaker, failure re-opens it. A 401/403
+`cooldown_s`; then exactly one probe call is let through: success closes the breaker, failure re-opens it. The probe
+flag is cleared however the probe ends; calls that were already in flight when the breaker opened are not the probe,
+and their late outcomes change nothing. A 401/403
 marks the AI `auth_error` until the server restarts with a corrected configuration: asking again cannot help.
 
 Rate limiter: request starts are spaced at least 60/rpm seconds apart per AI, across all tool calls, so a
@@ -14,6 +16,7 @@ sleeping and measuring wall time on a busy machine.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote
 
@@ -42,6 +45,15 @@ class AnyioClock:
 ANYIO_CLOCK = AnyioClock()
 
 
+@dataclass(frozen=True)
+class CallTicket:
+    """What `before_call` decided for one call: whether it is the half-open probe, and the breaker's epoch when it
+    started (the epoch changes whenever the breaker opens or closes, so a late result can be told apart)."""
+
+    epoch: int
+    probe: bool
+
+
 class CircuitBreaker:
     def __init__(self, ai: str, *, threshold: int, cooldown_s: float, clock: Clock = ANYIO_CLOCK) -> None:
         self.ai = ai
@@ -52,6 +64,7 @@ class CircuitBreaker:
         self.open_until: float | None = None
         self.auth_failure: AuthError | None = None
         self._probing = False
+        self._epoch = 0
 
     @property
     def state(self) -> str:
@@ -66,8 +79,9 @@ class CircuitBreaker:
             return 0.0
         return max(0.0, self.open_until - self.clock.now())
 
-    def before_call(self) -> None:
-        """Raise instead of calling an AI that is known not to work right now."""
+    def before_call(self) -> CallTicket:
+        """Raise instead of calling an AI that is known not to work right now; else the call's ticket, which the
+        caller hands back to exactly one of `record_success`, `record_failure` or `record_abandoned`."""
         if self.auth_failure is not None:
             raise AuthError(
                 f"{self.auth_failure.message} (Not retried: {self.ai} rejected its key earlier; fix the key and "
@@ -77,37 +91,55 @@ class CircuitBreaker:
                 attempts=0,
             )
         if self.open_until is None:
-            return
+            return CallTicket(self._epoch, probe=False)
         left = self.seconds_left()
         if left > 0 or self._probing:
+            wait = "once the call testing it returns" if left <= 0 else f"in {max(left, 0.1):.0f} s"
             raise CoolingDownError(
                 f"{self.ai} is cooling down after {self.consecutive_failures} failed calls in a row; it will be "
-                f"tried again in {max(left, 0.1):.0f} s. Ask another AI meanwhile.",
+                f"tried again {wait}. Ask another AI meanwhile.",
                 ai=self.ai,
                 retry_after_s=round(max(left, 0.1), 1),
             )
-        self._probing = True  # one probe call after the cooldown; the others keep waiting
+        self._probing = True  # exactly one probe call after the cooldown; the others keep waiting
+        return CallTicket(self._epoch, probe=True)
 
-    def record_success(self) -> None:
+    def _stale(self, ticket: CallTicket) -> bool:
+        # Started before the breaker last opened or closed (e.g. in flight when the cooldown ended): its outcome is
+        # old news and must not be mistaken for the probe's.
+        return not ticket.probe and ticket.epoch != self._epoch
+
+    def record_success(self, ticket: CallTicket) -> None:
+        if ticket.probe:
+            self._probing = False
+        elif self._stale(ticket):
+            return
+        if self.open_until is not None:
+            self._epoch += 1
         self.consecutive_failures = 0
         self.open_until = None
-        self._probing = False
 
-    def record_failure(self, error: ProviderError) -> None:
-        was_probe, self._probing = self._probing, False
-        if isinstance(error, AuthError) and error.http_status in (401, 403):
+    def record_failure(self, error: ProviderError, ticket: CallTicket) -> None:
+        if ticket.probe:
+            self._probing = False  # always cleared, whatever the failure: otherwise the AI is stuck probing
+        if isinstance(error, AuthError) and error.key_rejected and error.http_status is not None:
             self.auth_failure = error
             return
         if isinstance(error, CoolingDownError) or (isinstance(error, RateLimitedError) and error.http_status is None):
             return  # raised by us (breaker, our rpm limit) without asking the AI: says nothing of its health
         if not (error.retryable or isinstance(error, ProviderTimeoutError)):
-            return  # the caller's mistake (400, blocked), not the AI's health
+            return  # the caller's mistake (400, blocked) or our own bug, not the AI's health
+        if self._stale(ticket):
+            return
         self.consecutive_failures += 1
-        if was_probe or self.consecutive_failures >= self.threshold:
+        if ticket.probe or self.consecutive_failures >= self.threshold:
             self.open_until = self.clock.now() + self.cooldown_s
+            self._epoch += 1
 
-    def record_abandoned(self) -> None:
-        self._probing = False
+    def record_abandoned(self, ticket: CallTicket) -> None:
+        """The call ended without an answer or a provider failure (cancelled, or an exception of ours)."""
+        if ticket.probe:
+            self._probing = False
 
 
 class RateLimiter:

@@ -27,6 +27,7 @@ from junior_ai.ai.translate import (
     incomplete_stream_error,
     silence_error,
     timeout_error,
+    unexpected_error,
 )
 from junior_ai.ai.types import AIResponse, BatchOutcome, BatchPoll, GenerateRequest, StreamDelta, StreamEnd, StreamEvent
 from junior_ai.core.config import AIConfig
@@ -337,7 +338,9 @@ class OpenAICompatibleClient:
             return connection_error(config, exc.__cause__ or exc)
         if isinstance(exc, openai.APIStatusError):
             attachments = request.attachment_names() if request is not None else ()
-            return error_from_status(config, exc.status_code, _provider_message(exc), exc.response.headers, attachments)
+            return error_from_status(
+                config, exc.status_code, _provider_message(exc), exc.response.headers, attachments, body=exc.body
+            )
         if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError):
             return MalformedResponseError(
                 f"{config.name} sent a response that could not be parsed ({detail(exc)}).", ai=config.name
@@ -347,13 +350,7 @@ class OpenAICompatibleClient:
             return UnavailableError(f"{config.name} failed mid-answer: {detail(exc.message)}", ai=config.name)
         if isinstance(exc, httpx2.TransportError):
             return connection_error(config, exc)
-        if async_path:
-            return AsyncPathBrokenError(
-                f"{config.name}'s async client failed ({type(exc).__name__}: {detail(exc)})", ai=config.name
-            )
-        return MalformedResponseError(
-            f"{config.name} call failed ({type(exc).__name__}: {detail(exc)})", ai=config.name
-        )
+        return unexpected_error(config, exc, async_path=async_path)
 
 
 def _provider_message(exc: openai.APIStatusError) -> str:

@@ -25,6 +25,7 @@ from junior_ai.core.config import AIConfig, JuniorConfig
 from junior_ai.core.errors import InvalidInputError, NoAIConfiguredError
 from junior_ai.core.log import get_logger
 from junior_ai.core.pricing import PriceBook
+from junior_ai.core.redact import redact
 from junior_ai.core.suggest import did_you_mean
 from junior_ai.core.usage import AIStats
 
@@ -134,7 +135,7 @@ class AIRegistry:
         self._builder = builder or ClientBuilder()
         self.prices = PriceBook(config.settings)
         """Every call's cost: settings.prices, the packaged price table, or the provider's own figure."""
-        self.config_error = config_error
+        self.config_error = redact(config_error) if config_error else None
         """Set when the configuration could not be loaded: every tool reports it instead of working."""
         self._closed = False
 

@@ -22,6 +22,7 @@ from contextlib import aclosing
 import anyio
 
 from junior_ai.ai.call import Policy, deadline_error, prepare, retry_delay, sync_attempt
+from junior_ai.ai.health import CallTicket
 from junior_ai.ai.registry import AIEntry, AIRegistry
 from junior_ai.ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd
 from junior_ai.core.errors import AsyncPathBrokenError, InvalidInputError, ProviderError, UnavailableError
@@ -51,6 +52,7 @@ async def stream_ai_async(
     idle = idle_timeout_s if idle_timeout_s is not None else registry.config.settings.idle_timeout_s
     started = time.perf_counter()
     settled = False
+    ticket = entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
     try:
         try:
             attempts = _attempts(entry, request, deadline, policy, idle, restart_ok, on_restart)
@@ -58,7 +60,7 @@ async def stream_ai_async(
                 async for event in events:
                     if isinstance(event, AIResponse):
                         settled = True
-                        yield await _settle(registry, entry, request, event, policy.attempt, started)
+                        yield await _settle(registry, entry, request, event, policy.attempt, started, ticket)
                     else:
                         yield event
         except TimeoutError as exc:
@@ -67,26 +69,32 @@ async def stream_ai_async(
             raise deadline_error(entry, budget, policy.attempt) from exc
     except ProviderError as failure:
         settled = True
-        entry.breaker.record_failure(failure)
+        entry.breaker.record_failure(failure, ticket)
         entry.stats.record(ok=False, latency_ms=(time.perf_counter() - started) * 1000, usage=None, sync_fallback=False)
         raise
     finally:
         if not settled:
-            entry.breaker.record_abandoned()  # the caller left early or was cancelled: not the AI's failure
+            entry.breaker.record_abandoned(ticket)  # the caller left early or was cancelled: not the AI's failure
 
 
 async def _settle(
-    registry: AIRegistry, entry: AIEntry, request: GenerateRequest, answer: AIResponse, attempts: int, started: float
+    registry: AIRegistry,
+    entry: AIEntry,
+    request: GenerateRequest,
+    answer: AIResponse,
+    attempts: int,
+    started: float,
+    ticket: CallTicket,
 ) -> AIResponse:
     latency = (time.perf_counter() - started) * 1000
     cost = await registry.prices.cost_async(
         entry.config,
-        answer.usage,
+        answer.usage if answer.usage_known else None,  # no counts: not known, never priced as free
         request.model or entry.config.model,
         answer.model,
         reported_usd=answer.reported_cost_usd,
     )
-    entry.breaker.record_success()
+    entry.breaker.record_success(ticket)
     entry.stats.record(
         ok=True, latency_ms=latency, usage=answer.usage, sync_fallback=answer.path == "sync_fallback", cost=cost.usd
     )

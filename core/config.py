@@ -16,7 +16,9 @@ enables its AI when the file does not mention it (see `core.presets`).
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
 import re
 import stat
@@ -29,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from junior_ai.core.errors import ConfigError
 from junior_ai.core.presets import PRESETS, Provider
-from junior_ai.core.redact import SECRETS, redact
+from junior_ai.core.redact import SECRETS, redact, register_config_secrets, register_url
 from junior_ai.core.suggest import did_you_mean
 
 ReasoningEffort = Literal["minimal", "low", "medium", "high"]
@@ -85,10 +87,10 @@ class AIConfig(BaseModel):
 class ModelPrice(BaseModel):
     """USD per million tokens, for cost accounting and `max_cost_usd` budgets (0 and 0 declares a model free)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    input_per_million: float = Field(ge=0, allow_inf_nan=False)
-    output_per_million: float = Field(ge=0, allow_inf_nan=False)
+    input_per_million: float = Field(ge=0, le=1_000_000, allow_inf_nan=False)
+    output_per_million: float = Field(ge=0, le=1_000_000, allow_inf_nan=False)
 
 
 class PrincipalLimits(BaseModel):
@@ -122,7 +124,7 @@ class OAuthSettings(BaseModel):
 class Settings(BaseModel):
     """Server-wide settings (the file's `"settings"` entry)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     default_timeout_s: float = Field(default=45.0, gt=0, le=600)
     """Per-call timeout for an AI whose entry sets none; covers every retry."""
@@ -142,16 +144,17 @@ class Settings(BaseModel):
     output_budget_tokens: int = Field(default=20_000, ge=1_000, le=1_000_000)
     """Tool results stay under this (Claude Code refuses MCP results over 25k tokens); longer answers are trimmed
     and kept whole as resources."""
-    result_ttl_s: float = Field(default=3600.0, gt=0)
-    result_store_mb: float = Field(default=64.0, gt=0)
+    # Upper bounds on every number: 1e308 is valid JSON, and an unbounded setting overflowed at start-up.
+    result_ttl_s: float = Field(default=3600.0, gt=0, le=30 * 86_400)
+    result_store_mb: float = Field(default=64.0, gt=0, le=1_048_576)
     judge: str | None = None
     """The AI that writes consensus and debate syntheses by default (else the first healthy AI)."""
     cache_dir: str | None = None
     """Where the model listings are cached (default: $XDG_CACHE_HOME or ~/.cache, under junior-ai/)."""
-    models_ttl_s: float = Field(default=86_400.0, ge=0)
-    thread_ttl_s: float = Field(default=86_400.0, gt=0)
-    max_threads: int = Field(default=200, ge=1)
-    max_thread_messages: int = Field(default=200, ge=2)
+    models_ttl_s: float = Field(default=86_400.0, ge=0, le=365 * 86_400)
+    thread_ttl_s: float = Field(default=86_400.0, gt=0, le=365 * 86_400)
+    max_threads: int = Field(default=200, ge=1, le=1_000_000)
+    max_thread_messages: int = Field(default=200, ge=2, le=1_000_000)
     """Per AI within a thread; the oldest turns are dropped beyond it."""
     threads_db: str | None = None
     """A SQLite file to keep conversation threads across restarts; None keeps them in memory only."""
@@ -237,7 +240,7 @@ class JuniorConfig(BaseModel):
 class _FileEntry(BaseModel):
     """One AI as written in the file; every field optional because presets fill the gaps."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     provider: Literal["gemini", "openai_compatible"] | None = None
     api_key: str | None = None
@@ -259,16 +262,38 @@ def find_credentials_file(explicit: str | None, env: Mapping[str, str], cwd: Pat
     chosen = explicit or env.get("JUNIOR_AI_CREDENTIALS")
     if chosen:
         path = Path(chosen).expanduser()
-        if not path.is_file():
-            origin = "--credentials" if explicit else "JUNIOR_AI_CREDENTIALS"
-            raise ConfigError(
-                f"{origin} points at {path}, which does not exist. Fix: correct the path, or copy "
-                "credentials.example.json there and fill in your keys."
-            )
+        origin = "--credentials" if explicit else "JUNIOR_AI_CREDENTIALS"
+        problem = _why_not_a_file(path)
+        if problem is not None:
+            raise ConfigError(f"{origin} points at {path}, {problem}")
         return path
     for candidate in (cwd / "credentials.json", home / ".config" / "junior-ai" / "credentials.json"):
         if candidate.is_file():
             return candidate
+    return None
+
+
+def _why_not_a_file(path: Path) -> str | None:
+    """None when `path` is a readable-looking regular file, else what it is instead and the fix."""
+    try:
+        status = path.stat()  # follows symlinks: a loop or a dangling link fails here
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link that loops back on itself. Fix: point it at the real credentials file."
+        if path.is_symlink():
+            return f"a symbolic link to {os.readlink(path)}, which does not exist. Fix: correct the link."
+        if exc.errno == errno.EACCES:
+            return "which cannot be checked (permission denied). Fix: check the permissions of its folders."
+        return (
+            "which does not exist. Fix: correct the path, or copy credentials.example.json there and fill in your keys."
+        )
+    if stat.S_ISDIR(status.st_mode):
+        return (
+            "which is a directory, not a file. Fix: point it at the credentials file itself, e.g. "
+            f"{path / 'credentials.json'}."
+        )
+    if not stat.S_ISREG(status.st_mode):
+        return "which is not a regular file. Fix: point it at a credentials JSON file."
     return None
 
 
@@ -311,6 +336,7 @@ def config_from_mapping(
     warnings = list(warnings or [])
     path = source
     where = where or source or "the configuration"
+    _register_secrets(raw, env)
 
     settings = _parse_settings(raw.pop(SETTINGS_KEY, {}), where)
     if settings.state_url:  # a Redis password in the URL is a secret like any key
@@ -329,8 +355,10 @@ def config_from_mapping(
     for ai in ais:
         if ai.api_key is not None:
             SECRETS.add(ai.api_key.get_secret_value())
+        register_url(ai.base_url)
     _check_allowed_models(ais, where)
     checked_aliases = _check_aliases(aliases, ais, where)
+    _check_judge(settings.judge, ais, checked_aliases, where)
     warnings.extend(_unused_price_warnings(settings, ais, checked_aliases))
     return JuniorConfig(
         ais=ais,
@@ -354,6 +382,33 @@ def _unused_price_warnings(settings: Settings, ais: tuple[AIConfig, ...], aliase
         for model in settings.prices
         if model not in used
     ]
+
+
+def _register_secrets(raw: Mapping[str, Any], env: Mapping[str, str]) -> None:
+    """Every secret-bearing value, registered for redaction before anything is validated: an error about an
+    entry (or a key pasted into the wrong field) must not be the way a secret leaks."""
+    for name, entry in raw.items():
+        if name not in (SETTINGS_KEY, ALIASES_KEY) and isinstance(entry, Mapping):
+            register_config_secrets(entry)
+    for variable, value in env.items():
+        if variable.endswith(("_API_KEY", "_API_TOKEN")) or variable == "GOOGLE_API_KEY":
+            SECRETS.add(value)
+        elif variable.startswith("JUNIOR_AI_") and variable.endswith("_BASE_URL"):
+            register_url(value)
+
+
+def _check_judge(judge: str | None, ais: tuple[AIConfig, ...], aliases: Mapping[str, str], where: str) -> None:
+    """`settings.judge` may be an AI, `ai:model` or an alias; anything else is a mistake, said at load time."""
+    if judge is None:
+        return
+    names = {ai.name for ai in ais}
+    ai_name = aliases.get(judge, judge).partition(":")[0]
+    if ai_name not in names:
+        known = sorted([*names, *aliases])
+        raise ConfigError(
+            f'{where}: "settings.judge" is {judge!r}, which is not a configured AI or alias.'
+            f"{did_you_mean(ai_name, known)} Fix: use one of {', '.join(known) or 'none'} (or 'ai:model')."
+        )
 
 
 def _check_allowed_models(ais: tuple[AIConfig, ...], where: str) -> None:
@@ -384,24 +439,81 @@ def _check_aliases(value: Any, ais: tuple[AIConfig, ...], where: str) -> dict[st
 
 def _read_json_object(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        data_bytes = path.read_bytes()
     except OSError as exc:
         raise ConfigError(
             f"{path}: cannot read the credentials file ({exc.strerror}). Fix: check its permissions."
         ) from exc
     try:
-        data = json.loads(text)
+        text = data_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid UTF-8 (byte {exc.start} cannot be decoded). Fix: save the file as UTF-8 "
+            "(API keys and URLs are plain ASCII)."
+        ) from None
+    try:
+        data = json.loads(
+            text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant, parse_float=_finite_float
+        )
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}. "
             "Fix: correct the syntax (compare with credentials.example.json)."
         ) from exc
+    except _DuplicateKeyError as exc:
+        raise ConfigError(
+            f"{path}: {exc.key!r} appears more than once in the same object; only one can count. Fix: keep one "
+            "entry per name (merge the two, or rename one)."
+        ) from None
+    except _NonFiniteError as exc:
+        raise ConfigError(
+            f"{path}: the number {exc.text} is not a finite number. Fix: use an ordinary number in range."
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: the JSON is nested too deeply to be a configuration. Fix: compare with "
+            "credentials.example.json (entries are at most three levels deep)."
+        ) from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise ConfigError(f"{path}: a value cannot be read ({exc}). Fix: use ordinary numbers.") from None
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}: the top level must be an object mapping AI names to entries, "
             f'e.g. {{"openai": {{"api_key": "...", "model": "gpt-4o-mini"}}}}.'
         )
     return data
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class _NonFiniteError(ValueError):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
+def _refuse_constant(text: str) -> float:
+    raise _NonFiniteError(text)  # NaN, Infinity, -Infinity: JSON extensions Python accepts and we must not
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFiniteError(text[:40])
+    return value
 
 
 def _permission_warnings(path: Path) -> list[str]:
@@ -447,7 +559,11 @@ def _describe_validation(exc: ValidationError, where: str, subject: str, model: 
             problems.append(f"unknown field {field!r}.{suggestion} Allowed fields: {', '.join(allowed)}")
         else:
             problems.append(f"field {field!r}: {err['msg']}")
-    return f"{where}: {subject}: " + "; ".join(problems) + "."
+    return (
+        f"{where}: {subject}: "
+        + "; ".join(problems)
+        + ". Fix: correct the field (compare with credentials.example.json)."
+    )
 
 
 def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel]:
@@ -480,10 +596,17 @@ def _parse_bool(text: str, variable: str) -> bool:
 
 
 def _check_url(url: str, where: str, name: str, origin: str) -> str:
-    parsed = urlparse(url)
-    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+    try:
+        parsed = urlparse(url)
+        _ = parsed.port  # raises ValueError for a port out of range or not a number
+        valid = parsed.scheme in {"http", "https"} and bool(parsed.hostname)
+    except ValueError:
+        valid = False
+    if not valid:
+        # The value is not echoed: a key pasted into the wrong field must not be printed back.
+        SECRETS.add(url)
         raise ConfigError(
-            f"{where}: AI {name!r}, field 'base_url' (from {origin}): {url!r} is not an http(s) URL. "
+            f"{where}: AI {name!r}, field 'base_url' (from {origin}): the value is not an http(s) URL. "
             "Fix: use the endpoint's root, e.g. https://api.openai.com/v1 or http://localhost:11434/v1."
         )
     return url

@@ -5,7 +5,8 @@
     ├── InvalidInputError (ValueError) a caller's argument is wrong (unknown AI, empty prompt, bad schema)
     │   └── NoAIConfiguredError        no AI is configured/enabled at all
     └── ProviderError                  a provider call failed; carries `ai`, `attempts`, `retryable`
-        ├── AuthError                  401/403: key missing, wrong or without access     status auth_error
+        ├── AuthError                  key missing/wrong (by status or the provider's    status auth_error
+        │                              reason, e.g. Gemini's 400 API_KEY_INVALID) or no access to the model
         ├── RateLimitedError           429 (`retry_after_s` when the provider said)      status rate_limited
         │   └── CoolingDownError       skipped: the AI's circuit breaker is open         status cooling_down
         ├── ProviderTimeoutError       deadline or idle timeout (also a TimeoutError)    status timeout
@@ -13,6 +14,7 @@
         ├── BadRequestError            400/404/422: the request or model name is wrong   status bad_request
         ├── ContentBlockedError        safety filter / empty candidates                  status blocked
         ├── MalformedResponseError     unparseable body, truncated stream                status error
+        ├── UnexpectedClientError      a bug or an SDK exception nothing expects         status error
         └── InvalidOutputError         json_schema asked for, the answer failed it twice status invalid_output
 
 `InvalidInputError` is also a `ValueError` and `ProviderTimeoutError` also a `TimeoutError`, so code that knows
@@ -94,7 +96,22 @@ class ProviderError(JuniorAIError):
 
 
 class AuthError(ProviderError):
+    """The provider refused the credentials. `key_rejected`: the key itself is wrong (every call will fail until
+    it is fixed); False: the key is fine but may not use this model (another model may work)."""
+
     status: CallStatus = "auth_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        ai: str,
+        http_status: int | None = None,
+        attempts: int = 1,
+        key_rejected: bool = True,
+    ) -> None:
+        super().__init__(message, ai=ai, http_status=http_status, attempts=attempts)
+        self.key_rejected = key_rejected
 
 
 class RateLimitedError(ProviderError):
@@ -176,6 +193,15 @@ class CoolingDownError(RateLimitedError):
     """Not sent at all: the AI failed repeatedly and is skipped until its cooldown passes (`retry_after_s`)."""
 
     status: CallStatus = "cooling_down"
+    retryable = False
+
+
+class UnexpectedClientError(ProviderError):
+    """Neither the provider nor the network: an exception our code or an SDK raised that nothing expects (a bug,
+    an SDK `TypeError`). Not retried, no fallback, and it says nothing about the AI's health; the traceback is
+    logged on stderr for a bug report."""
+
+    status: CallStatus = "error"
     retryable = False
 
 

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from junior_ai.core.redact import redact
+from junior_ai.core.redact import redact, redact_data
 
 _LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 
@@ -26,6 +26,8 @@ def _redact_event(_logger: Any, _method: str, event: MutableMapping[str, Any]) -
             event[key] = redact(value)
         elif isinstance(value, BaseException):
             event[key] = redact(f"{type(value).__name__}: {value}")
+        elif isinstance(value, dict | list | tuple):
+            event[key] = redact_data(value)
     return event
 
 

@@ -21,8 +21,10 @@ from junior_ai.ai.adaptive import ConcurrencyGovernor
 from junior_ai.ai.batch import BatchItem, ItemResult, batch_generate_async, item_key, render_items
 from junior_ai.ai.provider_batch import run_provider_batch
 from junior_ai.ai.registry import AIRegistry, cleanup_async_ai_clients, initialize_all_clients_async
+from junior_ai.ai.template import check_template
 from junior_ai.core.config import JuniorConfig
 from junior_ai.core.errors import InvalidInputError, ProviderError
+from junior_ai.core.redact import redact
 from junior_ai.server.batch_files import (
     ItemsFormat,
     cut_torn_tail,
@@ -36,7 +38,6 @@ from junior_ai.server.batch_files import (
     save_job_id,
     saved_job_id,
 )
-from junior_ai.tools.batch import check_template
 from junior_ai.tools.results import format_usd
 from junior_ai.tools.validation import check_json_schema
 
@@ -127,7 +128,7 @@ async def run_batch(
     temperature: float | None = None,
     max_tokens: int | None = None,
 ) -> int:
-    check_template(template)
+    check_template(template, "--template")
     json_schema = read_json_schema(json_schema_path) if json_schema_path is not None else None
     if via == "provider-batch" and (json_schema is not None or temperature is not None or max_tokens is not None):
         raise InvalidInputError(
@@ -250,7 +251,7 @@ async def _live(
 
 def _write(sink: TextIO, result: ItemResult) -> None:
     # One write per record, flushed before the next: a crash loses nothing finished and tears at most this line.
-    sink.write(result.model_dump_json(exclude_none=True) + "\n")
+    sink.write(redact(result.model_dump_json(exclude_none=True)) + "\n")
     sink.flush()
 
 

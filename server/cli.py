@@ -21,6 +21,7 @@ import anyio
 from junior_ai.core.config import NAME_PATTERN, JuniorConfig, load_config
 from junior_ai.core.errors import ConfigError, JuniorAIError, ProviderError
 from junior_ai.core.log import configure_logging, get_logger
+from junior_ai.core.redact import redact
 from junior_ai.core.version import __version__
 
 log = get_logger(__name__)
@@ -31,8 +32,9 @@ def load_or_report(path: str | None) -> tuple[JuniorConfig, str | None]:
     try:
         config = load_config(path)
     except ConfigError as error:
-        log.error("config_invalid", error=str(error))
-        return JuniorConfig(), str(error)
+        text = redact(str(error))
+        log.error("config_invalid", error=text)
+        return JuniorConfig(), text
     for warning in config.warnings:
         log.warning("config_warning", warning=warning)
     return config, None
@@ -113,7 +115,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     async def show_progress(done: float, total: float | None, message: str | None) -> None:
         if args.wait:
-            print(f"{done:g}{f'/{total:g}' if total else ''} {message or ''}".rstrip(), file=sys.stderr, flush=True)
+            line = f"{done:g}{f'/{total:g}' if total else ''} {message or ''}".rstrip()
+            print(redact(line), file=sys.stderr, flush=True)
 
     async def run() -> int:
         # Clients are built on demand: asking one AI loads only its provider's SDK.
@@ -122,16 +125,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
             if args.all or len(names) > 1:
                 many_args = AskManyArgs.parse(ais=None if args.all else names, **common)
                 many = await ask_tools.ask_many(registry, many_args, progress=show_progress)
-                print(describe_context(many.context, many.context_skipped) + render_ask_many(many))
+                print(redact(describe_context(many.context, many.context_skipped) + render_ask_many(many)))
                 return 0 if many.ok_count else 1
             name = names[0] if names else await registry.first_usable()
             try:
                 one_args = AskOneArgs.parse(ai=name, **common)
                 result = await ask_tools.ask_one(registry, one_args, progress=show_progress)
             except ProviderError as error:
-                print(f"{error.status} from {error.ai}: {error.message}", file=sys.stderr)
+                print(redact(f"{error.status} from {error.ai}: {error.message}"), file=sys.stderr)
                 return 1
-            print(describe_context(result.context, result.context_skipped) + render_call(result))
+            print(redact(describe_context(result.context, result.context_skipped) + render_call(result)))
             return 0
         finally:
             await cleanup_async_ai_clients(registry)
@@ -333,7 +336,7 @@ def run_command(argv: list[str] | None = None) -> tuple[int, str | None]:
     try:
         code: int = args.handler(args)
     except JuniorAIError as error:
-        print(f"junior-ai: {error}", file=sys.stderr)
+        print(redact(f"junior-ai: {error}"), file=sys.stderr)
         return 2, args.command
     except KeyboardInterrupt:
         return 130, args.command

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TextIO
 
 from junior_ai.ai.fanout import call_multiple_ais
 from junior_ai.ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
@@ -23,6 +24,11 @@ _FIXES = {
 }
 
 
+def _say(text: str, *, file: TextIO | None = None) -> None:
+    """Everything doctor prints goes through the redactor: config errors and provider errors echo URLs and keys."""
+    print(redact(text), file=file)
+
+
 def _row(cells: list[str], widths: list[int]) -> str:
     return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
 
@@ -31,13 +37,13 @@ async def run_doctor(credentials: str | None, timeout_s: float) -> int:
     try:
         config = load_config(credentials)
     except ConfigError as error:
-        print(f"Configuration error:\n  {error}", file=sys.stderr)
+        _say(f"Configuration error:\n  {error}", file=sys.stderr)
         return 2
-    print(f"Configuration: {config.source or 'environment variables only (no credentials file found)'}")
+    _say(f"Configuration: {config.source or 'environment variables only (no credentials file found)'}")
     for warning in config.warnings:
-        print(f"warning: {warning}")
+        _say(f"warning: {warning}")
     if not config.ais:
-        print(
+        _say(
             "No AI configured. Copy credentials.example.json to credentials.json and fill in a key, or export "
             "a provider key such as OPENAI_API_KEY or GEMINI_API_KEY."
         )
@@ -86,17 +92,17 @@ async def run_doctor(credentials: str | None, timeout_s: float) -> int:
         [ai.name, "disabled", redact(ai.model), "-", ai.key_source, _price(ai, rates[ai.name])] for ai in disabled
     )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    print(_row(header, widths))
+    _say(_row(header, widths))
     for row in rows:
-        print(_row(row, widths))
+        _say(_row(row, widths))
     failures = [r for r in results if not r.ok]
     for result in failures:
         fix = _FIXES.get(result.status, "see the error above")
-        print(f"\n{result.ai}: {result.error}\n  fix: {fix}")
+        _say(f"\n{result.ai}: {result.error}\n  fix: {fix}")
     for ai in config.ais:
         rate, model = rates[ai.name], redact(ai.model)  # a key pasted into "model" is not printed back
         if rate.source == "unknown":
-            print(
+            _say(
                 f"\nwarning: {ai.name}: no price known for model {model!r}, so its calls show cost_usd null and "
                 f"max_cost_usd refuses to run with it.\n  fix: add {settings_entry(ai.model)} to the configuration"
             )

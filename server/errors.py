@@ -7,7 +7,8 @@ from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp_types import CallToolResult, InputRequiredResult
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult
 from pydantic import ValidationError
 
 from junior_ai.core.errors import InvalidInputError, JuniorAIError, ProviderError, RateLimitedError
@@ -60,4 +61,35 @@ class JuniorMCPServer(MCPServer[AppState]):
                 # The SDK prefixes a handler's ToolError with "Error executing tool <name>: "; ours already say
                 # what went wrong, so every error reads the same ("Invalid input: ...", "<status> from <ai> ...").
                 raise ToolError(str(exc.__cause__)) from exc.__cause__.__cause__
+            raise
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[AppState, Any] | None = None
+    ) -> GetPromptResult | InputRequiredResult:
+        """The SDK answers an unknown prompt or a missing argument with error code 0, a Python set printout and a
+        traceback on stderr; a host deserves -32602 (invalid params) with a message that says what to send."""
+        prompt = self._prompt_manager.get_prompt(name)
+        if prompt is None:
+            known = sorted(p.name for p in self._prompt_manager.list_prompts())
+            raise MCPError(
+                INVALID_PARAMS,
+                f"Unknown prompt {name!r}.{did_you_mean(name, known)} Prompts: {', '.join(known) or 'none'}.",
+            )
+        declared = {argument.name: argument for argument in prompt.arguments or []}
+        given = arguments or {}
+        missing = sorted(n for n, a in declared.items() if a.required and not str(given.get(n) or "").strip())
+        unknown = sorted(set(given) - set(declared))
+        problems = [f"missing required argument {m!r} ({declared[m].description or 'text'})" for m in missing]
+        problems += [f"unknown argument {u!r}.{did_you_mean(u, sorted(declared))}" for u in unknown]
+        problems += [f"argument {k!r} must be a string" for k, v in given.items() if not isinstance(v, str)]
+        if problems:
+            raise MCPError(
+                INVALID_PARAMS,
+                f"Prompt {name!r}: " + "; ".join(problems) + f". Arguments: {', '.join(declared) or 'none'}.",
+            )
+        try:
+            return await super().get_prompt(name, given, context)
+        except ValueError as error:
+            if isinstance(error.__cause__, ValueError) and isinstance(error.__cause__.__cause__, InvalidInputError):
+                raise MCPError(INVALID_PARAMS, f"Prompt {name!r}: {error.__cause__.__cause__}") from None
             raise

@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
+from pydantic import Field
+
+from junior_ai.core.errors import InvalidInputError
+
+
+def parse_list(text: str, argument: str) -> list[str]:
+    """A list-valued prompt argument (prompt arguments are strings): a JSON array when it looks like one (so items
+    may contain commas), else one item per line when there are several lines, else comma-separated."""
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            value = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(
+                f"{argument} looks like a JSON array but is not valid JSON ({exc.msg} at character {exc.pos + 1}). "
+                'Write it as ["first", "second"], or separate the items with commas.'
+            ) from None
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise InvalidInputError(f'{argument} must be a JSON array of strings, e.g. ["first", "second"].')
+        return [item.strip() for item in value if item.strip()]
+    separator = "\n" if "\n" in stripped else ","
+    return [item.strip() for item in stripped.split(separator) if item.strip()]
 
 
 def second_opinion_text(question: str, ais: str = "") -> str:
     target = f"the AIs {ais}" if ais else "every configured AI (call list_ais first to see which are healthy)"
     return (
         f"Get a second opinion on this from {target} using the ask_many tool"
-        + (f" with ais={[a.strip() for a in ais.split(',') if a.strip()]}" if ais else "")
+        + (f" with ais={json.dumps(parse_list(ais, 'ais'))}" if ais else "")
         + ".\n\n"
         f"Question:\n{question}\n\n"
         "Pass the question as the prompt, with enough context that a model with no access to our conversation "
@@ -24,10 +47,10 @@ def second_opinion_text(question: str, ais: str = "") -> str:
 
 
 def consensus_text(question: str, options: str = "") -> str:
-    choices = [o.strip() for o in options.split(",") if o.strip()]
+    choices = parse_list(options, "options")
     return (
         "Use the consensus tool to get a considered, collective answer to this question"
-        + (f", with options={choices} so the votes are tallied" if choices else "")
+        + (f", with options={json.dumps(choices, ensure_ascii=False)} so the votes are tallied" if choices else "")
         + ".\n\n"
         f"Question:\n{question}\n\n"
         "Make the question self-contained (the AIs cannot see our conversation). Keep rounds=1 unless the "
@@ -40,10 +63,14 @@ def consensus_text(question: str, options: str = "") -> str:
 
 
 def debate_text(topic: str, stances: str = "") -> str:
-    positions = [s.strip() for s in stances.split(",") if s.strip()]
+    positions = parse_list(stances, "stances")
     return (
         "Use the debate tool on this topic"
-        + (f" with stances={positions} (one AI per stance, so pass as many AIs)" if positions else "")
+        + (
+            f" with stances={json.dumps(positions, ensure_ascii=False)} (one AI per stance, so pass as many AIs)"
+            if positions
+            else ""
+        )
         + ".\n\n"
         f"Topic:\n{topic}\n\n"
         "Afterwards, summarise each side's strongest arguments in a few bullets, give the judge's verdict, and "
@@ -69,21 +96,47 @@ def code_review_text(code: str, focus: str = "") -> str:
     )
 
 
+Question = Annotated[str, Field(description="The question, self-contained (the AIs cannot see this chat).")]
+AIs = Annotated[
+    str,
+    Field(description='Optional AIs to ask: a JSON array (["gemini", "openai"]) or names separated by commas.'),
+]
+Options = Annotated[
+    str,
+    Field(
+        description='Optional choices to vote on: a JSON array (["Postgres, managed", "SQLite"]) for choices that '
+        "contain commas, else one per line or separated by commas."
+    ),
+]
+Stances = Annotated[
+    str,
+    Field(
+        description="Optional positions, one per AI: a JSON array, one per line, or separated by commas "
+        "(default: for / against / alternative)."
+    ),
+]
+Topic = Annotated[str, Field(description="What to debate.")]
+Code = Annotated[
+    str, Field(description="What to review: file or folder paths, a diff such as HEAD or main...HEAD, or code.")
+]
+Focus = Annotated[str, Field(description="Optional: what to look at (default: correctness, security, ...).")]
+
+
 def register_prompts(server: MCPServer[Any]) -> None:
     @server.prompt(name="second_opinion", title="Second opinion", description="Ask other AIs the same question.")
-    def second_opinion(question: str, ais: str = "") -> str:
+    def second_opinion(question: Question, ais: AIs = "") -> str:
         return second_opinion_text(question, ais)
 
     @server.prompt(name="consensus", title="Consensus", description="Several AIs critique and converge.")
-    def consensus(question: str, options: str = "") -> str:
+    def consensus(question: Question, options: Options = "") -> str:
         return consensus_text(question, options)
 
     @server.prompt(name="debate", title="Debate", description="AIs argue positions; a judge gives a verdict.")
-    def debate(topic: str, stances: str = "") -> str:
+    def debate(topic: Topic, stances: Stances = "") -> str:
         return debate_text(topic, stances)
 
     @server.prompt(
         name="code_review", title="Code review", description="Multi-AI code review of paths, a diff or code, merged."
     )
-    def code_review(code: str, focus: str = "") -> str:
+    def code_review(code: Code, focus: Focus = "") -> str:
         return code_review_text(code, focus)

@@ -13,6 +13,7 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
 from junior_ai.core.config import Settings
 from junior_ai.core.errors import InvalidInputError
+from junior_ai.core.redact import redact
 from junior_ai.core.state import StateUnavailableError
 from junior_ai.server.lifespan import AppState
 from junior_ai.server.principal import principal_of_user
@@ -68,4 +69,4 @@ def register_resources(
                 f"No kept answer at junior://results/{result_id}/{key}: it expired (kept "
                 f"{settings.result_ttl_s:.0f} s) or was evicted. Ask again to get a fresh answer."
             )
-        return text
+        return redact(text)

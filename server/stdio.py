@@ -9,6 +9,7 @@ polled that way; for those the SDK's own reader is used.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
@@ -17,22 +18,43 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
+
+from junior_ai.server.stdio_guard import error_reply, readable
 
 _READ_SIZE = 1 << 16
 
 
 class PollingStdin:
-    """Async iterator of text lines from a pipe file descriptor, read on the event loop (no thread)."""
+    """Async iterator of text lines from a pipe file descriptor, read on the event loop (no thread).
+
+    A line the SDK's reader could not parse is not passed on: it is answered with a JSON-RPC error through
+    `replies` (set once the session's write stream exists), or logged when it carries no id."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
         self._buffer = bytearray()
         self._eof = False
+        self.replies: Any = None
+        self.replies_ready = anyio.Event()
 
     def __aiter__(self) -> PollingStdin:
         return self
 
     async def __anext__(self) -> str:
+        while True:
+            line = await self._next_line()
+            if not line.strip():
+                continue  # a blank line is nothing to answer
+            if readable(line):
+                return line
+            reply = error_reply(line)
+            if reply is not None:
+                await self.replies_ready.wait()
+                with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+                    await self.replies.send(SessionMessage(reply))
+
+    async def _next_line(self) -> str:
         while True:
             newline = self._buffer.find(b"\n")
             if newline >= 0:
@@ -73,8 +95,10 @@ async def run_stdio(server: MCPServer[Any]) -> None:
     was_blocking = os.get_blocking(fd)
     os.set_blocking(fd, False)
     try:
-        stdin: Any = PollingStdin(fd)
-        async with stdio_server(stdin=stdin) as (read_stream, write_stream):
+        stdin = PollingStdin(fd)
+        async with stdio_server(stdin=stdin) as (read_stream, write_stream):  # type: ignore[arg-type]
+            stdin.replies = write_stream
+            stdin.replies_ready.set()
             lowlevel = server._lowlevel_server  # the SDK's own run_stdio_async does exactly this
             await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
     finally:

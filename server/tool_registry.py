@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.core.config import Settings
 from junior_ai.core.errors import JuniorAIError
+from junior_ai.core.redact import redact, redact_data
 from junior_ai.server.client_roots import client_roots
 from junior_ai.server.errors import as_tool_error, invalid_arguments
 from junior_ai.server.jobs import PartialResult, ToolWork, run_as_job
@@ -40,6 +41,8 @@ from junior_ai.tools.jobs.model import JobRecord
 from junior_ai.tools.jobs.runner import JobRunner
 from junior_ai.tools.jobs.snapshot import ask_many_partial, ask_one_partial
 from junior_ai.tools.list_ais import list_ais
+from junior_ai.tools.output_budget import ResultStore
+from junior_ai.tools.result_fit import failed_calls, fit_result, nobody_answered_text
 from junior_ai.tools.results import (
     AskManyResult,
     AskOneResult,
@@ -128,11 +131,28 @@ def thread_note(thread_id: str | None) -> str:
     return f"\n\n(thread_id {thread_id}: pass it to continue this conversation)" if thread_id else ""
 
 
-def tool_result(text: str, structured: BaseModel) -> CallToolResult:
+def tool_result(
+    text: str,
+    structured: BaseModel,
+    *,
+    registry: AIRegistry | None = None,
+    store: ResultStore | None = None,
+    fan_out: bool = False,
+) -> CallToolResult:
+    """The result a host receives: an error result when a fan-out got no answer at all (still listing every AI),
+    cut to the output budget counting everything it echoes, and redacted."""
+    failures = failed_calls(structured) if fan_out else None
+    if failures is not None:
+        text = nobody_answered_text(failures) + "\n\n" + text
     # exclude_none: optional fields without a value are left out, matching the compacted output schemas.
+    data = structured.model_dump(mode="json", exclude_none=True)
+    if registry is not None:
+        text, data = fit_result(text, data, budget_tokens=registry.config.settings.output_budget_tokens, store=store)
+    # Every result passes the redactor on its way out: an AI's answer or error may echo a URL with a password.
     return CallToolResult(
-        content=[TextContent(type="text", text=text)],
-        structured_content=structured.model_dump(mode="json", exclude_none=True),
+        content=[TextContent(type="text", text=redact(text))],
+        structured_content=redact_data(data),
+        is_error=failures is not None,
     )
 
 
@@ -172,7 +192,8 @@ def register_tools(server: MCPServer[AppState], *, tenancy: Tenancy, runner: Job
                 registry, job_args, progress=progress, store=views.results, threads=views.threads, roots=roots
             )
             shared = describe_context(result.context, result.context_skipped)
-            return tool_result(shared + render_call(result) + thread_note(result.thread_id), result)
+            text = shared + render_call(result) + thread_note(result.thread_id)
+            return tool_result(text, result, registry=registry, store=views.results)
 
         def partial(record: JobRecord, poll_after_s: float) -> CallToolResult:
             return tool_result(*ask_one_partial(record, args.ai, model_of(registry, args.ai), poll_after_s))
@@ -189,7 +210,8 @@ def register_tools(server: MCPServer[AppState], *, tenancy: Tenancy, runner: Job
                 registry, job_args, progress=progress, store=views.results, threads=views.threads, roots=roots
             )
             shared = describe_context(result.context, result.context_skipped)
-            return tool_result(shared + render_ask_many(result) + thread_note(result.thread_id), result)
+            text = shared + render_ask_many(result) + thread_note(result.thread_id)
+            return tool_result(text, result, registry=registry, store=views.results, fan_out=True)
 
         def partial(record: JobRecord, poll_after_s: float) -> CallToolResult:
             models = {name: model_of(registry, name) for name in record.progress.expected}
@@ -209,9 +231,8 @@ def register_tools(server: MCPServer[AppState], *, tenancy: Tenancy, runner: Job
         async def work(progress: ProgressFn, deadline_s: float) -> CallToolResult:
             job_args = args.model_copy(update={"deadline_s": deadline_s})
             result = await consensus(registry, job_args, progress=progress, store=views.results, roots=roots)
-            return tool_result(
-                describe_context(result.context, result.context_skipped) + render_consensus(result), result
-            )
+            text = describe_context(result.context, result.context_skipped) + render_consensus(result)
+            return tool_result(text, result, registry=registry, store=views.results, fan_out=True)
 
         return await as_job(ctx, args, work)
 
@@ -226,7 +247,9 @@ def register_tools(server: MCPServer[AppState], *, tenancy: Tenancy, runner: Job
             job_args = args.model_copy(update={"deadline_s": deadline_s})
             result = await debate(registry, job_args, progress=progress, store=views.results, roots=roots)
             shared = describe_context(result.context, result.context_skipped)
-            return tool_result(shared + render_debate(result), result)
+            return tool_result(
+                shared + render_debate(result), result, registry=registry, store=views.results, fan_out=True
+            )
 
         return await as_job(ctx, args, work)
 
@@ -238,7 +261,7 @@ def register_tools(server: MCPServer[AppState], *, tenancy: Tenancy, runner: Job
         async def work(progress: ProgressFn, deadline_s: float) -> CallToolResult:
             job_args = args.model_copy(update={"deadline_s": deadline_s})
             summary = await ask_batch(registry, job_args, progress=progress, store=views.results)
-            return tool_result(render_batch(summary), summary)
+            return tool_result(render_batch(summary), summary, registry=registry, store=views.results)
 
         return await as_job(ctx, args, work)
 
@@ -246,7 +269,7 @@ def register_tools(server: MCPServer[AppState], *, tenancy: Tenancy, runner: Job
         registry = await registry_of(ctx)
         result = await list_ais(registry, args)
         result = await with_principal_usage(result, tenancy, views.principal, registry.names)
-        return tool_result(render_list_ais(result), result)
+        return tool_result(render_list_ais(result), result, registry=registry, store=views.results)
 
     register_tool(
         server, AskOneArgs, ask_one, tenancy=tenancy, description="Ask one AI and return its answer.",

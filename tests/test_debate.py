@@ -157,5 +157,5 @@ async def test_prompts_are_listed_and_render_the_arguments(two_ais: JuniorConfig
     assert "def f(): pass" in review_text and "naming" in review_text and "ask_many" in review_text
     assert "Do not paste code" in review_text and "`files`" in review_text and '"HEAD"' in review_text
     assert "`diff`" in opinion.messages[0].content.text  # type: ignore[union-attr]
-    assert "ais=['gem', 'oai']" in opinion.messages[0].content.text  # type: ignore[union-attr]
-    assert "options=['yes', 'no']" in agreed.messages[0].content.text  # type: ignore[union-attr]
+    assert 'ais=["gem", "oai"]' in opinion.messages[0].content.text  # type: ignore[union-attr]
+    assert 'options=["yes", "no"]' in agreed.messages[0].content.text  # type: ignore[union-attr]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from junior_ai.core.errors import InvalidInputError
 
@@ -59,11 +60,51 @@ def describe_validation(tool: str, error: ValidationError) -> str:
     return f"arguments of {tool}: " + "; ".join(problems) + "."
 
 
+MAX_INPUT_CHARS = 500_000
+"""Far above any model's context window in practice; stops a runaway paste before it costs anything."""
+
+
+MAX_DEPTH = 64
+
+
+def _chars(value: Any, depth: int = 0) -> int:
+    """Characters of text in an argument value (strings anywhere inside lists and objects, keys included)."""
+    if depth > MAX_DEPTH:
+        raise PydanticCustomError(
+            "input_too_deep", "an argument is nested more than {depth} levels deep; flatten it.", {"depth": MAX_DEPTH}
+        )
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(_chars(k, depth + 1) + _chars(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return sum(_chars(v, depth + 1) for v in value)
+    return 0
+
+
 class ToolArguments(BaseModel):
     """Base of every arguments model: unknown fields are refused, and a built model is not changed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     TOOL: ClassVar[str] = ""  # the MCP tool this model is the arguments of
+
+    @model_validator(mode="after")
+    def _total_size_is_capped(self) -> Self:
+        """One cap on everything a call sends, however it is split (prompt, system, question, options, stances,
+        templates, items, schema): a 3 MB system prompt must not reach a provider because only `prompt` was
+        checked."""
+        sizes = {name: _chars(getattr(self, name)) for name in type(self).model_fields}
+        total = sum(sizes.values())
+        if total > MAX_INPUT_CHARS:
+            largest = sorted(((n, c) for n, c in sizes.items() if c), key=lambda item: -item[1])[:3]
+            parts = ", ".join(f"{name} {count:,}" for name, count in largest)
+            raise PydanticCustomError(
+                "input_too_large",
+                "the arguments total {total} characters ({parts}); the limit is {limit} for everything one call "
+                "sends. Shorten them, or split the work into several calls (`junior-ai batch` for big jobs)",
+                {"total": f"{total:,}", "parts": parts, "limit": f"{MAX_INPUT_CHARS:,}"},
+            )
+        return self
 
     @classmethod
     def parse(cls, **values: Any) -> Self:

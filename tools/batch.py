@@ -15,6 +15,7 @@ from junior_ai.ai.adaptive import ConcurrencyGovernor, ConcurrencyReport
 from junior_ai.ai.batch import ItemResult, map_generate_async
 from junior_ai.ai.fanout import resolve_ais
 from junior_ai.ai.registry import AIRegistry
+from junior_ai.ai.template import check_template
 from junior_ai.core.errors import InvalidInputError
 from junior_ai.core.usage import TokenUsage
 from junior_ai.tools.arguments import AskBatchArgs
@@ -41,14 +42,6 @@ class BatchSummary(BaseModel):
     )
 
 
-def check_template(template: str) -> None:
-    """The template check shared by the tool and `junior-ai batch`."""
-    if "{item" not in template:
-        raise InvalidInputError(
-            "template must use {item} (or {item.field} for object items), e.g. 'Summarise: {item}'."
-        )
-
-
 def check_batch(template: str, items: Sequence[Any]) -> None:
     check_template(template)
     if not items:
@@ -70,7 +63,16 @@ async def ask_batch(
     max_concurrency, deadline_s = args.max_concurrency, args.deadline_s
     check_batch(template, items)
     check_json_schema(json_schema)
-    targets = await resolve_ais(registry, [ai] if ai else ais)
+    if ai is None and ais is None:
+        # Every item on every AI multiplies the cost by the number of AIs: that must be asked for by name.
+        registry.require_any()
+        raise InvalidInputError(
+            "name the AI to run the items on: ai='<name>' (or ais=[...] to run every item on several). "
+            f"Configured AIs: {', '.join(registry.names)}."
+        )
+    if ai is not None and ais is not None:
+        raise InvalidInputError("give either ai (one AI) or ais (several), not both.")
+    targets = await resolve_ais(registry, [ai] if ai is not None else ais)
     governors = {
         target: ConcurrencyGovernor(
             target, requested=max_concurrency, ai_limit=registry.entry_for(target)[0].config.max_concurrency

@@ -97,7 +97,9 @@ class ResultStore:
                 backing.size -= len(evicted.text.encode())
             if self._state is not None:
                 backing.pending.append((self._state_key(result_id, key), text))
-        return RESULT_URI.format(result_id=result_id, key=key)
+        # The key is percent-encoded: keys hold AI labels such as `openai:vendor/model`, and a raw `/` would make
+        # the URI unreadable (it would not match the template).
+        return RESULT_URI.format(result_id=result_id, key=quote(key, safe=""))
 
     async def flush(self) -> None:
         """Write what `put` queued to the shared state (nothing to do without one)."""

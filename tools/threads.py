@@ -17,6 +17,7 @@ paid for and then lost.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -31,6 +32,7 @@ from pydantic import BaseModel, Field
 
 from junior_ai.ai.types import Message
 from junior_ai.core.errors import InvalidInputError
+from junior_ai.core.private_files import touch_private
 from junior_ai.core.state import InProcessState, StateStore, StateUnavailableError
 
 THREAD_URI = "junior://threads/{thread_id}"
@@ -273,6 +275,8 @@ class _SqliteBackend:
     def _connection(self) -> sqlite3.Connection:
         # Opened on first use, not at start: a bad path is reported by the tools, it does not stop the server.
         if self._db is None:
+            if self._path != ":memory:" and not os.path.exists(self._path):
+                touch_private(self._path)  # conversations are private: a new database is owner-only (0600)
             db = sqlite3.connect(self._path, timeout=30, check_same_thread=False, isolation_level=None)
             try:
                 db.execute("PRAGMA busy_timeout = 30000")

@@ -231,7 +231,8 @@ class SimulatorApp:
             state.finish(record, "fault", fault.status)
             headers = {"retry-after": fault.retry_after} if fault.retry_after is not None else None
             message = fault.message or f"simulated HTTP {fault.status}"
-            return JSONResponse(wire.error_body(fault.status, message), status_code=fault.status, headers=headers)
+            body = fault.body if fault.body is not None else wire.error_body(fault.status, message)
+            return JSONResponse(body, status_code=fault.status, headers=headers)
         if fault.kind in {"hang", "stall"}:
             await _sleep_unless_disconnected(request, math.inf)
             state.finish(record, "disconnected")

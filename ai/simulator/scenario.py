@@ -33,6 +33,9 @@ class Fault(BaseModel):
     retry_after: str | None = None
     """Sent verbatim as the Retry-After header: seconds ("2") or an HTTP date."""
     message: str | None = None
+    body: dict[str, Any] | None = None
+    """With kind "status": the error body verbatim (a provider's exact shape, e.g. Gemini's API_KEY_INVALID
+    details); None builds the protocol's usual body around `message`."""
     times: int | None = None
     """Fail only the first `times` requests for this model, then answer normally; None fails every request."""
 

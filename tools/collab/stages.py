@@ -162,8 +162,10 @@ def check_judge(registry: AIRegistry, judge: str | None) -> str | None:
     if judge is not None:
         registry.resolve(judge)
         return judge
-    configured = registry.config.settings.judge
-    if configured is not None and configured in registry.names:
+    configured = registry.config.settings.judge  # an AI, `ai:model` or an alias: checked when the config loaded
+    if configured is not None and registry.config.aliases.get(configured, configured).partition(":")[0] in (
+        registry.names
+    ):
         return configured
     return None
 
