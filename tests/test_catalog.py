@@ -133,7 +133,7 @@ async def test_cost_is_computed_per_call_and_totalled_per_session(sim: Simulator
     usage = results["oai"]["usage"]
     expected = (usage["prompt_tokens"] * 2.0 + usage["completion_tokens"] * 10.0) / 1_000_000
     assert results["oai"]["cost_usd"] == pytest.approx(expected)
-    assert "cost_usd" not in results["gem"]  # no price, no made-up cost
+    assert results["gem"]["cost_usd"] is None and results["gem"]["cost_known"] is False  # no price, no made-up cost
     assert (many.structured_content or {})["cost_usd"] == pytest.approx(expected)
     session = listing.structured_content or {}
     assert session["session_cost_usd"] == pytest.approx(expected, abs=1e-6)
