@@ -55,15 +55,17 @@ async def test_a_signal_stops_the_http_server_cleanly(signum: signal.Signals, wh
         assert process.stderr is not None
         stderr = BufferedByteReceiveStream(process.stderr)
         seen = b""
-        with anyio.fail_after(60):
-            if when == "serving":
-                while b"Application startup complete" not in seen:
+        try:
+            with anyio.fail_after(60):
+                # "serving": the server's own readiness line; "starting": its first log line, before it serves.
+                marker = b'"http_serving"' if when == "serving" else b'"event"'
+                while marker not in seen:
                     seen += await stderr.receive()
-            else:
-                while b"ai_clients" not in seen and b"Started server process" not in seen:
-                    seen += await stderr.receive()
-            process.send_signal(signum)
-            code = await process.wait()
+                process.send_signal(signum)
+                code = await process.wait()
+        finally:
+            if process.returncode is None:  # a failed wait must not leave the server running (and the test hung)
+                process.kill()
             try:
                 while True:
                     seen += await stderr.receive()
