@@ -85,11 +85,17 @@ def cmd_token_new(args: argparse.Namespace) -> int:
     return 0
 
 
+WAIT_DEADLINE_S = 7 * 86_400.0
+"""`ask --wait`'s deadline: effectively none, as every AI's own timeout_s (at most 600 s) ends its call first."""
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from junior_ai.ai.registry import cleanup_async_ai_clients, initialize_all_clients_async
     from junior_ai.tools import ask as ask_tools
     from junior_ai.tools.arguments import AskManyArgs, AskOneArgs
     from junior_ai.tools.context import describe_context
+    from junior_ai.tools.jobs import observe
+    from junior_ai.tools.jobs.observe import JobObserver
     from junior_ai.tools.results import render_ask_many, render_call
 
     config = load_config(args.credentials)
@@ -106,25 +112,29 @@ def cmd_ask(args: argparse.Namespace) -> int:
         "diff": args.diff,
         "reasoning_effort": args.reasoning_effort,
     }
-    if args.wait:  # no deadline: each AI's own timeout_s (and the job limit) bound the wait instead
-        common["deadline_s"] = min(config.settings.job_ttl_s, 3600)
+    # --wait: no overall deadline; each AI's own timeout_s (retries included) bounds its call instead.
+    no_deadline = {"deadline_s": WAIT_DEADLINE_S} if args.wait else {}
+    finished = JobObserver()  # answers that finished, printed even when Ctrl-C comes before the rest
 
     async def show_progress(done: float, total: float | None, message: str | None) -> None:
         if args.wait:
-            print(f"{done:g}{f'/{total:g}' if total else ''} {message or ''}".rstrip(), file=sys.stderr, flush=True)
+            # Progress counts characters of a streaming answer as fractions of a step: show whole steps.
+            print(f"{int(done)}{f'/{total:g}' if total else ''} {message or ''}".rstrip(), file=sys.stderr, flush=True)
 
     async def run() -> int:
+        observe.bind(finished)
         registry = await initialize_all_clients_async(config)
         try:
             if args.all or len(names) > 1:
                 many_args = AskManyArgs.parse(ais=None if args.all else names, **common)
+                many_args = many_args.model_copy(update=no_deadline)
                 many = await ask_tools.ask_many(registry, many_args, progress=show_progress)
                 print(describe_context(many.context, many.context_skipped) + render_ask_many(many))
                 return 0 if many.ok_count else 1
             registry.require_any()
             name = names[0] if names else (registry.ready_names() or registry.names)[0]
             try:
-                one_args = AskOneArgs.parse(ai=name, **common)
+                one_args = AskOneArgs.parse(ai=name, **common).model_copy(update=no_deadline)
                 result = await ask_tools.ask_one(registry, one_args, progress=show_progress)
             except ProviderError as error:
                 print(f"{error.status} from {error.ai}: {error.message}", file=sys.stderr)
@@ -134,7 +144,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
         finally:
             await cleanup_async_ai_clients(registry)
 
-    return anyio.run(run)
+    try:
+        return anyio.run(run)
+    except KeyboardInterrupt:
+        # Ctrl-C: the requests still open were closed as the run was cancelled; what finished is kept.
+        if finished.arrived:
+            print("\n\n".join(render_call(result) for result in finished.arrived))
+        waiting = [ai for ai in finished.expected if ai not in {r.ai for r in finished.arrived}]
+        print(
+            f"\ninterrupted: {len(finished.arrived)} answers printed; not finished: {', '.join(waiting) or '-'}.",
+            file=sys.stderr,
+        )
+        return 130
 
 
 def cmd_batch(args: argparse.Namespace) -> int:

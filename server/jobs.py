@@ -44,6 +44,16 @@ def principal_of(ctx: Context[Any, Any]) -> str:
     return principal_from_request(ctx)
 
 
+def host_cancelled(ctx: Context[Any, Any]) -> bool:
+    """True when the host sent `notifications/cancelled` for this call; False when the call was cut because the
+    connection went away (the job then goes on, for the host to collect after reconnecting). The SDK keeps the
+    flag on the request's dispatch context, reachable only through the session's private attribute; a version
+    without it is treated as an explicit cancel (the old, safe behaviour: work nobody can collect is stopped)."""
+    outbound = getattr(ctx.request_context.session, "_request_outbound", None)
+    event = getattr(outbound, "cancel_requested", None)
+    return event is None or bool(event.is_set())
+
+
 def describe_error(error: Exception, to_tool_error: Callable[[JuniorAIError], ToolError]) -> str:
     if isinstance(error, JuniorAIError):
         return str(to_tool_error(error))
@@ -102,7 +112,8 @@ def finished_result(record: JobRecord, poll_after_s: float) -> CallToolResult:
     """A finished job as the host gets it: the tool's own result, its error, or the cancellation."""
     if record.status == "completed" and record.outcome is not None:
         return from_outcome(record.outcome)
-    if record.status == "cancelled":
+    if record.status == "cancelled" or (record.status == "expired" and record.progress.arrived):
+        # Stopped: what it had is still worth having (answers that finished before the run limit).
         return status_call_result(record, poll_after_s)
     raise ToolError(record.error or f"job {record.id} {record.status}")
 
@@ -121,14 +132,14 @@ async def run_as_job(
     """Run `work` as a job; the finished result if it ends within `deadline_s`, else `partial` with its job id."""
     inline = _inline_progress.get()
     if inline is not None:
-        return await work(inline, runner.limits.run_limit_s)
+        return await work(inline, runner.limits.work_limit_s)
 
     async def report(done: float, total: float | None, message: str | None) -> None:
         await ctx.report_progress(done, total, message)
 
     # With continue-and-collect the work is bounded by the job's run limit (and each AI's own timeout), not by
     # the call's deadline; without it, the deadline cuts the work as it always did.
-    work_deadline = runner.limits.run_limit_s if continue_after_deadline or background else deadline_s
+    work_deadline = runner.limits.work_limit_s if continue_after_deadline or background else deadline_s
 
     async def job_work(progress: ProgressFn) -> JobOutcome:
         return to_outcome(await work(progress, work_deadline))
@@ -136,7 +147,7 @@ async def run_as_job(
     forward = None if background else report
     job = await runner.start(principal_of(ctx), tool, job_work, forward, background=background)
     wait = 0.0 if background else (deadline_s if continue_after_deadline else None)
-    record = await runner.wait(job, wait)
+    record = await runner.wait(job, wait, cancelled_by_host=lambda: host_cancelled(ctx))
     stopped_with_partial = record.status == "cancelled" and partial is not None  # the tool's own shape, then
     if record.finished and not stopped_with_partial:
         return finished_result(record, runner.limits.poll_after_s)

@@ -72,7 +72,7 @@ class TasksExtension(Extension):
             return JobOutcome(text="", structured=None, is_error=True)
 
         try:
-            job = await self._runner.start(PRINCIPAL, params.name, work, background=True)
+            job = await self._runner.start(PRINCIPAL, params.name, work, background=True, task=True)
         except JuniorAIError as error:
             return CallToolResult(content=[TextContent(type="text", text=f"Invalid input: {error}")], is_error=True)
         record = await self._runner.wait(job, 0)
