@@ -21,11 +21,13 @@ from junior_ai.core.errors import JuniorAIError
 from junior_ai.core.log import get_logger
 from junior_ai.core.principals import LOCAL
 from junior_ai.core.redact import redact
+from junior_ai.core.state import StateStore
 from junior_ai.server.tenancy import principal_of as principal_from_request
 from junior_ai.tools.jobs.model import JobOutcome, JobRecord
 from junior_ai.tools.jobs.runner import JobLimits, JobRunner
+from junior_ai.tools.jobs.shared_store import SharedStateJobStore
 from junior_ai.tools.jobs.snapshot import render_status, status_result
-from junior_ai.tools.jobs.store import MemoryJobStore
+from junior_ai.tools.jobs.store import JobStore, MemoryJobStore
 from junior_ai.tools.results import ProgressFn
 
 log = get_logger(__name__)
@@ -63,14 +65,19 @@ def describe_error(error: Exception, to_tool_error: Callable[[JuniorAIError], To
     return f"the job failed unexpectedly ({type(error).__name__}); see the server log."
 
 
-def build_runner(settings: Settings, to_tool_error: Callable[[JuniorAIError], ToolError]) -> JobRunner:
+def build_runner(
+    settings: Settings, to_tool_error: Callable[[JuniorAIError], ToolError], state: StateStore | None = None
+) -> JobRunner:
+    """The server's job runner. With shared state (`settings.state_url`: Redis), job records live there, so a job
+    started on one replica is collected (or cancelled) from any other; its work runs only where it started."""
     limits = JobLimits(
         max_per_principal=settings.max_jobs_per_principal,
         run_limit_s=settings.job_ttl_s,
         keep_s=settings.job_keep_s,
         poll_after_s=settings.job_poll_after_s,
     )
-    return JobRunner(MemoryJobStore(), limits, describe_error=lambda e: describe_error(e, to_tool_error))
+    store: JobStore = SharedStateJobStore(state) if state is not None and state.shared else MemoryJobStore()
+    return JobRunner(store, limits, describe_error=lambda e: describe_error(e, to_tool_error))
 
 
 def to_outcome(result: CallToolResult) -> JobOutcome:
