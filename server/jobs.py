@@ -47,10 +47,13 @@ def principal_of(ctx: Context[Any, Any]) -> str:
 
 
 def host_cancelled(ctx: Context[Any, Any]) -> bool:
-    """True when the host sent `notifications/cancelled` for this call; False when the call was cut because the
-    connection went away (the job then goes on, for the host to collect after reconnecting). The SDK keeps the
-    flag on the request's dispatch context, reachable only through the session's private attribute; a version
-    without it is treated as an explicit cancel (the old, safe behaviour: work nobody can collect is stopped)."""
+    """Whether the cut call was cancelled by the host with `notifications/cancelled` (the job stops), rather than
+    cut because its connection or response stream closed (the job goes on, bounded by each AI's timeout_s and
+    the job TTL, listed in junior://jobs for the host to collect after reconnecting, or stop with `collect`
+    cancel=true). At protocol 2026-07-28 a client cancels by closing the request's stream, which a dead host
+    does too: the two cannot be told apart, and losing paid-for work is the worse mistake. The SDK keeps the
+    notification's flag on the request's dispatch context, reachable only through the session's private
+    attribute; without it, the call counts as cancelled (the old behaviour)."""
     outbound = getattr(ctx.request_context.session, "_request_outbound", None)
     event = getattr(outbound, "cancel_requested", None)
     return event is None or bool(event.is_set())

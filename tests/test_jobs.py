@@ -279,3 +279,6 @@ async def test_a_call_past_its_deadline_at_the_job_limit_stops_and_says_why(sim:
     result = second.structured_content or {}  # ask_one's own shape, the answer marked cancelled, with the reason
     assert result["status"] == "cancelled" and "limit is 1" in result["error"] and "job_id" not in result
     assert "stopped at the deadline" in text_of(second)
+    assert text_of(second).count("limit is 1") == 1 and "0 ms" not in text_of(
+        second
+    )  # the reason once, no fake latency

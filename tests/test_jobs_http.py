@@ -153,3 +153,20 @@ async def test_a_host_whose_connection_dies_mid_call_can_collect_the_job_after_r
     assert not done.is_error, text_of(done)
     assert (done.structured_content or {})["text"] == echo_reply(SLOW, "lost")
     assert [r.outcome for r in sim.state.requests(SLOW)] != ["disconnected"] and len(sim.state.requests(SLOW)) == 1
+
+
+async def test_over_http_a_cancel_notification_still_cancels_the_job(sim: Simulator) -> None:
+    sim.state.hold(SLOW)
+    config = config_of(openai_ai(sim, "slow", SLOW))
+    with anyio.fail_after(60):
+        # The 2025 session protocol, where `notifications/cancelled` is the cancel (a disconnect is not).
+        async with http_server(config) as url, Client(url, mode="legacy") as client:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(client.call_tool, "ask_one", {"ai": "slow", "prompt": "x", "deadline_s": 60})
+                await wait_in_thread(sim, lambda s: len(s.requests(SLOW)) == 1)
+                tg.cancel_scope.cancel()
+            await wait_in_thread(sim, lambda s: s.requests(SLOW)[0].outcome == "disconnected")
+            listed = await client.read_resource("junior://jobs")
+        sim.state.release(SLOW)
+    (content,) = listed.contents
+    assert isinstance(content, TextResourceContents) and json.loads(content.text) == {"jobs": []}
