@@ -53,7 +53,10 @@ def host_cancelled(ctx: Context[Any, Any]) -> bool:
     cancel=true). At protocol 2026-07-28 a client cancels by closing the request's stream, which a dead host
     does too: the two cannot be told apart, and losing paid-for work is the worse mistake. The SDK keeps the
     notification's flag on the request's dispatch context, reachable only through the session's private
-    attribute; without it, the call counts as cancelled (the old behaviour)."""
+    attribute; without it, the call counts as cancelled (the old behaviour). Without an HTTP request (stdio,
+    in-memory) there is no connection to lose apart from the server's own end: every cut is the host's cancel."""
+    if ctx.request_context.request is None:
+        return True
     outbound = getattr(ctx.request_context.session, "_request_outbound", None)
     event = getattr(outbound, "cancel_requested", None)
     return event is None or bool(event.is_set())

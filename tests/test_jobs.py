@@ -209,7 +209,7 @@ async def test_a_consensus_whose_critique_outlives_the_deadline_finishes_and_col
 
 async def test_the_host_cancelling_a_call_cancels_its_job(sim: Simulator) -> None:
     sim.state.hold(SLOW)
-    config = config_of(openai_ai(sim, "slow", SLOW))
+    config = config_of(openai_ai(sim, "slow", SLOW, timeout_s=600))  # only the cancel can close the request
     with anyio.fail_after(30):
         async with Client(build_server(config)) as client:
             async with anyio.create_task_group() as tg:

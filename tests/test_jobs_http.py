@@ -157,7 +157,7 @@ async def test_a_host_whose_connection_dies_mid_call_can_collect_the_job_after_r
 
 async def test_over_http_a_cancel_notification_still_cancels_the_job(sim: Simulator) -> None:
     sim.state.hold(SLOW)
-    config = config_of(openai_ai(sim, "slow", SLOW))
+    config = config_of(openai_ai(sim, "slow", SLOW, timeout_s=600))  # only the cancel can close the request
     with anyio.fail_after(60):
         # The 2025 session protocol, where `notifications/cancelled` is the cancel (a disconnect is not).
         async with http_server(config) as url, Client(url, mode="legacy") as client:
