@@ -62,7 +62,7 @@ def build_server(
         db_path=settings.threads_db,
         state=shared,
     )
-    runner = build_runner(settings, as_tool_error)
+    runner = build_runner(settings, as_tool_error, shared)
     tenancy = Tenancy(settings, shared, threads, store)
     lifespan = make_lifespan(
         config, config_error=config_error, factories=factories, threads=threads, runner=runner, state=shared

@@ -89,11 +89,17 @@ def cmd_token_new(args: argparse.Namespace) -> int:
     return 0
 
 
+WAIT_DEADLINE_S = 7 * 86_400.0
+"""`ask --wait`'s deadline: effectively none, as every AI's own timeout_s (at most 600 s) ends its call first."""
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from junior_ai.ai.registry import cleanup_async_ai_clients, start_registry
     from junior_ai.tools import ask as ask_tools
     from junior_ai.tools.arguments import AskManyArgs, AskOneArgs
     from junior_ai.tools.context import describe_context
+    from junior_ai.tools.jobs import observe
+    from junior_ai.tools.jobs.observe import JobObserver
     from junior_ai.tools.results import render_ask_many, render_call
 
     config = load_config(args.credentials)
@@ -110,26 +116,30 @@ def cmd_ask(args: argparse.Namespace) -> int:
         "diff": args.diff,
         "reasoning_effort": args.reasoning_effort,
     }
-    if args.wait:  # no deadline: each AI's own timeout_s (and the job limit) bound the wait instead
-        common["deadline_s"] = min(config.settings.job_ttl_s, 3600)
+    # --wait: no overall deadline; each AI's own timeout_s (retries included) bounds its call instead.
+    no_deadline = {"deadline_s": WAIT_DEADLINE_S} if args.wait else {}
+    finished = JobObserver()  # answers that finished, printed even when Ctrl-C comes before the rest
 
     async def show_progress(done: float, total: float | None, message: str | None) -> None:
         if args.wait:
-            line = f"{done:g}{f'/{total:g}' if total else ''} {message or ''}".rstrip()
+            # Progress counts characters of a streaming answer as fractions of a step: show whole steps.
+            line = f"{int(done)}{f'/{total:g}' if total else ''} {message or ''}".rstrip()
             print(redact(line), file=sys.stderr, flush=True)
 
     async def run() -> int:
+        observe.bind(finished)
         # Clients are built on demand: asking one AI loads only its provider's SDK.
         registry = start_registry(config)
         try:
             if args.all or len(names) > 1:
                 many_args = AskManyArgs.parse(ais=None if args.all else names, **common)
+                many_args = many_args.model_copy(update=no_deadline)
                 many = await ask_tools.ask_many(registry, many_args, progress=show_progress)
                 print(redact(describe_context(many.context, many.context_skipped) + render_ask_many(many)))
                 return 0 if many.ok_count else 1
             name = names[0] if names else await registry.first_usable()
             try:
-                one_args = AskOneArgs.parse(ai=name, **common)
+                one_args = AskOneArgs.parse(ai=name, **common).model_copy(update=no_deadline)
                 result = await ask_tools.ask_one(registry, one_args, progress=show_progress)
             except ProviderError as error:
                 print(redact(f"{error.status} from {error.ai}: {error.message}"), file=sys.stderr)
@@ -139,7 +149,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
         finally:
             await cleanup_async_ai_clients(registry)
 
-    return anyio.run(run)
+    try:
+        return anyio.run(run)
+    except KeyboardInterrupt:
+        # Ctrl-C: the requests still open were closed as the run was cancelled; what finished is kept.
+        if finished.arrived:
+            print("\n\n".join(render_call(result) for result in finished.arrived))
+        waiting = [ai for ai in finished.expected if ai not in {r.ai for r in finished.arrived}]
+        print(
+            f"\ninterrupted: {len(finished.arrived)} answers printed; not finished: {', '.join(waiting) or '-'}.",
+            file=sys.stderr,
+        )
+        return 130
 
 
 def cmd_batch(args: argparse.Namespace) -> int:

@@ -20,6 +20,9 @@ from junior_ai.tools.arguments import CollectArgs
 from junior_ai.tools.jobs.runner import JobRunner
 
 JOBS_URI = "junior://jobs"
+JOBS_LISTED = 50
+"""junior://jobs lists at most this many jobs, newest first (running or not yet collected), and says how many more
+there are: the resource stays small however many jobs a long session ran."""
 
 
 def register_collect(server: JuniorMCPServer, runner: JobRunner, settings: Settings, tenancy: Tenancy) -> None:
@@ -50,4 +53,10 @@ def register_collect(server: JuniorMCPServer, runner: JobRunner, settings: Setti
     async def jobs_index() -> str:
         # A static resource gets no Context: the principal comes from the request's auth context.
         summaries = await runner.summaries(principal_of_user(auth_context_var.get()))
-        return json.dumps([summary.model_dump(mode="json") for summary in summaries])
+        shown = summaries[:JOBS_LISTED]
+        listing: dict[str, Any] = {"jobs": [summary.model_dump(mode="json") for summary in shown]}
+        if len(summaries) > len(shown):
+            more = len(summaries) - len(shown)
+            listing["not_listed"] = more
+            listing["note"] = f"{more} older jobs not listed (the newest {len(shown)} are); collect or cancel some."
+        return json.dumps(listing)

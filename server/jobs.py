@@ -21,11 +21,13 @@ from junior_ai.core.errors import JuniorAIError
 from junior_ai.core.log import get_logger
 from junior_ai.core.principals import LOCAL
 from junior_ai.core.redact import redact
+from junior_ai.core.state import StateStore
 from junior_ai.server.tenancy import principal_of as principal_from_request
 from junior_ai.tools.jobs.model import JobOutcome, JobRecord
 from junior_ai.tools.jobs.runner import JobLimits, JobRunner
+from junior_ai.tools.jobs.shared_store import SharedStateJobStore
 from junior_ai.tools.jobs.snapshot import render_status, status_result
-from junior_ai.tools.jobs.store import MemoryJobStore
+from junior_ai.tools.jobs.store import JobStore, MemoryJobStore
 from junior_ai.tools.results import ProgressFn
 
 log = get_logger(__name__)
@@ -44,6 +46,22 @@ def principal_of(ctx: Context[Any, Any]) -> str:
     return principal_from_request(ctx)
 
 
+def host_cancelled(ctx: Context[Any, Any]) -> bool:
+    """Whether the cut call was cancelled by the host with `notifications/cancelled` (the job stops), rather than
+    cut because its connection or response stream closed (the job goes on, bounded by each AI's timeout_s and
+    the job TTL, listed in junior://jobs for the host to collect after reconnecting, or stop with `collect`
+    cancel=true). At protocol 2026-07-28 a client cancels by closing the request's stream, which a dead host
+    does too: the two cannot be told apart, and losing paid-for work is the worse mistake. The SDK keeps the
+    notification's flag on the request's dispatch context, reachable only through the session's private
+    attribute; without it, the call counts as cancelled (the old behaviour). Without an HTTP request (stdio,
+    in-memory) there is no connection to lose apart from the server's own end: every cut is the host's cancel."""
+    if ctx.request_context.request is None:
+        return True
+    outbound = getattr(ctx.request_context.session, "_request_outbound", None)
+    event = getattr(outbound, "cancel_requested", None)
+    return event is None or bool(event.is_set())
+
+
 def describe_error(error: Exception, to_tool_error: Callable[[JuniorAIError], ToolError]) -> str:
     if isinstance(error, JuniorAIError):
         return str(to_tool_error(error))
@@ -53,14 +71,19 @@ def describe_error(error: Exception, to_tool_error: Callable[[JuniorAIError], To
     return f"the job failed unexpectedly ({type(error).__name__}); see the server log."
 
 
-def build_runner(settings: Settings, to_tool_error: Callable[[JuniorAIError], ToolError]) -> JobRunner:
+def build_runner(
+    settings: Settings, to_tool_error: Callable[[JuniorAIError], ToolError], state: StateStore | None = None
+) -> JobRunner:
+    """The server's job runner. With shared state (`settings.state_url`: Redis), job records live there, so a job
+    started on one replica is collected (or cancelled) from any other; its work runs only where it started."""
     limits = JobLimits(
         max_per_principal=settings.max_jobs_per_principal,
         run_limit_s=settings.job_ttl_s,
         keep_s=settings.job_keep_s,
         poll_after_s=settings.job_poll_after_s,
     )
-    return JobRunner(MemoryJobStore(), limits, describe_error=lambda e: describe_error(e, to_tool_error))
+    store: JobStore = SharedStateJobStore(state) if state is not None and state.shared else MemoryJobStore()
+    return JobRunner(store, limits, describe_error=lambda e: describe_error(e, to_tool_error))
 
 
 def to_outcome(result: CallToolResult) -> JobOutcome:
@@ -102,7 +125,8 @@ def finished_result(record: JobRecord, poll_after_s: float) -> CallToolResult:
     """A finished job as the host gets it: the tool's own result, its error, or the cancellation."""
     if record.status == "completed" and record.outcome is not None:
         return from_outcome(record.outcome)
-    if record.status == "cancelled":
+    if record.status == "cancelled" or (record.status == "expired" and record.progress.arrived):
+        # Stopped: what it had is still worth having (answers that finished before the run limit).
         return status_call_result(record, poll_after_s)
     raise ToolError(record.error or f"job {record.id} {record.status}")
 
@@ -121,14 +145,14 @@ async def run_as_job(
     """Run `work` as a job; the finished result if it ends within `deadline_s`, else `partial` with its job id."""
     inline = _inline_progress.get()
     if inline is not None:
-        return await work(inline, runner.limits.run_limit_s)
+        return await work(inline, runner.limits.work_limit_s)
 
     async def report(done: float, total: float | None, message: str | None) -> None:
         await ctx.report_progress(done, total, message)
 
     # With continue-and-collect the work is bounded by the job's run limit (and each AI's own timeout), not by
     # the call's deadline; without it, the deadline cuts the work as it always did.
-    work_deadline = runner.limits.run_limit_s if continue_after_deadline or background else deadline_s
+    work_deadline = runner.limits.work_limit_s if continue_after_deadline or background else deadline_s
 
     async def job_work(progress: ProgressFn) -> JobOutcome:
         return to_outcome(await work(progress, work_deadline))
@@ -136,7 +160,7 @@ async def run_as_job(
     forward = None if background else report
     job = await runner.start(principal_of(ctx), tool, job_work, forward, background=background)
     wait = 0.0 if background else (deadline_s if continue_after_deadline else None)
-    record = await runner.wait(job, wait)
+    record = await runner.wait(job, wait, cancelled_by_host=lambda: host_cancelled(ctx))
     stopped_with_partial = record.status == "cancelled" and partial is not None  # the tool's own shape, then
     if record.finished and not stopped_with_partial:
         return finished_result(record, runner.limits.poll_after_s)

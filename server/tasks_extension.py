@@ -19,7 +19,8 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CallToolRequestParams, CallToolResult, TextContent
 
 from junior_ai.core.errors import JuniorAIError
-from junior_ai.server.jobs import PRINCIPAL, from_outcome, running_inline, to_outcome
+from junior_ai.server.jobs import from_outcome, running_inline, to_outcome
+from junior_ai.server.principal import principal_of_user
 from junior_ai.server.task_wire import TASKS_EXTENSION, CreateTaskResult, TaskIdParams, TaskResult, TaskStatus
 from junior_ai.tools.jobs.model import JobOutcome, JobRecord, JobStatus
 from junior_ai.tools.jobs.runner import JobRunner
@@ -39,6 +40,13 @@ def client_speaks_tasks(ctx: ServerRequestContext[Any, Any]) -> bool:
     capabilities = ctx.session.client_capabilities
     extensions = capabilities.extensions if capabilities else None
     return bool(extensions) and TASKS_EXTENSION in (extensions or {})
+
+
+def principal_of_request(ctx: ServerRequestContext[Any, Any]) -> str:
+    """The caller's principal (issue 14): a task, like any job, belongs to it; another principal's task id reads
+    exactly like an unknown one."""
+    scope = getattr(ctx.request, "scope", None)
+    return principal_of_user(scope.get("user")) if isinstance(scope, dict) else principal_of_user(None)
 
 
 def _iso(epoch: float) -> str:
@@ -72,15 +80,15 @@ class TasksExtension(Extension):
             return JobOutcome(text="", structured=None, is_error=True)
 
         try:
-            job = await self._runner.start(PRINCIPAL, params.name, work, background=True)
+            job = await self._runner.start(principal_of_request(ctx), params.name, work, background=True, task=True)
         except JuniorAIError as error:
             return CallToolResult(content=[TextContent(type="text", text=f"Invalid input: {error}")], is_error=True)
         record = await self._runner.wait(job, 0)
         created = CreateTaskResult.model_validate(self._fields(record))
         return created.model_dump(by_alias=True, mode="json", exclude_none=True)
 
-    async def _get(self, _ctx: ServerRequestContext[Any, Any], params: TaskIdParams) -> HandlerResult:
-        record = await self._record(params.task_id)
+    async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskIdParams) -> HandlerResult:
+        record = await self._record(principal_of_request(ctx), params.task_id)
         task = TaskResult.model_validate(self._fields(record))
         if record.status == "completed" and record.outcome is not None:
             result = from_outcome(record.outcome)
@@ -89,16 +97,16 @@ class TasksExtension(Extension):
             task = task.model_copy(update={"error": {"code": -32603, "message": record.error or record.status}})
         return task.model_dump(by_alias=True, mode="json", exclude_none=True)
 
-    async def _cancel(self, _ctx: ServerRequestContext[Any, Any], params: TaskIdParams) -> HandlerResult:
+    async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskIdParams) -> HandlerResult:
         try:
-            await self._runner.cancel(PRINCIPAL, params.task_id)
+            await self._runner.cancel(principal_of_request(ctx), params.task_id)
         except JuniorAIError as error:
             raise MCPError(code=INVALID_PARAMS, message=str(error)) from error
         return {}
 
-    async def _record(self, task_id: str) -> JobRecord:
+    async def _record(self, principal: str, task_id: str) -> JobRecord:
         try:
-            return await self._runner.collect(PRINCIPAL, task_id, 0)
+            return await self._runner.collect(principal, task_id, 0)
         except JuniorAIError as error:
             raise MCPError(code=INVALID_PARAMS, message=str(error)) from error
 

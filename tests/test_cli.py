@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 from junior_ai.ai.simulator import Fault, Scenario, Simulator
-from tests.conftest import GEMINI_KEY, OPENAI_KEY, run_junior_ai
+from tests.conftest import GEMINI_KEY, OPENAI_KEY, ROOT, run_junior_ai
 
 
 def run(*args: str, credentials: Path) -> subprocess.CompletedProcess[str]:
@@ -69,3 +73,41 @@ def test_ask_wait_has_no_overall_deadline_and_shows_progress(sim: Simulator, tmp
     assert "— timeout" in cut.stdout  # the deadline cut it, as configured
     assert waited.returncode == 0, waited.stderr
     assert waited.stdout.startswith("## openai (cli-oai) — ok") and "tokens received" in waited.stderr
+
+
+def test_ask_wait_is_not_cut_at_the_job_limit(sim: Simulator, tmp_path: Path) -> None:
+    sim.set_scenario("cli-oai", Scenario(chunk_count=15, chunk_delay_s=0.15))  # ~2 s of streaming
+    path = credentials(sim, tmp_path / "credentials.json")
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "settings": {"deadline_s": 0.5, "job_ttl_s": 0.5}}))
+    waited = run("ask", "--ai", "openai", "--wait", "tell me everything", credentials=path)
+    assert waited.returncode == 0, waited.stderr
+    assert waited.stdout.startswith("## openai (cli-oai) — ok")
+    # progress lines count whole steps, never a raw fraction like "0.00296112/2"
+    assert not any(re.match(r"^\d+\.\d", line) for line in waited.stderr.splitlines())
+
+
+def test_ctrl_c_during_ask_wait_prints_the_answers_that_finished(sim: Simulator, tmp_path: Path) -> None:
+    sim.state.hold("cli-gem")
+    path = credentials(sim, tmp_path / "credentials.json")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "JUNIOR_AI_CREDENTIALS"}
+    command = [sys.executable, "-m", "junior_ai", "--credentials", str(path), "ask", "--all", "--wait", "q"]
+    try:
+        with subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as proc:
+            assert proc.stderr is not None
+            seen = []
+            for line in proc.stderr:  # progress: wait until openai's answer is in
+                seen.append(line)
+                if line.split(" ", 1)[-1].startswith("openai: ok"):
+                    break
+            assert sim.state.wait_for(lambda s: len(s.requests("cli-gem")) == 1, 30)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+    finally:
+        sim.state.release("cli-gem")
+    assert proc.returncode == 130, "".join(seen) + err
+    assert out.startswith("## openai (cli-oai) — ok") and "reply to" in out
+    assert "interrupted" in err and "not finished: gemini" in err and "Traceback" not in err
+    assert sim.state.wait_for(lambda s: s.requests("cli-gem")[0].outcome == "disconnected", 30)

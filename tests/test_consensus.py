@@ -170,6 +170,26 @@ async def test_judge_failure_falls_back_to_another_ai(sim: Simulator) -> None:
     assert any("judge a failed (unavailable)" in note for note in result.notes)
 
 
+async def test_a_judge_that_hangs_leaves_time_for_a_fallback_judge(sim: Simulator) -> None:
+    script(sim, "model-a", stance("A"), stance("A", changed=False))
+    script(sim, "model-b", stance("B"), stance("B", changed=False), judge=judge_reply("from b"))
+    script(sim, "model-c", stance("C"), stance("C", changed=False))
+    sim.state.hold("model-a", "[stage: synthesis]")  # the preferred judge never answers
+    config = config_of(
+        openai_ai(sim, "a", "model-a", timeout_s=600),
+        gemini_ai(sim, "b", "model-b", timeout_s=600),
+        openai_ai(sim, "c", "model-c", timeout_s=600),
+    )
+    try:
+        with anyio.fail_after(60):
+            result = await run(config, rounds=1, judge="a", deadline_s=6)
+    finally:
+        sim.state.release("model-a", "[stage: synthesis]")
+    # a's own timeout (600 s) is far past the deadline: a was cut early enough for b to write the synthesis
+    assert result.judge == "b" and result.answer == "from b"
+    assert any("judge a failed (timeout)" in note for note in result.notes)
+
+
 async def test_an_ai_timing_out_is_reported_and_the_rest_continue(sim: Simulator) -> None:
     script(sim, "model-a", stance("A"), stance("A", changed=False))
     script(sim, "model-b", stance("B"), stance("B", changed=False))

@@ -4,6 +4,7 @@ capped per principal and closed when idle."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,12 @@ import anyio.to_thread
 import httpx2
 import pytest
 from mcp.client.client import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from junior_ai.ai.simulator import Scenario, Simulator
+from junior_ai.server.task_client import TasksClient, cancel_task, get_task
+from junior_ai.server.task_wire import CreateTaskResult
 from tests.http_servers import junior_server, mcp_session, write_config
 from tests.test_http_auth import INITIALIZE, MCP_HEADERS, new_token_via_cli, simulated_ai
 from tests.test_server_tools import text_of
@@ -161,3 +166,70 @@ async def test_sessions_are_capped_per_principal_and_an_idle_one_is_closed(tmp_p
                     server.wait_for_line, f'"session": "{response.headers["mcp-session-id"]}"'
                 )
             assert (await initialize(alice)).status_code == 200
+
+
+async def test_one_principals_jobs_are_invisible_to_another_and_cannot_be_collected_or_cancelled_by_it(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    sim.state.hold("job-model")
+    alice, alice_line = new_token_via_cli("alice")
+    bob, bob_line = new_token_via_cli("bob")
+    config = write_config(
+        tmp_path / "c.json", simulated_ai(sim, "job-model"), {"http_tokens": {"alice": alice_line, "bob": bob_line}}
+    )
+    try:
+        with junior_server(config) as server:
+            async with mcp_session(server.url, alice) as as_alice:
+                started = await as_alice.call_tool("ask_one", {"ai": "ai", "prompt": "alice's", "background": True})
+                job_id = (started.structured_content or {})["job_id"]
+                async with mcp_session(server.url, bob) as as_bob:
+                    bob_jobs = await read_text(as_bob, "junior://jobs")
+                    collected = await as_bob.call_tool("collect", {"job_id": job_id, "wait_s": 0})
+                    cancelled = await as_bob.call_tool("collect", {"job_id": job_id, "cancel": True})
+                    guessed = await as_bob.call_tool("collect", {"job_id": "job_guessed", "wait_s": 0})
+                alice_jobs = await read_text(as_alice, "junior://jobs")
+                sim.state.release("job-model")
+                mine = await as_alice.call_tool("collect", {"job_id": job_id, "wait_s": 20})
+    finally:
+        sim.state.release("job-model")
+    assert job_id in alice_jobs and job_id not in bob_jobs and json.loads(bob_jobs) == {"jobs": []}
+    assert collected.is_error and cancelled.is_error and guessed.is_error
+    # another principal's job id behaves exactly like an unknown one, and bob's cancel did not stop it
+    assert text_of(collected).replace(job_id, "ID") == text_of(guessed).replace("job_guessed", "ID")
+    assert not mine.is_error and (mine.structured_content or {})["status"] == "ok"
+    assert [r.outcome for r in sim.state.requests("job-model")] != ["disconnected"]
+
+
+async def test_another_principals_task_id_reads_like_an_unknown_one_and_cannot_be_cancelled(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    sim.state.hold("task-model")
+    alice, alice_line = new_token_via_cli("alice")
+    bob, bob_line = new_token_via_cli("bob")
+    config = write_config(
+        tmp_path / "c.json", simulated_ai(sim, "task-model"), {"http_tokens": {"alice": alice_line, "bob": bob_line}}
+    )
+
+    def tasks_session(url: str, token: str) -> Any:
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=httpx2.Timeout(120.0))
+        return http, Client(streamable_http_client(url, http_client=http), extensions=[TasksClient()])
+
+    try:
+        with junior_server(config) as server:
+            alice_http, alice_client = tasks_session(server.url, alice)
+            bob_http, bob_client = tasks_session(server.url, bob)
+            async with alice_http, alice_client as as_alice, bob_http, bob_client as as_bob:
+                created = await as_alice.session.call_tool("ask_one", {"ai": "ai", "prompt": "p"}, allow_claimed=True)
+                assert isinstance(created, CreateTaskResult)
+                with pytest.raises(MCPError) as foreign:
+                    await get_task(as_bob.session, created.task_id)
+                with pytest.raises(MCPError) as unknown:
+                    await get_task(as_bob.session, "job_guessed")
+                with pytest.raises(MCPError):
+                    await cancel_task(as_bob.session, created.task_id)
+                still = await get_task(as_alice.session, created.task_id)
+                sim.state.release("task-model")
+    finally:
+        sim.state.release("task-model")
+    assert str(foreign.value).replace(created.task_id, "ID") == str(unknown.value).replace("job_guessed", "ID")
+    assert still.status == "working"  # bob's cancel did not touch alice's task

@@ -99,3 +99,24 @@ async def test_a_replica_whose_redis_is_gone_reports_it_and_fails_its_health_che
     assert result.is_error and "shared state" in text_of(result) and "Redis" in text_of(result)
     assert health.status_code == 503 and health.text == "unavailable"
     assert sim.state.requests() == []  # nothing paid for that could not be kept
+
+
+async def test_a_job_started_on_one_replica_is_collected_on_the_other_and_its_work_runs_once(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    sim.state.hold("job-model")
+    try:
+        with two_replicas(tmp_path, simulated_ai(sim, "job-model"), {}) as (one, two, _redis):
+            async with mcp_session(one.url) as on_one:
+                started = await on_one.call_tool("ask_one", {"ai": "ai", "prompt": "long one", "deadline_s": 0.5})
+            job_id = (started.structured_content or {})["job_id"]
+            async with mcp_session(two.url) as on_two:
+                listed = await read_text(on_two, "junior://jobs")
+                sim.state.release("job-model")
+                done = await on_two.call_tool("collect", {"job_id": job_id, "wait_s": 30})
+    finally:
+        sim.state.release("job-model")
+    assert job_id in listed
+    assert not done.is_error, text_of(done)
+    assert (done.structured_content or {})["status"] == "ok" and "long one" in text_of(done)
+    assert len(sim.state.requests("job-model")) == 1  # run by replica one only, never again by replica two

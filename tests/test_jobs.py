@@ -4,6 +4,7 @@ The simulator holds answers until the test releases them (no latencies guessed, 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anyio
@@ -113,6 +114,60 @@ async def test_jobs_over_the_limit_are_refused_with_what_to_do(sim: Simulator) -
     assert [r.prompt for r in sim.state.requests(SLOW)] == ["x", "z"]
 
 
+async def test_cancelling_a_job_frees_its_slot_at_once(sim: Simulator) -> None:
+    sim.state.hold(SLOW)
+    config = config_of(openai_ai(sim, "slow", SLOW), max_jobs_per_principal=1)
+    with anyio.fail_after(30):
+        async with Client(build_server(config)) as client:
+            first = await client.call_tool("ask_one", {"ai": "slow", "prompt": "x", "background": True})
+            cancelled = await client.call_tool(
+                "collect", {"job_id": (first.structured_content or {})["job_id"], "cancel": True}
+            )
+            second = await client.call_tool("ask_one", {"ai": "slow", "prompt": "y", "background": True})
+            sim.state.release(SLOW)
+    assert (cancelled.structured_content or {})["status"] == "cancelled"
+    assert not second.is_error, text_of(second)  # no second collect needed to free the slot
+
+
+async def test_a_job_reaching_its_run_limit_keeps_the_answers_it_already_has(sim: Simulator) -> None:
+    sim.state.hold("hang-model")
+    config = config_of(openai_ai(sim, "fast", "quick-model"), openai_ai(sim, "hang", "hang-model"), job_ttl_s=2)
+    with anyio.fail_after(30):
+        async with Client(build_server(config)) as client:
+            first = await client.call_tool("ask_many", {"prompt": "go", "background": True})
+            done = await client.call_tool(
+                "collect", {"job_id": (first.structured_content or {})["job_id"], "wait_s": 20}
+            )
+            sim.state.release("hang-model")
+    result = done.structured_content or {}
+    assert not done.is_error, text_of(done)
+    statuses = {r["ai"]: r["status"] for r in result["results"]}  # ask_many's own shape, not a bare "expired"
+    assert statuses == {"fast": "ok", "hang": "timeout"} and result["ok_count"] == 1
+    assert echo_reply("quick-model", "go") in text_of(done)
+
+
+async def test_the_jobs_resource_lists_only_uncollected_jobs_newest_first_and_says_how_many_more(
+    sim: Simulator, monkeypatch: Any
+) -> None:
+    from junior_ai.server import collect as collect_module
+
+    monkeypatch.setattr(collect_module, "JOBS_LISTED", 2)
+    config = config_of(openai_ai(sim, "a", "quick-model"))
+    with anyio.fail_after(30):
+        async with Client(build_server(config)) as client:
+            ids = []
+            for i in range(4):
+                started = await client.call_tool("ask_one", {"ai": "a", "prompt": f"p{i}", "background": True})
+                ids.append((started.structured_content or {})["job_id"])
+            await client.call_tool("collect", {"job_id": ids[3], "wait_s": 10})
+            listed = await client.read_resource("junior://jobs")
+    (content,) = listed.contents
+    assert isinstance(content, TextResourceContents)
+    listing = json.loads(content.text)
+    assert [job["job_id"] for job in listing["jobs"]] == [ids[2], ids[1]]  # ids[3] was collected: not listed
+    assert listing["not_listed"] == 1 and "1 older jobs not listed" in listing["note"]
+
+
 async def test_the_jobs_resource_lists_running_jobs(sim: Simulator) -> None:
     sim.state.hold(SLOW)
     config = config_of(openai_ai(sim, "slow", SLOW))
@@ -154,7 +209,7 @@ async def test_a_consensus_whose_critique_outlives_the_deadline_finishes_and_col
 
 async def test_the_host_cancelling_a_call_cancels_its_job(sim: Simulator) -> None:
     sim.state.hold(SLOW)
-    config = config_of(openai_ai(sim, "slow", SLOW))
+    config = config_of(openai_ai(sim, "slow", SLOW, timeout_s=600))  # only the cancel can close the request
     with anyio.fail_after(30):
         async with Client(build_server(config)) as client:
             async with anyio.create_task_group() as tg:
@@ -224,3 +279,6 @@ async def test_a_call_past_its_deadline_at_the_job_limit_stops_and_says_why(sim:
     result = second.structured_content or {}  # ask_one's own shape, the answer marked cancelled, with the reason
     assert result["status"] == "cancelled" and "limit is 1" in result["error"] and "job_id" not in result
     assert "stopped at the deadline" in text_of(second)
+    assert text_of(second).count("limit is 1") == 1 and "0 ms" not in text_of(
+        second
+    )  # the reason once, no fake latency

@@ -3,6 +3,8 @@ session) still collects them; `junior-ai collect` attaches to one from the termi
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,7 +12,7 @@ import anyio
 import pytest
 import uvicorn
 from mcp.client.client import Client
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, TextResourceContents
 
 from junior_ai.ai.simulator import Simulator
 from junior_ai.ai.simulator.scenario import echo_reply
@@ -113,3 +115,58 @@ async def test_the_collect_command_against_no_server_says_what_to_check(capsys: 
     code = await run_collect(f"http://127.0.0.1:{port}/mcp", "job_x", wait_s=0, cancel=False)
     err = capsys.readouterr().err
     assert code == 2 and "cannot talk to" in err and "--url" in err and "Traceback" not in err
+
+
+LOST_CLIENT = """
+import sys, anyio
+from mcp.client.client import Client
+
+async def main() -> None:
+    async with Client(sys.argv[1]) as client:
+        await client.call_tool("ask_one", {"ai": "slow", "prompt": "lost", "deadline_s": 60})
+
+anyio.run(main)
+"""
+
+
+async def test_a_host_whose_connection_dies_mid_call_can_collect_the_job_after_reconnecting(sim: Simulator) -> None:
+    sim.state.hold(SLOW)
+    config = config_of(openai_ai(sim, "slow", SLOW))
+    with anyio.fail_after(60):
+        async with http_server(config) as url:
+            host = await anyio.open_process([sys.executable, "-c", LOST_CLIENT, url])
+            await wait_in_thread(sim, lambda s: len(s.requests(SLOW)) == 1)
+            host.kill()  # SIGKILL: no cancel notification, the connection just dies
+            await host.wait()
+            async with Client(url) as second:  # the host is back: a new session
+                job = None
+                while job is None or not job["detached"]:  # until the server has noticed the lost connection
+                    listed = await second.read_resource("junior://jobs")
+                    (content,) = listed.contents
+                    assert isinstance(content, TextResourceContents)
+                    jobs = json.loads(content.text)["jobs"]
+                    assert jobs, "the job was dropped with the connection"
+                    (job,) = jobs
+                    assert job["status"] == "running", job
+                sim.state.release(SLOW)
+                done = await second.call_tool("collect", {"job_id": job["job_id"], "wait_s": 20})
+    assert not done.is_error, text_of(done)
+    assert (done.structured_content or {})["text"] == echo_reply(SLOW, "lost")
+    assert [r.outcome for r in sim.state.requests(SLOW)] != ["disconnected"] and len(sim.state.requests(SLOW)) == 1
+
+
+async def test_over_http_a_cancel_notification_still_cancels_the_job(sim: Simulator) -> None:
+    sim.state.hold(SLOW)
+    config = config_of(openai_ai(sim, "slow", SLOW, timeout_s=600))  # only the cancel can close the request
+    with anyio.fail_after(60):
+        # The 2025 session protocol, where `notifications/cancelled` is the cancel (a disconnect is not).
+        async with http_server(config) as url, Client(url, mode="legacy") as client:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(client.call_tool, "ask_one", {"ai": "slow", "prompt": "x", "deadline_s": 60})
+                await wait_in_thread(sim, lambda s: len(s.requests(SLOW)) == 1)
+                tg.cancel_scope.cancel()
+            await wait_in_thread(sim, lambda s: s.requests(SLOW)[0].outcome == "disconnected")
+            listed = await client.read_resource("junior://jobs")
+        sim.state.release(SLOW)
+    (content,) = listed.contents
+    assert isinstance(content, TextResourceContents) and json.loads(content.text) == {"jobs": []}

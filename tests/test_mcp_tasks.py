@@ -74,3 +74,18 @@ async def test_an_unknown_task_id_is_a_clear_protocol_error(sim: Simulator) -> N
     async with Client(build_server(config_of(openai_ai(sim, "a", "quick"))), extensions=[TasksClient()]) as client:
         with pytest.raises(MCPError, match="no job 'job_nope'"):
             await get_task(client.session, "job_nope")
+
+
+async def test_concurrent_task_calls_are_never_refused_for_the_background_job_limit(sim: Simulator) -> None:
+    config = config_of(openai_ai(sim, "slow", SLOW), max_jobs_per_principal=1)
+    sim.state.hold(SLOW)
+    with anyio.fail_after(30):
+        async with Client(build_server(config), extensions=[TasksClient()]) as client:
+            created = [
+                await client.session.call_tool("ask_one", {"ai": "slow", "prompt": f"p{i}"}, allow_claimed=True)
+                for i in range(3)
+            ]
+            await wait_in_thread(sim, lambda s: len(s.requests(SLOW)) == 3)
+            sim.state.release(SLOW)
+    # three tasks with a limit of one background job: tasks are calls the host waits on, none is refused
+    assert all(isinstance(task, CreateTaskResult) and task.status == "working" for task in created), created

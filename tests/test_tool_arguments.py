@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from mcp.client.client import Client
@@ -58,3 +59,23 @@ def test_an_unknown_argument_is_refused_by_every_model(model: type[ToolArguments
 def test_a_bad_value_names_the_argument_and_the_rule() -> None:
     with pytest.raises(InvalidInputError, match=r"rounds: Input should be less than or equal to 3"):
         ConsensusArgs.parse(question="q", rounds=9)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize(
+    ("model", "values", "field"),
+    [
+        (CollectArgs, {"job_id": "job_x"}, "wait_s"),
+        (AskOneArgs, {"ai": "a", "prompt": "p"}, "temperature"),
+        (AskOneArgs, {"ai": "a", "prompt": "p"}, "timeout_s"),
+        (AskManyArgs, {"prompt": "p"}, "deadline_s"),
+        (ConsensusArgs, {"question": "q"}, "max_cost_usd"),
+        (DebateArgs, {"topic": "t"}, "deadline_s"),
+    ],
+)
+def test_nan_and_infinity_are_refused_for_every_number(
+    model: type[ToolArguments], values: dict[str, Any], field: str, bad: float
+) -> None:
+    # NaN compares false with every bound (so `ge=0` let it through) and inf passes a lower bound.
+    with pytest.raises(InvalidInputError, match=f"{field}: Input should be a finite number"):
+        model.parse(**values, **{field: bad})

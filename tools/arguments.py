@@ -85,7 +85,8 @@ def _chars(value: Any, depth: int = 0) -> int:
 class ToolArguments(BaseModel):
     """Base of every arguments model: unknown fields are refused, and a built model is not changed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: NaN passes every bound check (it compares false), and inf passes `ge`; both are refused.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     TOOL: ClassVar[str] = ""  # the MCP tool this model is the arguments of
 
     @model_validator(mode="after")

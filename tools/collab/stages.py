@@ -107,10 +107,9 @@ class CollabRun:
     ) -> tuple[str, CallResult] | None:
         """Ask the preferred judge, then each fallback in turn, until one answers within the deadline."""
         candidates = [name for name in dict.fromkeys([*(p for p in [preferred] if p), *fallbacks])]
-        for name in candidates:
+        ready = [name for name in candidates if self.registry.entry_for(name)[0].ready]
+        for index, name in enumerate(ready):
             entry, model = self.registry.entry_for(name)
-            if not entry.ready:
-                continue
             if not self.budget_allows([(name, request)]):  # a stand-in judge may cost more than the one planned
                 self.note(f"judge {name} was skipped: it would exceed max_cost_usd={self.max_cost_usd}.")
                 continue
@@ -120,8 +119,13 @@ class CollabRun:
                 return None
             started = time.perf_counter()
             try:
-                # Each AI's own timeout still bounds it when the deadline is far (a job continuing after it).
+                # Each AI's own timeout still bounds it when the deadline is far (a job continuing after it), and
+                # while another candidate is left, time is kept back for it (up to its own timeout, at most half
+                # of what is left): a judge that hangs must not take the synthesis down with it.
                 timeout_s = min(seconds, entry.config.timeout_s)
+                if index + 1 < len(ready):
+                    following = self.registry.entry_for(ready[index + 1])[0].config.timeout_s
+                    timeout_s = min(timeout_s, seconds - min(following, seconds / 2))
                 response = await call_ai_async(self.registry, name, self.with_context(request), timeout_s=timeout_s)
             except ProviderError as error:
                 self.calls.append(failed_result(name, model, error, (time.perf_counter() - started) * 1000))

@@ -67,9 +67,12 @@ class JobRecord(BaseModel):
     """When the record goes away: the run limit while running, the keep time once finished."""
     owner: str
     lease_until: float
-    detached: bool = False
+    detached: bool
     """True once the call that started it returned without the result: only then does the host need `collect`."""
     collected: bool = False
+    task: bool = False
+    """An MCP task: the host polls it as its call (`tasks/get`), so, like any call, it never counts toward the
+    limit on background jobs."""
     cancel_requested: bool = False
     progress: JobProgress = JobProgress()
     outcome: JobOutcome | None = None
@@ -82,6 +85,8 @@ class JobRecord(BaseModel):
     @property
     def counts_toward_limit(self) -> bool:
         """Running jobs, and finished ones the host has not collected yet, hold a slot."""
+        if self.task:
+            return False
         return not self.finished or (self.detached and not self.collected)
 
 
@@ -98,4 +103,6 @@ class JobSummary(BaseModel):
     message: str | None
     age_s: float
     expires_in_s: float
+    detached: bool
+    """The call that started it has returned (or lost its connection): only `collect` gets its result now."""
     collected: bool

@@ -40,6 +40,8 @@ PERSIST_INTERVAL_S = 1.0
 """A running job's progress reaches the store at most this often (other processes read it from there)."""
 COLLECTED_KEEP_S = 300.0
 """How long a job stays collectable once its result was delivered by `collect`."""
+WORK_MARGIN_S = 30.0
+"""Kept between a job's work deadline and its run limit (at most a quarter of it): time to assemble the result."""
 LEASE_S = 30.0
 """How long the owner's claim on a running job holds without a heartbeat (a third of it between heartbeats)."""
 
@@ -53,6 +55,13 @@ class JobLimits:
     """How long a finished job's result stays collectable."""
     poll_after_s: float = 2.0
     lease_s: float = LEASE_S
+
+    @property
+    def work_limit_s(self) -> float:
+        """The deadline a job's work itself runs under: a little before the run limit, so the tool's own deadline
+        comes first and it returns what it has (finished answers kept, the rest marked timed out) instead of the
+        run limit cutting it with nothing."""
+        return self.run_limit_s - min(WORK_MARGIN_S, self.run_limit_s / 4)
 
 
 @dataclass
@@ -107,14 +116,23 @@ class JobRunner:
     # --- starting and waiting (the tool call's side) ---
 
     async def start(
-        self, principal: str, tool: str, work: Work, forward: ProgressFn | None = None, *, background: bool = False
+        self,
+        principal: str,
+        tool: str,
+        work: Work,
+        forward: ProgressFn | None = None,
+        *,
+        background: bool = False,
+        task: bool = False,
     ) -> LiveJob:
         """Start `work` as a job of `principal`. A `background` job (detached at once) is refused with
         `JobLimitError` when they hold too many detached jobs already; a call's own job is always started (the
-        limit is about work nobody waits for, not about concurrent calls) and checked when its deadline comes."""
+        limit is about work nobody waits for, not about concurrent calls) and checked when its deadline comes.
+        A `task` job (an MCP task: detached at once, polled by the host) is a call too: never refused, never
+        counted."""
         if self._tg is None:
             raise RuntimeError("JobRunner.start outside `running()`")
-        if background:
+        if background and not task:
             await self._check_room(principal)
         now = self._clock()
         record = JobRecord(
@@ -126,6 +144,8 @@ class JobRunner:
             expires_at=now + self.limits.run_limit_s + self.limits.keep_s,
             owner=self.owner,
             lease_until=now + self.limits.lease_s,
+            detached=task,
+            task=task,
         )
         job = LiveJob(record=record, forward=forward)
         job.scope = anyio.CancelScope(deadline=anyio.current_time() + self.limits.run_limit_s)
@@ -134,11 +154,16 @@ class JobRunner:
         self._tg.start_soon(self._run, job, work)
         return job
 
-    async def wait(self, job: LiveJob, seconds: float | None) -> JobRecord:
+    async def wait(
+        self, job: LiveJob, seconds: float | None, *, cancelled_by_host: Callable[[], bool] = lambda: True
+    ) -> JobRecord:
         """Wait up to `seconds` for `job` (None: until it ends). Finished: its record, and the job is forgotten
         (the caller delivers the result). Still running: detached, and the record as it stands is returned; or,
         when the principal already holds as many detached jobs as allowed, stopped (status `cancelled`, the
-        error saying why) with what it had."""
+        error saying why) with what it had.
+
+        When the wait itself is cancelled, `cancelled_by_host` says why: True (the host cancelled the call) stops
+        the work; False (the connection was lost) detaches it, so the host can collect it after reconnecting."""
         try:
             if seconds is None:
                 await job.finished.wait()
@@ -146,10 +171,18 @@ class JobRunner:
                 with anyio.move_on_after(seconds):
                     await job.finished.wait()
         except anyio.get_cancelled_exc_class():
-            # The host cancelled the call: it no longer wants the answer, so the work stops too.
             with anyio.CancelScope(shield=True):
-                await self._stop(job)
-                await self.store.delete(job.record.principal, job.id)
+                if cancelled_by_host() or job.finished.is_set():
+                    # The host no longer wants the answer, so the work stops too.
+                    await self._stop(job)
+                    await self.store.delete(job.record.principal, job.id)
+                else:
+                    # A lost connection is not a cancel: the work goes on (bounded by the run limit), listed in
+                    # junior://jobs for the host to collect when it is back.
+                    log.info("job_detached_connection_lost", job=job.id, tool=job.record.tool)
+                    job.forward = None
+                    job.record = job.record.model_copy(update={"detached": True})
+                    await self._persist(job, force=True)
             raise
         if job.finished.is_set():
             await self.store.delete(job.record.principal, job.id)
@@ -176,10 +209,10 @@ class JobRunner:
     async def collect(self, principal: str, job_id: str, wait_s: float, *, cancel: bool = False) -> JobRecord:
         """The job's record after waiting up to `wait_s` for it to finish (at once when `cancel`)."""
         record = await self._get(principal, job_id)
-        if cancel:
-            return await self.cancel(principal, job_id)
         job = self._live.get(job_id)
-        if job is not None and job.record.principal == principal:
+        if cancel:
+            record = await self.cancel(principal, job_id)  # falls through to be marked collected: slot freed
+        elif job is not None and job.record.principal == principal:
             with anyio.move_on_after(wait_s):
                 await job.finished.wait()
             record = self._current(job)
@@ -218,12 +251,16 @@ class JobRunner:
         return record
 
     async def summaries(self, principal: str) -> list[JobSummary]:
+        """The jobs worth listing — running, or finished and not collected yet — newest first. Collected jobs are
+        left out: the host already has their results."""
         now = self._clock()
-        summaries = []
+        listed = []
         for record in await self.store.list(principal):
             job = self._live.get(record.id)
             current = self._current(job) if job is not None else record
-            summaries.append(
+            if current.collected:
+                continue
+            listed.append(
                 JobSummary(
                     job_id=current.id,
                     tool=current.tool,
@@ -233,10 +270,12 @@ class JobRunner:
                     message=current.progress.message,
                     age_s=round(now - current.created_at, 1),
                     expires_in_s=round(current.expires_at - now, 1),
+                    detached=current.detached,
                     collected=current.collected,
                 )
             )
-        return summaries
+        listed.reverse()  # the store lists oldest first
+        return listed
 
     # --- inside ---
 

@@ -77,9 +77,12 @@ def _tail(record: JobRecord, poll_after_s: float) -> str:
 
 
 def render_partial_call(result: CallResult) -> str:
-    if result.status != "running":
+    """An AI in a partial result: finished ones as usual; one still answering, or stopped with the job (the job's
+    reason follows once, after every AI), with its text so far and no made-up latency."""
+    if result.status not in ("running", "cancelled") or result.latency_ms:
         return render_call(result)
-    head = f"## {result.ai} ({result.model}) — still answering"
+    state = "still answering" if result.status == "running" else "stopped before it finished"
+    head = f"## {result.ai} ({result.model}) — {state}"
     if result.text:
         return f"{head}; its answer so far ({len(result.text)} characters):\n\n{result.text}"
     return head + "; nothing written yet."
