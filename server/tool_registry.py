@@ -46,7 +46,6 @@ from junior_ai.tools.result_fit import failed_calls, fit_result, nobody_answered
 from junior_ai.tools.results import (
     AskManyResult,
     AskOneResult,
-    ListAIsResult,
     ProgressFn,
     render_ask_many,
     render_call,
@@ -312,5 +311,6 @@ def register_tools(server: MCPServer[AppState], *, tenancy: Tenancy, runner: Job
         spends=False,
         description="Configured AIs: health, usage; models=true lists their models.",
         annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
-        output=ListAIsResult,
+        # Structured content without an output schema, like consensus: its ~1,400 characters would be re-sent
+        # to the host's model on every turn for a result whose text rendering explains itself.
     )

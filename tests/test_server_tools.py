@@ -37,8 +37,10 @@ async def test_tools_are_listed_with_schemas_and_output_schemas(two_ais: JuniorC
     assert by_name["ask_many"].input_schema["required"] == ["prompt"]
     for tool in listed:
         assert tool.description
-    for name in ("ask_one", "ask_many", "list_ais"):
+    for name in ("ask_one", "ask_many"):
         assert by_name[name].output_schema is not None
+    for name in ("consensus", "debate", "ask_batch", "list_ais", "collect"):
+        assert by_name[name].output_schema is None  # structured content, no schema re-sent every turn
 
 
 async def test_ask_one_returns_text_and_structured_result(sim: Simulator, two_ais: JuniorConfig) -> None:
