@@ -15,8 +15,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from junior_ai.ai.types import GenerateRequest, Message
 
 MAX_ERRORS = 5
@@ -85,6 +83,8 @@ def check_answer(text: str, schema: dict[str, Any]) -> Checked:
         return Checked(None, [f"not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); it began {preview!r}"])
     except RecursionError:
         return Checked(None, ["the JSON is nested too deeply to read"])
+    from jsonschema import Draft202012Validator  # only a call that brings a json_schema pays for the import
+
     validator = Draft202012Validator(schema)
     try:
         problems = sorted(validator.iter_errors(data), key=lambda error: list(error.absolute_path))

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from genai_prices import Usage, calc_price
 from mcp.client.client import Client
+from pydantic import ValidationError
 
 from junior_ai.ai.batch import render_items
 from junior_ai.ai.call import call_ai_async
@@ -140,7 +141,10 @@ async def test_an_absurd_reported_cost_is_unknown_and_every_total_stays_a_number
 
 def test_a_mistyped_huge_price_gives_an_unknown_cost_not_a_300_digit_figure() -> None:
     ai = AIConfig(name="mine", provider="openai_compatible", model="m", base_url="https://llm.example/v1")
-    book = PriceBook(Settings(prices={"m": {"input_per_million": 1e300, "output_per_million": 1.0}}))  # type: ignore[dict-item]
+    with pytest.raises(ValidationError, match="input_per_million"):  # a 300-digit price is refused at load
+        Settings(prices={"m": {"input_per_million": 1e300, "output_per_million": 1.0}})  # type: ignore[dict-item]
+    # The largest price settings take, on a huge call: an absurd figure is unknown, not printed.
+    book = PriceBook(Settings(prices={"m": {"input_per_million": 1e6, "output_per_million": 1.0}}))  # type: ignore[dict-item]
     assert book.cost(ai, TokenUsage(prompt_tokens=10**6, completion_tokens=1), "m").usd is None
 
 
