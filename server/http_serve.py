@@ -5,8 +5,10 @@ from __future__ import annotations
 import errno
 import socket
 import sys
+from types import FrameType
 
 import anyio
+import uvicorn
 
 from junior_ai.core.config import JuniorConfig
 from junior_ai.core.log import get_logger
@@ -14,6 +16,15 @@ from junior_ai.core.state import StateUnavailableError, open_state
 from junior_ai.server.http import BindRefusedError, build_http_app, check_binding
 
 log = get_logger(__name__)
+
+
+class _CleanExitServer(uvicorn.Server):
+    """uvicorn re-raises a captured SIGTERM/SIGINT once it has shut down, so the process dies by the signal (exit
+    -15 / 130) after a clean stop. A stop that a signal asked for and that completed cleanly exits 0."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -33,8 +44,6 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def serve_http(config: JuniorConfig, config_error: str | None, *, host: str, port: int, insecure_no_auth: bool) -> int:
-    import uvicorn
-
     from junior_ai.server.app import build_server
 
     settings = config.settings
@@ -58,7 +67,7 @@ def serve_http(config: JuniorConfig, config_error: str | None, *, host: str, por
     app = build_http_app(server._lowlevel_server, settings, state, host=host, port=sock.getsockname()[1])
 
     async def run() -> None:
-        uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5))
+        uv = _CleanExitServer(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5))
         await uv.serve(sockets=[sock])
 
     try:
