@@ -214,3 +214,27 @@ async def test_cli_batch_resumes_after_a_kill_without_redoing_finished_items(sim
         f"Item: thing {i}" for i in range(200) if item_key(f"Item: thing {i}", "bulk") in finished_before
     }
     assert all(requested[prompt] == 1 for prompt in finished_prompts)  # nothing finished was asked again
+
+
+async def test_ask_batch_sends_system_temperature_max_tokens_and_effort_with_every_item(sim: Simulator) -> None:
+    config = config_of(openai_ai(sim, "ai", "batch-options"))
+    async with Client(build_server(config)) as client:
+        result = await client.call_tool(
+            "ask_batch",
+            {
+                "template": "Item: {item}",
+                "items": ["a", "b"],
+                "ai": "ai",
+                "system": "Answer in one word.",
+                "temperature": 0.2,
+                "max_tokens": 50,
+                "reasoning_effort": "low",
+            },
+        )
+    assert not result.is_error
+    bodies = [request.body for request in sim.state.requests("batch-options")]
+    assert len(bodies) == 2
+    for body in bodies:
+        assert body["messages"][0] == {"role": "system", "content": "Answer in one word."}
+        assert body["temperature"] == 0.2 and body["reasoning_effort"] == "low"
+        assert body.get("max_tokens", body.get("max_completion_tokens")) == 50

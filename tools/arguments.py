@@ -198,7 +198,11 @@ class AskBatchArgs(ToolArguments):
     items: Annotated[list[Any], Field(description="Strings or objects.", min_length=1, max_length=10_000)]
     ai: Annotated[str | None, Field(description="The AI to run every item on.", min_length=1, max_length=200)] = None
     ais: AIList = None
+    system: System = None
+    temperature: Temperature = None
+    max_tokens: MaxTokens = None
     json_schema: JsonSchema = None
+    reasoning_effort: Effort = None
     max_concurrency: Annotated[int | None, Field(ge=1, le=1000)] = None
     deadline_s: DeadlineS = None
     background: Background = None

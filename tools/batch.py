@@ -103,7 +103,11 @@ async def ask_batch(
             template,
             items,
             target,
+            system=args.system,
+            temperature=args.temperature,
+            max_tokens=args.max_tokens,
             json_schema=json_schema,
+            reasoning_effort=args.reasoning_effort,
             max_concurrency=max_concurrency,
             governor=governors[target],
         ) as finished:
