@@ -25,7 +25,7 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -339,8 +339,7 @@ def config_from_mapping(
     _register_secrets(raw, env)
 
     settings = _parse_settings(raw.pop(SETTINGS_KEY, {}), where)
-    if settings.state_url:  # a Redis password in the URL is a secret like any key
-        SECRETS.add(urlparse(settings.state_url).password)
+    _check_state_url(settings.state_url, where)
     aliases = raw.pop(ALIASES_KEY, {})
     entries = {name: _parse_entry(name, value, where) for name, value in raw.items()}
 
@@ -395,6 +394,22 @@ def _register_secrets(raw: Mapping[str, Any], env: Mapping[str, str]) -> None:
             SECRETS.add(value)
         elif variable.startswith("JUNIOR_AI_") and variable.endswith("_BASE_URL"):
             register_url(value)
+    state_url = raw.get(SETTINGS_KEY, {}).get("state_url") if isinstance(raw.get(SETTINGS_KEY), Mapping) else None
+    if isinstance(state_url, str):  # a Redis user, password or ?password= in the URL is a secret like any key
+        register_url(state_url)
+
+
+def _check_state_url(state_url: str | None, where: str) -> None:
+    """A malformed state_url is a config error now, not a traceback from redis-py at the first call."""
+    if not state_url:
+        return
+    try:
+        _ = urlsplit(state_url).port
+    except ValueError as error:
+        raise ConfigError(
+            f"{where}: settings.state_url is not a valid URL ({redact(str(error))}); "
+            'write it like "redis://:PASSWORD@host:6379/0" or "unix:///path/redis.sock".'
+        ) from error
 
 
 def _check_judge(judge: str | None, ais: tuple[AIConfig, ...], aliases: Mapping[str, str], where: str) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from junior_ai.core.redact import SECRETS, redact
+from junior_ai.core.redact import redact, register_url
 from junior_ai.core.state import StateUnavailableError
 
 PREFIX = "junior-ai:"
@@ -99,7 +99,7 @@ class RedisState:
 
     def __init__(self, client: aioredis.Redis, where: str) -> None:
         self._redis = client
-        self._where = where  # the URL without its password, for error messages
+        self._where = where  # names the setting, never the URL: clients must not learn hosts or passwords
         self._delete_if = client.register_script(_DELETE_IF)
         self._reserve = client.register_script(_RESERVE_SLOT)
         self._trim = client.register_script(_INDEX_TRIM)
@@ -111,15 +111,21 @@ class RedisState:
 
     @classmethod
     def from_url(cls, url: str) -> RedisState:
-        parts = urlsplit(url)
+        register_url(url)  # userinfo (user and password) and every query value: all secrets
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # a malformed host or port raises here, not deep inside redis-py
+        except ValueError as error:
+            raise StateUnavailableError(
+                f"settings.state_url is not a valid URL ({redact(str(error))}); "
+                'write it like "redis://:PASSWORD@host:6379/0" or "unix:///path/redis.sock".'
+            ) from error
         if parts.scheme not in ("redis", "rediss", "unix"):
             raise StateUnavailableError(
                 f"settings.state_url must be a redis://, rediss:// or unix:// URL, not {redact(url)!r}."
             )
-        SECRETS.add(parts.password)
-        where = redact(url)
-        if parts.password:
-            where = where.replace(f":{parts.password}@", ":[REDACTED]@")
+        # Clients never see where the store lives (host, port, socket path) nor any credential in the URL.
+        where = "The shared state store (settings.state_url)"
         # A blocking pool: under a burst, a call waits for a free connection instead of failing.
         pool = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=MAX_CONNECTIONS, timeout=30, decode_responses=True, socket_timeout=10,
@@ -132,7 +138,7 @@ class RedisState:
             return await operation
         except (RedisError, OSError) as error:
             raise StateUnavailableError(
-                f"The shared state at {self._where} is unreachable ({type(error).__name__}: {redact(str(error))}). "
+                f"{self._where} is unreachable ({type(error).__name__}). "
                 "Check that Redis is running and settings.state_url is right."
             ) from error
 

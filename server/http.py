@@ -40,6 +40,7 @@ from junior_ai.core.log import get_logger
 from junior_ai.core.principals import LOCAL
 from junior_ai.core.state import StateStore, StateUnavailableError
 from junior_ai.server.auth import JWTVerifier, StaticTokenVerifier
+from junior_ai.server.http_guard import HostGuard
 
 log = get_logger(__name__)
 
@@ -179,9 +180,10 @@ def build_http_app(
         max_per_principal=settings.max_sessions_per_principal,
     )
     mcp_app: Any = StreamableHTTPASGIApp(manager)
-    middleware: list[Middleware] = []
     routes: list[Route] = []
     verifier = token_verifier(settings)
+    # Outermost: Host/Origin before routing (no slash redirect echoes a Host) and before auth.
+    middleware = [Middleware(HostGuard, allowed_hosts=security.allowed_hosts, auth=verifier is not None)]
     if verifier is not None:
         oauth = settings.oauth
         # AuthSettings keeps the URLs exactly as written (an issuer is compared as a string, RFC 8414).
@@ -193,7 +195,7 @@ def build_http_app(
         metadata_url = (
             build_resource_metadata_url(urls.resource_server_url) if urls and urls.resource_server_url else None
         )
-        middleware = [
+        middleware += [
             Middleware(AuthenticationMiddleware, backend=BearerAuthBackend(verifier)),
             Middleware(AuthContextMiddleware),
         ]
@@ -236,4 +238,6 @@ def build_http_app(
             )
             yield
 
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.router.redirect_slashes = False  # /mcp/ is a 404, never a 307 to http://<whatever Host was sent>/mcp
+    return app

@@ -73,9 +73,10 @@ async def test_no_token_or_a_bad_one_gets_401_before_any_mcp_processing_and_a_go
                 server.url, json=INITIALIZE, headers=MCP_HEADERS | {"Authorization": f"Basic {token}"}
             )
             health = await http.get(f"http://127.0.0.1:{server.port}/healthz")
+        assert missing.headers["www-authenticate"] == "Bearer"  # RFC 6750 3.1: no error code without credentials
         for refused in (missing, wrong, not_bearer):
             assert refused.status_code == 401
-            assert refused.headers["www-authenticate"].startswith("Bearer ")
+            assert refused.headers["www-authenticate"].startswith("Bearer")
             assert "jsonrpc" not in refused.text  # answered by the auth layer, not by MCP
         assert health.status_code == 200 and health.text == "ok"  # no auth, no data
         assert sim.state.requests() == []
@@ -128,6 +129,50 @@ async def test_host_is_checked_on_loopback_too(tmp_path: Path) -> None:
         async with httpx2.AsyncClient() as http:
             rebound = await http.post(server.url, json=INITIALIZE, headers=MCP_HEADERS | {"Host": "attacker.example"})
     assert rebound.status_code in (400, 403, 421) and "serverInfo" not in rebound.text
+
+
+async def test_slash_variants_never_redirect_to_the_sent_host_and_host_ports_are_parsed_strictly(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    token, line = new_token_via_cli("alice")
+    config = write_config(tmp_path / "c.json", simulated_ai(sim), {"http_tokens": {"alice": line}})
+    with junior_server(config) as server:
+        base = f"http://127.0.0.1:{server.port}"
+        auth = MCP_HEADERS | {"Authorization": f"Bearer {token}"}
+        async with httpx2.AsyncClient(follow_redirects=False) as http:
+            evil_paths = [
+                await http.post(f"{base}{path}", json=INITIALIZE, headers=auth | {"Host": "evil.example"})
+                for path in ("/mcp/", "/mcp//", "/mcp%2f", "/healthz/")
+            ]
+            same_host_slash = await http.post(f"{base}/mcp/", json=INITIALIZE, headers=auth)
+            bad_hosts = [
+                await http.post(f"{base}/mcp", json=INITIALIZE, headers=auth | {"Host": host})
+                for host in (
+                    f"127.0.0.1:{server.port}.evil.example",
+                    f"127.0.0.1:{server.port}@evil.example",
+                    "127.0.0.1:abc",
+                )
+            ]
+            bad_origin = await http.post(
+                f"{base}/mcp",
+                json=INITIALIZE,
+                headers=auth | {"Origin": f"http://127.0.0.1:{server.port}.evil.example"},
+            )
+            upper = await http.post(f"{base}/mcp", json=INITIALIZE, headers=auth | {"Host": f"LOCALHOST:{server.port}"})
+            twice = await http.post(
+                f"{base}/mcp",
+                json=INITIALIZE,
+                headers=[(k, v) for k, v in MCP_HEADERS.items()]
+                + [("Authorization", f"Bearer {token}"), ("Authorization", "Bearer other")],
+            )
+    for refused in evil_paths:
+        assert refused.status_code == 421 and "location" not in refused.headers
+    assert same_host_slash.status_code == 404 and "location" not in same_host_slash.headers
+    for refused in bad_hosts:
+        assert refused.status_code == 421 and "serverInfo" not in refused.text
+    assert bad_origin.status_code == 403
+    assert upper.status_code == 200 and "serverInfo" in upper.text
+    assert twice.status_code == 401 and "serverInfo" not in twice.text
 
 
 def test_a_plain_token_pasted_into_http_tokens_is_a_config_error_that_does_not_echo_it(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from junior_ai.core.config import load_config
+from junior_ai.core.config import ConfigError, load_config
 from junior_ai.core.redact import redact
 from junior_ai.core.state import InProcessState, StateStore, StateUnavailableError, open_state
 from tests.http_servers import redis_server
@@ -106,6 +106,38 @@ async def test_an_unreachable_redis_is_one_actionable_error_without_its_password
         with pytest.raises(StateUnavailableError) as caught:
             await state.get("x")
     assert "Check that Redis is running" in str(caught.value) and "hunter2-secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "unix:///tmp/junior-ai-nope.sock?password=PwLeak123",
+        "redis://127.0.0.1:1/0?password=PwLeak123",
+        "redis://PwLeak123@127.0.0.1:1/0",
+        "redis://someone:PwLeak123@127.0.0.1:1/0",
+    ],
+)
+async def test_an_unreachable_redis_names_the_setting_never_its_password_or_host(tmp_path: Path, url: str) -> None:
+    config_file = tmp_path / "c.json"
+    config_file.write_text(json.dumps({"settings": {"state_url": url}}))
+    config_file.chmod(0o600)
+    config = load_config(str(config_file))
+    assert "PwLeak123" not in redact(f"url {config.settings.state_url}")  # every form registered at load time
+    async with opened(config.settings.state_url) as state:
+        with pytest.raises(StateUnavailableError) as caught:
+            await state.get("x")
+    message = str(caught.value)
+    assert "shared state store (settings.state_url) is unreachable" in message
+    assert "PwLeak123" not in message and "127.0.0.1" not in message and "nope.sock" not in message
+
+
+def test_a_malformed_state_url_is_a_config_error_not_a_traceback(tmp_path: Path) -> None:
+    config_file = tmp_path / "c.json"
+    config_file.write_text(json.dumps({"settings": {"state_url": "redis://:pw-Secret9@[::1"}}))
+    config_file.chmod(0o600)
+    with pytest.raises(ConfigError, match=r"settings\.state_url is not a valid URL") as caught:
+        load_config(str(config_file))
+    assert "pw-Secret9" not in str(caught.value)
 
 
 def test_a_state_url_that_is_not_redis_is_refused_plainly() -> None:
