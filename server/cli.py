@@ -203,10 +203,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from junior_ai.server.collect_cli import run_collect
+    from junior_ai.server.collect_cli import TOKEN_ENV, run_collect
+
+    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
 
     async def run() -> int:
-        return await run_collect(args.url, args.job_id, wait_s=args.wait_s, cancel=args.cancel)
+        return await run_collect(args.url, args.job_id, wait_s=args.wait_s, cancel=args.cancel, token=token)
 
     try:
         return anyio.run(run)
@@ -321,6 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--url", default="http://127.0.0.1:8000/mcp", help="the server's MCP endpoint")
     collect.add_argument("--wait-s", type=float, help="how long each round waits on the server")
     collect.add_argument("--cancel", action="store_true", help="stop the job instead")
+    collect.add_argument(
+        "--token",
+        help="bearer token for a server with http_tokens or OAuth (default: $JUNIOR_AI_TOKEN, which keeps it out "
+        "of the process list); the one the job was started with",
+    )
     collect.set_defaults(handler=cmd_collect)
 
     doctor = commands.add_parser("doctor", help="check the configuration and make one tiny call to each AI")
