@@ -31,11 +31,32 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from junior_ai.core.errors import ConfigError
 from junior_ai.core.presets import PRESETS, Provider
+from junior_ai.core.principals import LOCAL
 from junior_ai.core.redact import SECRETS, redact, register_config_secrets, register_url
 from junior_ai.core.suggest import did_you_mean
 
 ReasoningEffort = Literal["minimal", "low", "medium", "high"]
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+RESERVED_PRINCIPALS = frozenset({LOCAL})
+"""Names no token may take: "local" is every stdio caller and every unauthenticated loopback HTTP caller."""
+
+
+def principal_name_problem(name: str) -> str | None:
+    """Why `name` cannot name a token's principal, or None: the one rule for `junior-ai token new` and for the
+    names in settings.http_tokens."""
+    if name in RESERVED_PRINCIPALS:
+        return (
+            f"{name!r} is reserved for callers without a token (stdio and unauthenticated loopback HTTP); "
+            "give the token another name"
+        )
+    if not NAME_PATTERN.fullmatch(name):
+        # A long "name" may be a token pasted into the wrong place: not echoed.
+        shown = repr(name) if len(name) <= 40 else f"a name of {len(name)} characters"
+        return (
+            f"{shown} is not a usable principal name: use 1-40 lowercase letters, digits, - or _, starting with "
+            "a letter or digit (e.g. alice, ci-bot)"
+        )
+    return None
 SETTINGS_KEY = "settings"
 ALIASES_KEY = "aliases"
 # Batch integrity (i11b): calls in flight per AI when its entry does not say. Batches run at this concurrency
@@ -206,12 +227,22 @@ class Settings(BaseModel):
     @field_validator("http_tokens")
     @classmethod
     def _token_hashes(cls, tokens: dict[str, str]) -> dict[str, str]:
+        named_by: dict[str, str] = {}
         for name, value in tokens.items():
+            problem = principal_name_problem(name)
+            if problem is not None:
+                raise ValueError(f"http_tokens: {problem}")
             if not re.fullmatch(r"sha256:[0-9a-f]{64}", value):
                 raise ValueError(
                     f"http_tokens.{name} must be 'sha256:<64 hex digits>' (a hash, never the token itself); "
                     f"run `junior-ai token new {name}` and paste the line it prints"
                 )
+            if value in named_by:
+                raise ValueError(
+                    f"http_tokens.{named_by[value]} and http_tokens.{name} hold the same hash, so one token would "
+                    f"act as both; run `junior-ai token new {name}` for a token of its own (or remove one entry)"
+                )
+            named_by[value] = name
         return tokens
 
     state_url: str | None = None
@@ -359,6 +390,7 @@ def config_from_mapping(
     checked_aliases = _check_aliases(aliases, ais, where)
     _check_judge(settings.judge, ais, checked_aliases, where)
     warnings.extend(_unused_price_warnings(settings, ais, checked_aliases))
+    warnings.extend(_unknown_principal_warnings(settings, where))
     return JuniorConfig(
         ais=ais,
         settings=settings,
@@ -381,6 +413,28 @@ def _unused_price_warnings(settings: Settings, ais: tuple[AIConfig, ...], aliase
         for model in settings.prices
         if model not in used
     ]
+
+
+def _unknown_principal_warnings(settings: Settings, where: str) -> list[str]:
+    """admin_principal and settings.principals naming no one who can ever call: a typo that silently gives
+    nobody the admin view or leaves the intended principal unlimited. Only knowable without OAuth (its subjects
+    are not listed anywhere); "local" and "*" always exist."""
+    if settings.oauth is not None:
+        return []
+    known = set(settings.http_tokens) | {LOCAL}
+    named = [("settings.admin_principal", settings.admin_principal)] if settings.admin_principal else []
+    named += [(f"settings.principals.{name}", name) for name in settings.principals if name != "*"]
+    warnings = []
+    for setting, name in named:
+        if name in known:
+            continue
+        tokens = ", ".join(sorted(settings.http_tokens)) or "none"
+        warnings.append(
+            f"{where}: {setting} names principal {name!r}, but no token has that name (http_tokens: {tokens}), "
+            f"so it applies to no one.{did_you_mean(name, sorted(known))} Fix: correct the name, or run "
+            f"`junior-ai token new {name}` and add the line it prints to settings.http_tokens."
+        )
+    return warnings
 
 
 def _register_secrets(raw: Mapping[str, Any], env: Mapping[str, str]) -> None:
@@ -572,8 +626,8 @@ def _describe_validation(exc: ValidationError, where: str, subject: str, model: 
             allowed = sorted(_model_at(model, err["loc"][:-1]).model_fields)
             suggestion = did_you_mean(str(err["loc"][-1]), allowed)
             problems.append(f"unknown field {field!r}.{suggestion} Allowed fields: {', '.join(allowed)}")
-        else:
-            problems.append(f"field {field!r}: {err['msg']}")
+        else:  # our validators' own sentences read better without pydantic's "Value error, " in front
+            problems.append(f"field {field!r}: {err['msg'].removeprefix('Value error, ')}")
     return (
         f"{where}: {subject}: "
         + "; ".join(problems)

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import anyio
 
-from junior_ai.core.config import NAME_PATTERN, JuniorConfig, load_config
+from junior_ai.core.config import JuniorConfig, load_config, principal_name_problem
 from junior_ai.core.errors import ConfigError, JuniorAIError, ProviderError
 from junior_ai.core.log import configure_logging, get_logger
 from junior_ai.core.redact import redact
@@ -76,11 +76,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_token_new(args: argparse.Namespace) -> int:
     from junior_ai.server.auth import hash_token, new_token
 
-    if not NAME_PATTERN.fullmatch(args.name):
-        print(
-            f"junior-ai: {args.name!r} is not a usable principal name: use 1-40 lowercase letters, digits, - or _.",
-            file=sys.stderr,
-        )
+    problem = principal_name_problem(args.name)
+    if problem is not None:
+        print(f"junior-ai token new: {problem}.", file=sys.stderr)
         return 2
     token = new_token()
     print(f"Token for {args.name} (shown once; give it to them, it is not stored anywhere):\n\n    {token}\n")
