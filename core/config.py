@@ -40,6 +40,12 @@ NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 RESERVED_PRINCIPALS = frozenset({LOCAL})
 """Names no token may take: "local" is every stdio caller and every unauthenticated loopback HTTP caller."""
 
+SETTINGS_KEY = "settings"
+ALIASES_KEY = "aliases"
+# Batch integrity (i11b): calls in flight per AI when its entry does not say. Batches run at this concurrency
+# unless asked for less, and back off by themselves on 429, so it can be generous; 4 throttled batch work.
+DEFAULT_MAX_CONCURRENCY = 16
+
 
 def principal_name_problem(name: str) -> str | None:
     """Why `name` cannot name a token's principal, or None: the one rule for `junior-ai token new` and for the
@@ -57,11 +63,6 @@ def principal_name_problem(name: str) -> str | None:
             "a letter or digit (e.g. alice, ci-bot)"
         )
     return None
-SETTINGS_KEY = "settings"
-ALIASES_KEY = "aliases"
-# Batch integrity (i11b): calls in flight per AI when its entry does not say. Batches run at this concurrency
-# unless asked for less, and back off by themselves on 429, so it can be generous; 4 throttled batch work.
-DEFAULT_MAX_CONCURRENCY = 16
 
 
 class SafetySetting(BaseModel):
