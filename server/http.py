@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import AuthorizationContext, BearerAuthBackend, RequireAuthMiddleware
 from mcp.server.auth.provider import AccessToken, TokenVerifier
@@ -45,6 +46,8 @@ from junior_ai.server.http_guard import HostGuard
 log = get_logger(__name__)
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+HEALTH_TIMEOUT_S = 1.5
+"""/healthz answers 503 when the shared state has not answered within this (load balancers probe with ~2-5 s)."""
 
 
 class BindRefusedError(ConfigError):
@@ -210,11 +213,16 @@ def build_http_app(
             )
 
     async def healthz(_request: Request) -> Response:
-        try:
-            await state.get("healthz")
-        except StateUnavailableError:
-            return PlainTextResponse("unavailable", status_code=503)
-        return PlainTextResponse("ok")
+        # A hung Redis (paused, or a network path that drops packets) would hold this for the client's 10 s socket
+        # timeout, past most load balancers' probe timeouts: a store that cannot answer in time is unhealthy.
+        with anyio.move_on_after(HEALTH_TIMEOUT_S):
+            try:
+                await state.get("healthz")
+            except StateUnavailableError:
+                return PlainTextResponse("unavailable", status_code=503)
+            return PlainTextResponse("ok")
+        log.warning("healthz_state_timeout", timeout_s=HEALTH_TIMEOUT_S)
+        return PlainTextResponse("unavailable", status_code=503)
 
     routes.append(Route("/mcp", endpoint=mcp_app))
     routes.append(Route("/healthz", endpoint=healthz, methods=["GET", "HEAD"]))
