@@ -161,6 +161,7 @@ async def call_ai_async(
             if entry.shared is not None:
                 with anyio.CancelScope(shield=True):
                     await entry.shared.push(counted, ok=response is not None)
+            elapsed_ms = (time.perf_counter() - started) * 1000
             if scope is not None:
                 scope.record(
                     ai,
@@ -168,10 +169,13 @@ async def call_ai_async(
                     usage=response.usage if response else None,
                     cost_usd=response.cost_usd if response else None,
                     partial=partial,
+                    latency_ms=elapsed_ms,
+                    sync_fallback=bool(response and response.path == "sync_fallback"),
+                    invalid_output=isinstance(failure, InvalidOutputError),
                 )
             entry.stats.record(
                 ok=response is not None,
-                latency_ms=(time.perf_counter() - started) * 1000,
+                latency_ms=elapsed_ms,
                 usage=response.usage if response else sum_usage(spent) if spent else None,
                 sync_fallback=bool(response and response.path == "sync_fallback"),
                 cost=response.cost_usd if response else None,

@@ -42,6 +42,10 @@ class CallRecord:
     cost_usd: float | None
     partial: bool = False
     """A failed call that had streamed text the tools keep (billed, at an unknown cost)."""
+    # list_ais shows a principal only its own figures (issue 14): these mirror AIStats, per principal.
+    latency_ms: float | None = None
+    sync_fallback: bool = False
+    invalid_output: bool = False
 
 
 @dataclass
@@ -68,9 +72,18 @@ class CallScope:
             )
 
     def record(
-        self, ai: str, *, ok: bool, usage: TokenUsage | None, cost_usd: float | None, partial: bool = False
+        self,
+        ai: str,
+        *,
+        ok: bool,
+        usage: TokenUsage | None,
+        cost_usd: float | None,
+        partial: bool = False,
+        latency_ms: float | None = None,
+        sync_fallback: bool = False,
+        invalid_output: bool = False,
     ) -> None:
-        self.records.append(CallRecord(ai, ok, usage, cost_usd, partial))
+        self.records.append(CallRecord(ai, ok, usage, cost_usd, partial, latency_ms, sync_fallback, invalid_output))
 
 
 CURRENT_SCOPE: ContextVar[CallScope | None] = ContextVar("junior_ai_call_scope", default=None)

@@ -28,7 +28,9 @@ from junior_ai.tools.results import ListAIsResult, PrincipalUsage
 from junior_ai.tools.threads import ThreadStore
 
 TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
-FIELDS = ("calls", "errors", "unknown_cost_calls", *TOKEN_FIELDS, "cost_usd")
+# What list_ais shows a principal of its own use; timed_calls: the calls whose latency is in latency_ms.
+ACTIVITY_FIELDS = ("latency_ms", "timed_calls", "sync_fallbacks", "invalid_outputs")
+FIELDS = ("calls", "errors", "unknown_cost_calls", *TOKEN_FIELDS, "cost_usd", *ACTIVITY_FIELDS)
 USAGE_TTL_S = 90 * 86_400
 INFLIGHT_TTL_S = 3_600
 """A replica that dies mid-call leaves its in-flight count behind; it expires after this."""
@@ -48,6 +50,9 @@ class Usage:
     tokens: TokenUsage = field(default_factory=TokenUsage)
     cost_usd: float = 0.0
     unknown_cost_calls: int = 0
+    mean_latency_ms: float | None = None
+    sync_fallbacks: int = 0
+    invalid_outputs: int = 0
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,10 @@ class Tenancy:
                 ("unknown_cost_calls", 1 if (record.ok or record.partial) and record.cost_usd is None else 0),
                 *((token, getattr(usage, token)) for token in TOKEN_FIELDS),
                 ("cost_usd", record.cost_usd or 0.0),
+                ("latency_ms", record.latency_ms or 0.0),
+                ("timed_calls", 0 if record.latency_ms is None else 1),
+                ("sync_fallbacks", 1 if record.sync_fallback else 0),
+                ("invalid_outputs", 1 if record.invalid_output else 0),
             ):
                 if amount:
                     key = f"usage:{p}:{_p(record.ai)}:{name}"
@@ -152,6 +161,11 @@ class Tenancy:
                 tokens=TokenUsage(**{token: int(values[token]) for token in TOKEN_FIELDS}),
                 cost_usd=round(values["cost_usd"], 10),
                 unknown_cost_calls=int(values["unknown_cost_calls"]),
+                mean_latency_ms=round(values["latency_ms"] / values["timed_calls"], 1)
+                if values["timed_calls"]
+                else None,
+                sync_fallbacks=int(values["sync_fallbacks"]),
+                invalid_outputs=int(values["invalid_outputs"]),
             )
         return found
 
@@ -168,7 +182,10 @@ def _known_cost(used: Usage) -> float | None:
 async def with_principal_usage(
     result: ListAIsResult, tenancy: Tenancy, principal: str, ais: list[str]
 ) -> ListAIsResult:
-    """`list_ais` as `principal` sees it: its own usage per AI; the admin principal also sees everyone's."""
+    """`list_ais` as `principal` sees it: its own figures per AI (calls, errors, tokens, cost, latency), never
+    the process-wide ones that mix in other principals' activity; the admin principal also sees everyone's
+    totals. The server's configuration warnings are for its operator (they name the file and principals): shown
+    to "local" (stdio, the operator's own machine) and the admin only."""
     mine = await tenancy.usage(principal, ais)
     rows = []
     for info in result.ais:
@@ -181,6 +198,9 @@ async def with_principal_usage(
                     "tokens": used.tokens,
                     "cost_usd": _known_cost(used),
                     "unknown_cost_calls": used.unknown_cost_calls,
+                    "mean_latency_ms": used.mean_latency_ms,
+                    "sync_fallbacks": used.sync_fallbacks,
+                    "invalid_outputs": used.invalid_outputs,
                 }
             )
         )
@@ -195,7 +215,10 @@ async def with_principal_usage(
         ),
         "session_unknown_cost_calls": sum(u.unknown_cost_calls for u in mine.values()),
     }
-    if tenancy.settings.admin_principal is not None and principal == tenancy.settings.admin_principal:
+    admin = tenancy.settings.admin_principal is not None and principal == tenancy.settings.admin_principal
+    if not admin and principal != LOCAL:
+        update["warnings"] = []
+    if admin:
         everyone: dict[str, PrincipalUsage] = {}
         for name in await tenancy.principals():
             used_by = (await tenancy.usage(name, ais)).values()
