@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from junior_ai.core.config import config_from_mapping, principal_name_problem
@@ -12,6 +13,7 @@ from junior_ai.core.errors import ConfigError
 from junior_ai.server.auth import hash_token, new_token
 from tests.conftest import run_junior_ai
 from tests.http_servers import junior_server, write_config
+from tests.test_http_auth import INITIALIZE, MCP_HEADERS, new_token_via_cli
 
 BAD_NAMES = ["Alice Smith", "a:b", "-x", "local", "x" * 41]
 
@@ -72,3 +74,23 @@ def test_the_server_warns_on_stderr_at_start_about_an_admin_nobody_can_be(tmp_pa
     with junior_server(config) as server:
         warnings = [event["warning"] for event in server.events("config_warning")]
     assert any("settings.admin_principal names principal 'root'" in warning for warning in warnings)
+
+
+async def test_a_removed_token_works_until_the_server_restarts_and_is_refused_after(tmp_path: Path) -> None:
+    alice, alice_hash = new_token_via_cli("alice")
+    bob, bob_hash = new_token_via_cli("bob")
+    config = write_config(tmp_path / "c.json", {}, {"http_tokens": {"alice": alice_hash, "bob": bob_hash}})
+    with junior_server(config) as server:
+        write_config(config, {}, {"http_tokens": {"bob": bob_hash}})  # alice's token revoked in the file
+        async with httpx2.AsyncClient(timeout=120) as http:
+            still = await http.post(server.url, json=INITIALIZE, headers=MCP_HEADERS | bearer(alice))
+    with junior_server(config) as restarted:
+        async with httpx2.AsyncClient(timeout=120) as http:
+            refused = await http.post(restarted.url, json=INITIALIZE, headers=MCP_HEADERS | bearer(alice))
+            kept = await http.post(restarted.url, json=INITIALIZE, headers=MCP_HEADERS | bearer(bob))
+    assert still.status_code == 200  # the running server read its tokens at start (README: restart to revoke)
+    assert refused.status_code == 401 and kept.status_code == 200
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
