@@ -8,12 +8,14 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from junior_ai.ai.simulator import Simulator
 from junior_ai.core.config import config_from_mapping, principal_name_problem
 from junior_ai.core.errors import ConfigError
 from junior_ai.server.auth import hash_token, new_token
 from tests.conftest import run_junior_ai
-from tests.http_servers import junior_server, write_config
-from tests.test_http_auth import INITIALIZE, MCP_HEADERS, new_token_via_cli
+from tests.http_servers import junior_server, mcp_session, write_config
+from tests.test_http_auth import INITIALIZE, MCP_HEADERS, new_token_via_cli, simulated_ai
+from tests.test_http_oauth import RESOURCE, local_issuer
 
 BAD_NAMES = ["Alice Smith", "a:b", "-x", "local", "x" * 41]
 
@@ -94,3 +96,13 @@ async def test_a_removed_token_works_until_the_server_restarts_and_is_refused_af
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def test_an_oauth_subject_named_local_is_not_the_local_principal(sim: Simulator, tmp_path: Path) -> None:
+    with local_issuer() as issuer:
+        settings = {"oauth": {"issuer": issuer.url, "resource": RESOURCE}}
+        config = write_config(tmp_path / "c.json", simulated_ai(sim), settings)
+        with junior_server(config) as server:
+            async with mcp_session(server.url, issuer.token(sub="local")) as client:
+                listing = await client.call_tool("list_ais", {})
+    assert (listing.structured_content or {})["principal"] == "oauth:local"
