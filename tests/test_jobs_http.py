@@ -78,7 +78,7 @@ async def test_the_collect_command_shows_progress_then_prints_the_result(
                 err = ""
                 while f"job {job_id}: running" not in err:  # a progress line came: the command is attached
                     # A poll interval while reading captured output (no timing is asserted).
-                    await anyio.sleep(0.01)  # noqa: sleep-ok
+                    await anyio.sleep(0.01)
                     err += capsys.readouterr().err
                 sim.state.release(SLOW)
             unknown = await run_collect(url, "job_nope", wait_s=0, cancel=False)
