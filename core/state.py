@@ -13,6 +13,9 @@ The contract every implementation keeps:
   store: two replicas incrementing the same key never lose an increment, and only one of two `put_if_absent`
   calls on the same key wins (a lock or lease);
 - an index is a set of members with a score (a time, usually): the per-principal list of threads or jobs;
+- a lease set holds members (one per call in flight) that expire on their own unless renewed: a process that dies
+  mid-call frees what it held once its leases run out; `lease_acquire` and `budget_reserve` prune expired members,
+  decide and write atomically, and a refusal writes (and extends) nothing;
 - `reserve_slot` and `now` use one clock shared by every process (Redis's own clock), so replicas whose clocks
   differ still space requests correctly.
 A failing backend raises `StateUnavailableError` with what to check; callers report it and never call a
@@ -97,6 +100,30 @@ class StateStore(Protocol):
 
     async def now(self) -> float:
         """Seconds since the epoch on the clock every sharer uses."""
+        ...
+
+    # --- leases of calls in flight (issue 14: max_concurrent_calls and daily budgets) ---
+
+    async def lease_acquire(self, key: str, member: str, *, limit: int, lease_s: float) -> bool:
+        """Add `member` to the lease set `key` for `lease_s`, unless `limit` unexpired members hold it already."""
+        ...
+
+    async def lease_renew(self, key: str, members: list[str], lease_s: float) -> None:
+        """Extend the leases of those `members` still held (an expired one is not taken again)."""
+        ...
+
+    async def lease_release(self, key: str, member: str) -> None: ...
+
+    async def budget_reserve(
+        self, spend_key: str, key: str, member: str, amount: float, limit: float, *, lease_s: float
+    ) -> float | None:
+        """Reserve `amount` (encoded in `member` as "id|amount") in the lease set `key` when the counter at
+        `spend_key` plus the unexpired reservations leave room: there must be something left, and while other
+        reservations are held, room for this one too. None when reserved; else what is spent and committed."""
+        ...
+
+    async def budget_settle(self, spend_key: str, key: str, member: str, amount: float, *, ttl_s: float) -> None:
+        """Drop the reservation `member` and add `amount` to `spend_key`, as one step."""
         ...
 
     async def aclose(self) -> None: ...
@@ -245,6 +272,67 @@ class InProcessState:
 
     async def now(self) -> float:
         return self.clock()
+
+    def _leases(self, key: str) -> dict[str, float]:
+        """The live members of a lease set (expired ones dropped), created when absent. Call with the lock held."""
+        entry = self._live(key)
+        if entry is None or not isinstance(entry.value, dict):
+            entry = _Entry({}, self.clock())  # gone at the next access unless a lease is added
+            self._data[key] = entry
+        members = entry.value
+        assert isinstance(members, dict)
+        now = self.clock()
+        for gone in [m for m, until in members.items() if until <= now]:
+            del members[gone]
+        return members
+
+    def _lease(self, key: str, members: dict[str, float], member: str, lease_s: float) -> None:
+        """(Re)lease `member`; the set itself expires with its last lease, as in Redis."""
+        until = self.clock() + lease_s
+        members[member] = until
+        entry = self._data[key]
+        entry.expires_at = max(entry.expires_at or until, until)
+
+    async def lease_acquire(self, key: str, member: str, *, limit: int, lease_s: float) -> bool:
+        with self._lock:
+            members = self._leases(key)
+            if len(members) >= limit:
+                return False
+            self._lease(key, members, member, lease_s)
+            return True
+
+    async def lease_renew(self, key: str, members: list[str], lease_s: float) -> None:
+        with self._lock:
+            held = self._leases(key)
+            for member in members:
+                if member in held:
+                    self._lease(key, held, member, lease_s)
+
+    async def lease_release(self, key: str, member: str) -> None:
+        with self._lock:
+            self._leases(key).pop(member, None)
+
+    async def budget_reserve(
+        self, spend_key: str, key: str, member: str, amount: float, limit: float, *, lease_s: float
+    ) -> float | None:
+        with self._lock:
+            held = self._leases(key)
+            reserved = sum(float(m.rsplit("|", 1)[1]) for m in held)
+            entry = self._live(spend_key)
+            spent = entry.value if entry is not None and isinstance(entry.value, float) else 0.0
+            committed = spent + reserved
+            if committed >= limit or (held and committed + amount > limit):
+                return committed
+            self._lease(key, held, member, lease_s)
+            return None
+
+    async def budget_settle(self, spend_key: str, key: str, member: str, amount: float, *, ttl_s: float) -> None:
+        with self._lock:
+            self._leases(key).pop(member, None)
+            if amount:
+                entry = self._live(spend_key)
+                current = entry.value if entry is not None and isinstance(entry.value, float) else 0.0
+                self._store(spend_key, current + amount, ttl_s)
 
     async def aclose(self) -> None:
         return None

@@ -89,9 +89,66 @@ redis.call('SET', KEYS[1], string.format('%d', slot + interval), 'PX', math.max(
 return string.format('%d', slot - now)
 """
 
+# Leases of calls in flight (max_concurrent_calls, budget reservations): a sorted set of members scored by when
+# their lease ends (Redis's clock, in ms). Expired members are pruned before every decision; a refusal writes
+# nothing, so a client retrying against a full set extends no one's lease.
+_LEASE_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+"""
+_LEASE_ACQUIRE = (
+    _LEASE_NOW
+    + """
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+)
+_LEASE_RENEW = (
+    _LEASE_NOW
+    + """
+local lease = tonumber(ARGV[1])
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + lease, ARGV[i]) end
+if redis.call('ZCARD', KEYS[1]) > 0 then redis.call('PEXPIRE', KEYS[1], lease) end
+return 1
+"""
+)
+# KEYS: the lease set, the spend counter. ARGV: member ("id|amount"), amount, limit, lease (ms).
+_BUDGET_RESERVE = (
+    _LEASE_NOW
+    + """
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+local reserved = 0
+for _, member in ipairs(members) do reserved = reserved + tonumber(string.match(member, '|([^|]*)$')) end
+local committed = tonumber(redis.call('GET', KEYS[2]) or '0') + reserved
+local limit = tonumber(ARGV[3])
+if committed >= limit or (#members > 0 and committed + tonumber(ARGV[2]) > limit) then
+  return string.format('%.17g', committed)
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return false
+"""
+)
+# KEYS: the lease set, the spend counter. ARGV: member, amount, the counter's expiry (ms).
+_BUDGET_SETTLE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+if tonumber(ARGV[2]) ~= 0 then
+  redis.call('INCRBYFLOAT', KEYS[2], ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+return 1
+"""
+
 
 def _ms(ttl_s: float | None) -> int | None:
     return None if ttl_s is None else max(1, math.ceil(ttl_s * 1000))
+
+
+def _lease_ms(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1000))
 
 
 class RedisState:
@@ -108,6 +165,10 @@ class RedisState:
         self._append = client.register_script(_APPEND)
         self._zadd = client.register_script(_ZADD)
         self._append_indexed = client.register_script(_APPEND_INDEXED)
+        self._lease_acquire = client.register_script(_LEASE_ACQUIRE)
+        self._lease_renew = client.register_script(_LEASE_RENEW)
+        self._budget_reserve = client.register_script(_BUDGET_RESERVE)
+        self._budget_settle = client.register_script(_BUDGET_SETTLE)
 
     @classmethod
     def from_url(cls, url: str) -> RedisState:
@@ -214,6 +275,31 @@ class RedisState:
     async def now(self) -> float:
         reply: Any = await self._do(self._redis.time())
         return int(reply[0]) + int(reply[1]) / 1_000_000
+
+    async def lease_acquire(self, key: str, member: str, *, limit: int, lease_s: float) -> bool:
+        return bool(await self._do(self._lease_acquire(keys=[PREFIX + key], args=[member, limit, _lease_ms(lease_s)])))
+
+    async def lease_renew(self, key: str, members: list[str], lease_s: float) -> None:
+        if members:
+            await self._do(self._lease_renew(keys=[PREFIX + key], args=[_lease_ms(lease_s), *members]))
+
+    async def lease_release(self, key: str, member: str) -> None:
+        await self._do(self._redis.zrem(PREFIX + key, member))
+
+    async def budget_reserve(
+        self, spend_key: str, key: str, member: str, amount: float, limit: float, *, lease_s: float
+    ) -> float | None:
+        refused = await self._do(
+            self._budget_reserve(
+                keys=[PREFIX + key, PREFIX + spend_key], args=[member, amount, limit, _lease_ms(lease_s)]
+            )
+        )
+        return None if refused is None else float(refused)
+
+    async def budget_settle(self, spend_key: str, key: str, member: str, amount: float, *, ttl_s: float) -> None:
+        await self._do(
+            self._budget_settle(keys=[PREFIX + key, PREFIX + spend_key], args=[member, amount, _lease_ms(ttl_s)])
+        )
 
     async def aclose(self) -> None:
         await self._redis.aclose(close_connection_pool=True)

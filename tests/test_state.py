@@ -143,3 +143,71 @@ def test_a_malformed_state_url_is_a_config_error_not_a_traceback(tmp_path: Path)
 def test_a_state_url_that_is_not_redis_is_refused_plainly() -> None:
     with pytest.raises(StateUnavailableError, match="must be a redis://"):
         open_state("http://example.com")
+
+
+async def test_call_leases_admit_up_to_the_limit_across_clients_and_a_refusal_extends_nothing(
+    redis_url: str | None,
+) -> None:
+    shared = InProcessState()
+    async with opened(redis_url) as first, opened(redis_url) as second:
+        stores = [first, second] if redis_url else [shared, shared]
+        admitted: list[str] = []
+
+        async def acquire(n: int) -> None:
+            if await stores[n % 2].lease_acquire("slots:p", f"call{n}", limit=3, lease_s=60):
+                admitted.append(f"call{n}")
+
+        async with anyio.create_task_group() as tg:
+            for n in range(20):
+                tg.start_soon(acquire, n)
+        assert len(admitted) == 3
+        if redis_url:  # the lease set's members and their lease ends, as Redis keeps them
+            held = await first.index_members("slots:p")
+            assert await first.lease_acquire("slots:p", "late", limit=3, lease_s=3_600) is False
+            assert await first.index_members("slots:p") == held  # the refusal wrote and extended nothing
+            await first.lease_renew("slots:p", [admitted[0], "never-held"], 120)
+            renewed = dict(await first.index_members("slots:p"))
+            assert "never-held" not in renewed and renewed[admitted[0]] > dict(held)[admitted[0]]
+        await stores[0].lease_release("slots:p", admitted[0])
+        assert await stores[1].lease_acquire("slots:p", "after-release", limit=3, lease_s=60) is True
+
+
+async def test_an_expired_lease_frees_its_place_without_anyone_releasing_it() -> None:
+    now = [0.0]
+    state = InProcessState(clock=lambda: now[0])
+    assert await state.lease_acquire("slots:p", "dead", limit=1, lease_s=30)
+    assert not await state.lease_acquire("slots:p", "retry", limit=1, lease_s=30)
+    now[0] = 20
+    await state.lease_renew("slots:p", ["dead"], 30)  # renewed while its call runs: lasts until 50
+    now[0] = 45
+    assert not await state.lease_acquire("slots:p", "retry", limit=1, lease_s=30)
+    now[0] = 51  # no renewal since: its process died
+    assert await state.lease_acquire("slots:p", "retry", limit=1, lease_s=30)
+
+
+async def test_concurrent_budget_reservations_admit_only_what_fits_and_settle_to_the_real_cost(
+    redis_url: str | None,
+) -> None:
+    shared = InProcessState()
+    async with opened(redis_url) as first, opened(redis_url) as second:
+        stores = [first, second] if redis_url else [shared, shared]
+        refusals: list[float] = []
+        admitted: list[str] = []
+
+        async def reserve(n: int) -> None:
+            refused = await stores[n % 2].budget_reserve("spend", "res", f"r{n}|0.4", 0.4, 1.0, lease_s=60)
+            if refused is not None:
+                refusals.append(refused)
+            else:
+                admitted.append(f"r{n}|0.4")
+
+        async with anyio.create_task_group() as tg:
+            for n in range(10):
+                tg.start_soon(reserve, n)
+        assert len(refusals) == 8  # 0.4 + 0.4 fit in 1.0; a third would not
+        for member in admitted:
+            await stores[0].budget_settle("spend", "res", member, 0.3, ttl_s=60)
+        assert float(await stores[0].get("spend") or 0) == pytest.approx(0.6)
+        # Nothing in flight: a call is admitted while anything is left, even if its estimate is larger.
+        assert await stores[1].budget_reserve("spend", "res", "big|5", 5.0, 1.0, lease_s=60) is None
+        assert await stores[0].budget_reserve("spend", "res", "next|0.1", 0.1, 1.0, lease_s=60) == pytest.approx(5.6)
