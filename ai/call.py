@@ -19,6 +19,7 @@ from junior_ai.ai.translate import timeout_error
 from junior_ai.ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd
 from junior_ai.core.errors import (
     AsyncPathBrokenError,
+    BudgetExhaustedError,
     InvalidOutputError,
     ProviderError,
     ProviderTimeoutError,
@@ -26,7 +27,8 @@ from junior_ai.core.errors import (
     UnavailableError,
 )
 from junior_ai.core.log import get_logger
-from junior_ai.core.principals import CURRENT_SCOPE, BudgetExceededError
+from junior_ai.core.principals import CURRENT_SCOPE, BudgetExceededError, CallScope
+from junior_ai.core.state import StateUnavailableError
 from junior_ai.core.usage import TokenUsage
 
 log = get_logger(__name__)
@@ -66,8 +68,13 @@ async def call_ai_async(
     policy.on_failure = on_attempt_failed
     on_delta = _guarded(ai, on_delta)
     on_retry = _guarded_retry(ai, on_retry)
+    reservation = await _reserve_budget(registry, entry, request, scope)
     # Taken last before the try: whatever happens from here, the finally clause hands the ticket back.
-    ticket = entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
+    try:
+        ticket = entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
+    except BaseException:
+        await _settle_budget(scope, reservation, None)
+        raise
     started = time.perf_counter()
     response: AIResponse | None = None
     failure: ProviderError | None = None
@@ -181,6 +188,8 @@ async def call_ai_async(
                 cost=response.cost_usd if response else None,
                 partial=partial,
             )
+        # The reservation becomes what the answer cost (a failure, or a cancelled stream: no known cost).
+        await _settle_budget(scope, reservation, response.cost_usd if response else None)
     return response
 
 
@@ -213,7 +222,7 @@ async def prepare(
             scope.check_budget()  # a principal over its daily budget is refused before anything is sent
         except BudgetExceededError as error:
             # As a per-AI failure, so a fan-out reports it in each AI's result instead of crashing.
-            raise RateLimitedError(
+            raise BudgetExhaustedError(
                 str(error), ai=entry.name, http_status=None, attempts=0, retry_after_s=error.retry_after_s
             ) from error
     if entry.shared is not None:
@@ -226,6 +235,41 @@ async def prepare(
         rng=rng,
     )
     return entry, request, budget, policy
+
+
+RESERVED_OUTPUT_TOKENS = 1_000
+"""Output tokens a call's budget reservation assumes when the request sets no max_tokens."""
+
+
+async def _reserve_budget(
+    registry: AIRegistry, entry: AIEntry, request: GenerateRequest, scope: CallScope | None
+) -> str | None:
+    """With a daily budget, reserve this call's likely cost before it is sent (its prompt at about four characters
+    a token, plus max_tokens of output, at the model's price; nothing when the price is not known)."""
+    if scope is None or scope.ledger is None:
+        return None
+    model = request.model or entry.config.model
+    rate = await registry.prices.rate_async(entry.config, model)  # loads the price table off the event loop
+    characters = len(request.system or "") + sum(len(m.content) for m in request.messages)
+    output = request.max_tokens or RESERVED_OUTPUT_TOKENS
+    estimate = 0.0
+    if rate.input_per_million is not None and rate.output_per_million is not None:
+        estimate = (max(1, characters // 4) * rate.input_per_million + output * rate.output_per_million) / 1e6
+    try:
+        return await scope.ledger.reserve(estimate)
+    except BudgetExceededError as error:
+        raise BudgetExhaustedError(
+            str(error), ai=entry.name, http_status=None, attempts=0, retry_after_s=error.retry_after_s
+        ) from error
+
+
+async def _settle_budget(scope: CallScope | None, reservation: str | None, cost_usd: float | None) -> None:
+    if scope is not None and scope.ledger is not None and reservation is not None:
+        with anyio.CancelScope(shield=True):
+            try:
+                await scope.ledger.settle(reservation, cost_usd)
+            except StateUnavailableError as error:  # the answer is in hand; the reservation's lease runs out
+                log.warning("budget_settle_failed", error=str(error))
 
 
 def sum_usage(responses: list[AIResponse]) -> TokenUsage:

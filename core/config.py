@@ -224,6 +224,11 @@ class Settings(BaseModel):
     max_sessions: int = Field(default=1_000, ge=1, le=1_000_000)
     session_idle_timeout_s: float = Field(default=300.0, gt=0, le=86_400)
     """An HTTP session with no request for this long is closed (and its memory freed)."""
+    call_lease_s: float = Field(default=30.0, ge=0.3, le=3_600)
+    """A call's concurrent-call slot and budget reservation are leases, renewed every third of this while it runs:
+    a replica that dies mid-call frees them after at most this long."""
+    shutdown_grace_s: int = Field(default=10, ge=0, le=3_600)
+    """On SIGTERM/SIGINT, HTTP tool calls in flight get this long to finish before they are cut."""
 
     @field_validator("http_tokens")
     @classmethod

@@ -8,7 +8,8 @@
         ├── AuthError                  key missing/wrong (by status or the provider's    status auth_error
         │                              reason, e.g. Gemini's 400 API_KEY_INVALID) or no access to the model
         ├── RateLimitedError           429 (`retry_after_s` when the provider said)      status rate_limited
-        │   └── CoolingDownError       skipped: the AI's circuit breaker is open         status cooling_down
+        │   ├── CoolingDownError       skipped: the AI's circuit breaker is open         status cooling_down
+        │   └── BudgetExhaustedError   not sent: the caller's daily budget is used up    status budget_exceeded
         ├── ProviderTimeoutError       deadline or idle timeout (also a TimeoutError)    status timeout
         ├── UnavailableError           5xx, connection refused/reset                     status unavailable
         ├── BadRequestError            400/404/422: the request or model name is wrong   status bad_request
@@ -44,6 +45,7 @@ CallStatus = Literal[
     "cooling_down",
     "running",  # jobs (issue 18): still working in the background when the call returned
     "invalid_output",
+    "budget_exceeded",  # issue 14: not sent, the principal's daily budget (usd_per_day) is used up
 ]
 """The outcome of one AI call, as reported in every result."""
 
@@ -193,6 +195,14 @@ class CoolingDownError(RateLimitedError):
     """Not sent at all: the AI failed repeatedly and is skipped until its cooldown passes (`retry_after_s`)."""
 
     status: CallStatus = "cooling_down"
+    retryable = False
+
+
+class BudgetExhaustedError(RateLimitedError):
+    """Not sent at all: the principal's daily budget is used up until `retry_after_s` (midnight UTC). Not the AI's
+    fault, and no retry helps today."""
+
+    status: CallStatus = "budget_exceeded"
     retryable = False
 
 

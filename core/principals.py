@@ -10,6 +10,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from junior_ai.core.errors import JuniorAIError
 from junior_ai.core.usage import TokenUsage
@@ -34,6 +35,30 @@ def day_of(now: datetime) -> str:
     return now.strftime("%Y-%m-%d")
 
 
+def budget_error(principal: str, spent_usd: float, usd_per_day: float, now: datetime) -> BudgetExceededError:
+    reset = next_reset(now)
+    return BudgetExceededError(
+        f"Budget exceeded: {principal} has spent or committed ${spent_usd:.4f} of its ${usd_per_day:g} per day; it "
+        f"resets at {reset:%Y-%m-%d %H:%M} UTC. Ask the server's admin to raise "
+        f"settings.principals.{principal}.usd_per_day if you need more today.",
+        retry_after_s=(reset - now).total_seconds(),
+    )
+
+
+class BudgetLedger(Protocol):
+    """The principal's daily spend, shared by every call in flight (and every replica): a provider call reserves
+    its estimated cost before it is sent and settles to the actual cost after, so concurrent calls cannot all
+    pass the budget check on the same stale total."""
+
+    async def reserve(self, estimate_usd: float) -> str:
+        """Reserve `estimate_usd`; the reservation's id. Raises `BudgetExceededError` when it does not fit."""
+        ...
+
+    async def settle(self, reservation: str, cost_usd: float | None) -> None:
+        """Replace the reservation by what the call cost (None: not known, counted as nothing)."""
+        ...
+
+
 @dataclass(frozen=True)
 class CallRecord:
     ai: str
@@ -56,6 +81,8 @@ class CallScope:
     """Spent today before this tool call started (read from the shared ledger)."""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     records: list[CallRecord] = field(default_factory=list)
+    ledger: BudgetLedger | None = None
+    """Set when the principal has a daily budget: provider calls reserve and settle through it."""
 
     @property
     def spent_usd(self) -> float:
@@ -63,13 +90,7 @@ class CallScope:
 
     def check_budget(self) -> None:
         if self.usd_per_day is not None and self.spent_usd >= self.usd_per_day:
-            reset = next_reset(self.now)
-            raise BudgetExceededError(
-                f"Budget exceeded: {self.principal} has spent ${self.spent_usd:.4f} of its ${self.usd_per_day:g} "
-                f"per day; it resets at {reset:%Y-%m-%d %H:%M} UTC. Ask the server's admin to raise "
-                f"settings.principals.{self.principal}.usd_per_day if you need more today.",
-                retry_after_s=(reset - self.now).total_seconds(),
-            )
+            raise budget_error(self.principal, self.spent_usd, self.usd_per_day, self.now)
 
     def record(
         self,

@@ -65,7 +65,13 @@ def build_server(
     runner = build_runner(settings, as_tool_error, shared)
     tenancy = Tenancy(settings, shared, threads, store)
     lifespan = make_lifespan(
-        config, config_error=config_error, factories=factories, threads=threads, runner=runner, state=shared
+        config,
+        config_error=config_error,
+        factories=factories,
+        threads=threads,
+        runner=runner,
+        state=shared,
+        background=[tenancy.leases.run],
     )
     server = JuniorMCPServer(
         "junior-ai",

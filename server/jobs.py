@@ -22,6 +22,7 @@ from junior_ai.core.log import get_logger
 from junior_ai.core.principals import LOCAL
 from junior_ai.core.redact import redact
 from junior_ai.core.state import StateStore
+from junior_ai.server.tenancy import hand_over_call
 from junior_ai.server.tenancy import principal_of as principal_from_request
 from junior_ai.tools.jobs.model import JobOutcome, JobRecord
 from junior_ai.tools.jobs.runner import JobLimits, JobRunner
@@ -154,11 +155,22 @@ async def run_as_job(
     # the call's deadline; without it, the deadline cuts the work as it always did.
     work_deadline = runner.limits.work_limit_s if continue_after_deadline or background else deadline_s
 
+    # The job holds the call's concurrent-call slot and records its usage when it ends, even when that is after
+    # the call returned: work going on in the background is charged and limited like any call (issue 14).
+    handed = hand_over_call()
+
     async def job_work(progress: ProgressFn) -> JobOutcome:
-        return to_outcome(await work(progress, work_deadline))
+        try:
+            return to_outcome(await work(progress, work_deadline))
+        finally:
+            await handed.done()
 
     forward = None if background else report
-    job = await runner.start(principal_of(ctx), tool, job_work, forward, background=background)
+    try:
+        job = await runner.start(principal_of(ctx), tool, job_work, forward, background=background)
+    except BaseException:
+        handed.cancel()
+        raise
     wait = 0.0 if background else (deadline_s if continue_after_deadline else None)
     record = await runner.wait(job, wait, cancelled_by_host=lambda: host_cancelled(ctx))
     stopped_with_partial = record.status == "cancelled" and partial is not None  # the tool's own shape, then

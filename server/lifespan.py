@@ -10,7 +10,7 @@ Shared state (the registry, kept results, threads) is built here and handed to t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +58,7 @@ def make_lifespan(
     threads: ThreadStore,
     runner: JobRunner,
     state: StateStore,
+    background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
 ) -> Callable[[MCPServer[AppState]], AbstractAsyncContextManager[AppState]]:
     shared = state
 
@@ -74,6 +75,8 @@ def make_lifespan(
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(build)
+            for task in background:  # e.g. the renewal of this process's call leases (slots, budget reservations)
+                tg.start_soon(task)
             try:
                 # Jobs run here, at server level: they outlive the call (and session) that started them. On exit
                 # the ones still running are cancelled, closing their requests, before the clients close.

@@ -1,15 +1,21 @@
 """Principals inside the server: whose call this is, what they may spend, and what they have used.
 
-Every tool call runs inside `Tenancy.call(principal)`: the principal's concurrent-call limit is taken (across
-replicas, through the state seam), its spend today is read so `ai.call` can refuse a provider call once the daily
-budget is reached, and afterwards the call's usage is added to the principal's ledger and any kept results are
-written to the shared state. Threads and kept results are handed out as views scoped to the principal.
+Every tool call runs inside `Tenancy.call(principal)`: a slot of the principal's concurrent-call limit is taken
+(across replicas, through the state seam) as a lease this process renews while the call runs, so a replica that
+dies mid-call frees its slots when their leases run out; with a daily budget, every provider call reserves its
+estimated cost in the shared ledger before it is sent and settles to the actual cost after (`_Ledger`), so
+concurrent calls cannot all pass the check on one stale total. Afterwards the call's usage is added to the
+principal's usage and any kept results are written to the shared state. A call whose work goes on as a job
+hands its slot and usage over to the job (`hand_over_call`): they are released and recorded when the job ends.
+Threads and kept results are handed out as views scoped to the principal.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +25,16 @@ import anyio
 from mcp.server.mcpserver import Context
 
 from junior_ai.core.config import PrincipalLimits, Settings
-from junior_ai.core.principals import CURRENT_SCOPE, LOCAL, BudgetExceededError, CallScope, day_of
-from junior_ai.core.state import StateStore
+from junior_ai.core.log import get_logger
+from junior_ai.core.principals import (
+    CURRENT_SCOPE,
+    LOCAL,
+    BudgetExceededError,
+    CallScope,
+    budget_error,
+    day_of,
+)
+from junior_ai.core.state import StateStore, StateUnavailableError
 from junior_ai.core.usage import TokenUsage
 from junior_ai.server.principal import principal_of_user
 from junior_ai.tools.output_budget import ResultStore
@@ -32,8 +46,8 @@ TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_to
 ACTIVITY_FIELDS = ("latency_ms", "timed_calls", "sync_fallbacks", "invalid_outputs")
 FIELDS = ("calls", "errors", "unknown_cost_calls", *TOKEN_FIELDS, "cost_usd", *ACTIVITY_FIELDS)
 USAGE_TTL_S = 90 * 86_400
-INFLIGHT_TTL_S = 3_600
-"""A replica that dies mid-call leaves its in-flight count behind; it expires after this."""
+
+log = get_logger(__name__)
 
 
 def principal_of(ctx: Context[Any, Any]) -> str:
@@ -66,12 +80,128 @@ def _p(principal: str) -> str:
     return quote(principal, safe="")
 
 
+class LeaseKeeper:
+    """Renews, every third of a lease, the leases this process holds (slots, budget reservations): a live call
+    keeps them; a dead process stops renewing and they expire by themselves."""
+
+    def __init__(self, state: StateStore, lease_s: float) -> None:
+        self.state = state
+        self.lease_s = lease_s
+        self._held: dict[str, set[str]] = {}
+
+    def hold(self, key: str, member: str) -> None:
+        self._held.setdefault(key, set()).add(member)
+
+    def drop(self, key: str, member: str) -> None:
+        members = self._held.get(key)
+        if members is not None:
+            members.discard(member)
+            if not members:
+                del self._held[key]
+
+    async def renew_once(self) -> None:
+        for key, members in list(self._held.items()):
+            try:
+                await self.state.lease_renew(key, sorted(members), self.lease_s)
+            except StateUnavailableError as error:  # the next round tries again; a lease may lapse meanwhile
+                log.warning("lease_renewal_failed", error=str(error))
+
+    async def run(self) -> None:
+        while True:
+            await anyio.sleep(self.lease_s / 3)
+            await self.renew_once()
+
+
+class _Ledger:
+    """The principal's daily budget as `ai.call` uses it: reserve an estimate, then settle to the real cost."""
+
+    def __init__(self, tenancy: Tenancy, scope: CallScope, usd_per_day: float) -> None:
+        self._tenancy = tenancy
+        self._scope = scope
+        self._limit = usd_per_day
+        self._spend_key = tenancy.spend_key(scope.principal, scope.now)
+        self._key = f"reserved:{_p(scope.principal)}:{day_of(scope.now)}"
+
+    async def reserve(self, estimate_usd: float) -> str:
+        member = f"{secrets.token_hex(8)}|{estimate_usd!r}"
+        keeper = self._tenancy.leases
+        committed = await keeper.state.budget_reserve(
+            self._spend_key, self._key, member, estimate_usd, self._limit, lease_s=keeper.lease_s
+        )
+        if committed is not None:
+            raise budget_error(self._scope.principal, committed, self._limit, self._scope.now)
+        keeper.hold(self._key, member)
+        return member
+
+    async def settle(self, reservation: str, cost_usd: float | None) -> None:
+        keeper = self._tenancy.leases
+        keeper.drop(self._key, reservation)
+        await keeper.state.budget_settle(self._spend_key, self._key, reservation, cost_usd or 0.0, ttl_s=USAGE_TTL_S)
+
+
+@dataclass
+class _CallHold:
+    """What one tool call holds until it ends: its slot (if counted) and its usage to record."""
+
+    tenancy: Tenancy
+    scope: CallScope
+    slot: tuple[str, str] | None
+    handed_over: bool = False
+    finished: bool = False
+
+    async def finish(self) -> None:
+        """Record the usage and give the slot back, once, shielded from cancellation (also at shutdown)."""
+        if self.finished:
+            return
+        self.finished = True
+        with anyio.CancelScope(shield=True):
+            try:
+                await self.tenancy.record(self.scope)
+            finally:
+                if self.slot is not None:
+                    key, member = self.slot
+                    self.tenancy.leases.drop(key, member)
+                    try:
+                        await self.tenancy.state.lease_release(key, member)
+                    except StateUnavailableError as error:  # its lease runs out by itself
+                        log.warning("slot_release_failed", error=str(error))
+
+
+_CURRENT_HOLD: ContextVar[_CallHold | None] = ContextVar("junior_ai_call_hold", default=None)
+
+
+@dataclass
+class HandOver:
+    """A tool call's slot and usage, handed to the job its work goes on in: `done` when the job ends."""
+
+    hold: _CallHold | None
+
+    async def done(self) -> None:
+        if self.hold is not None:
+            await self.hold.finish()
+
+    def cancel(self) -> None:
+        """The job never started: the call releases what it holds itself, as usual."""
+        if self.hold is not None:
+            self.hold.handed_over = False
+
+
+def hand_over_call() -> HandOver:
+    """Called by the tool call starting a job: from now on the job holds the call's slot and records its usage
+    (usage is recorded, and the slot given back, when the job ends rather than when the call returns)."""
+    hold = _CURRENT_HOLD.get()
+    if hold is not None:
+        hold.handed_over = True
+    return HandOver(hold)
+
+
 class Tenancy:
     def __init__(self, settings: Settings, state: StateStore, threads: ThreadStore, results: ResultStore) -> None:
         self.settings = settings
         self.state = state
         self.threads = threads
         self.results = results
+        self.leases = LeaseKeeper(state, settings.call_lease_s)
         self._known: set[str] = set()
 
     def limits(self, principal: str) -> PrincipalLimits:
@@ -87,40 +217,44 @@ class Tenancy:
         refused up front when the principal is over its budget or at its concurrent-call limit."""
         limits = self.limits(principal)
         now = datetime.now(UTC)
-        inflight = f"inflight:{_p(principal)}"
-        counted = spends and limits.max_concurrent_calls is not None
-        if counted:
-            running = await self.state.incr(inflight, ttl_s=INFLIGHT_TTL_S)
-            if limits.max_concurrent_calls is not None and running > limits.max_concurrent_calls:
-                await self.state.incr(inflight, -1, ttl_s=INFLIGHT_TTL_S)
+        slot: tuple[str, str] | None = None
+        if spends and limits.max_concurrent_calls is not None:
+            # A leased slot (renewed while the call runs): a replica that dies mid-call frees it within a lease.
+            slot = (f"slots:{_p(principal)}", secrets.token_hex(8))
+            if not await self.state.lease_acquire(
+                slot[0], slot[1], limit=limits.max_concurrent_calls, lease_s=self.leases.lease_s
+            ):
                 raise BudgetExceededError(
                     f"Too many calls at once: {principal} may have {limits.max_concurrent_calls} tool calls in "
                     "flight (settings.principals max_concurrent_calls); wait for one to finish and try again.",
                     retry_after_s=None,
                 )
+            self.leases.hold(*slot)
         scope = CallScope(principal, usd_per_day=limits.usd_per_day, now=now)
+        hold = _CallHold(self, scope, slot)
         try:
             if spends and limits.usd_per_day is not None:
-                scope.spent_before_usd = float(await self.state.get(self._spend_key(principal, now)) or 0.0)
+                scope.spent_before_usd = float(await self.state.get(self.spend_key(principal, now)) or 0.0)
                 scope.check_budget()  # over budget: refused before any work
+                scope.ledger = _Ledger(self, scope, limits.usd_per_day)
             token = CURRENT_SCOPE.set(scope)
+            held = _CURRENT_HOLD.set(hold)
             try:
                 views = self.views(principal)
                 yield views
                 await views.results.flush()
             finally:
+                _CURRENT_HOLD.reset(held)
                 CURRENT_SCOPE.reset(token)
         finally:
-            with anyio.CancelScope(shield=True):
-                await self._record(scope)
-                if counted:
-                    await self.state.incr(inflight, -1, ttl_s=INFLIGHT_TTL_S)
+            if not hold.handed_over:  # else the job that took the call over finishes it
+                await hold.finish()
 
     @staticmethod
-    def _spend_key(principal: str, now: datetime) -> str:
+    def spend_key(principal: str, now: datetime) -> str:
         return f"spend:{_p(principal)}:{day_of(now)}"
 
-    async def _record(self, scope: CallScope) -> None:
+    async def record(self, scope: CallScope) -> None:
         if not scope.records:
             return
         p = _p(scope.principal)
@@ -129,8 +263,8 @@ class Tenancy:
             self._known.add(scope.principal)
         amounts: dict[str, float] = {}
         spent = sum(r.cost_usd or 0.0 for r in scope.records)
-        if spent:
-            amounts[self._spend_key(scope.principal, scope.now)] = spent
+        if spent and scope.ledger is None:  # with a budget, each provider call settled its cost already
+            amounts[self.spend_key(scope.principal, scope.now)] = spent
         for record in scope.records:
             usage = record.usage or TokenUsage()
             for name, amount in (
