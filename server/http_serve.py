@@ -26,6 +26,11 @@ class _CleanExitServer(uvicorn.Server):
         super().handle_exit(sig, frame)
         self._captured_signals.clear()
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # No new connections from here; calls in flight get the grace period to finish (a second signal cuts them).
+        log.info("http_draining", grace_s=self.config.timeout_graceful_shutdown)
+        await super().shutdown(sockets)
+
 
 def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -67,7 +72,9 @@ def serve_http(config: JuniorConfig, config_error: str | None, *, host: str, por
     app = build_http_app(server._lowlevel_server, settings, state, host=host, port=sock.getsockname()[1])
 
     async def run() -> None:
-        uv = _CleanExitServer(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5))
+        # On SIGTERM, tool calls in flight get settings.shutdown_grace_s to finish before they are cut.
+        grace = settings.shutdown_grace_s
+        uv = _CleanExitServer(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=grace))
         await uv.serve(sockets=[sock])
 
     try:
