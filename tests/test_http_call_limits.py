@@ -5,6 +5,7 @@ client retrying meanwhile extends nothing; SIGTERM lets calls in flight finish a
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
@@ -24,6 +25,7 @@ from junior_ai.server.task_client import TasksClient
 from junior_ai.server.task_wire import CreateTaskResult
 from tests.http_servers import junior_server, mcp_session, redis_server, write_config
 from tests.test_http_auth import new_token_via_cli, simulated_ai
+from tests.test_http_isolation import read_text
 from tests.test_server_tools import text_of
 
 PRICED = {"priced-model": {"input_per_million": 1_000_000, "output_per_million": 1_000_000}}
@@ -94,21 +96,34 @@ async def test_a_budget_refused_item_says_budget_exceeded_with_the_reset_time_no
     sim: Simulator, tmp_path: Path
 ) -> None:
     alice, alice_line = new_token_via_cli("alice")
+    bob, bob_line = new_token_via_cli("bob")
     ais = {**simulated_ai(sim, "priced-model"), "other": simulated_ai(sim, "priced-model")["ai"]}
-    settings = {"http_tokens": {"alice": alice_line}, "prices": PRICED, "principals": {"alice": {"usd_per_day": 1}}}
+    settings = {
+        "http_tokens": {"alice": alice_line, "bob": bob_line},
+        "prices": PRICED,
+        "principals": {"*": {"usd_per_day": 1}},
+    }
     config = write_config(tmp_path / "c.json", ais, settings)
     with junior_server(config) as server:
         async with mcp_session(server.url, alice) as client:
             # Room for one call: the two AIs asked at once cannot both have it.
             many = await client.call_tool("ask_many", {"prompt": "both", "ais": ["ai", "other"]})
-            batch = await client.call_tool("ask_batch", {"template": "{item}", "items": ["x", "y"], "ai": "ai"})
+            over = await client.call_tool("ask_batch", {"template": "{item}", "items": ["x", "y"], "ai": "ai"})
+        async with mcp_session(server.url, bob) as client:
+            batch = await client.call_tool("ask_batch", {"template": "{item}", "items": ["a", "b", "c"], "ai": "ai"})
+            batch_uri = (batch.structured_content or {})["results_uri"]
+            items = [json.loads(line) for line in (await read_text(client, batch_uri)).splitlines()]
     results = sorted((many.structured_content or {})["results"], key=lambda r: r["status"])
     assert [r["status"] for r in results] == ["budget_exceeded", "ok"]
     refused = results[0]
     assert "Budget exceeded" in refused["error"] and "resets at" in refused["error"] and refused["retry_after_s"] > 0
     assert "budget_exceeded" in text_of(many)
-    assert batch.is_error and "Budget exceeded" in text_of(batch)  # over budget now: refused before any item
-    assert len(sim.state.requests()) == 1
+    assert over.is_error and "Budget exceeded" in text_of(over)  # over budget now: refused before any item
+    assert (batch.structured_content or {})["counts"] == {"budget_exceeded": 2, "ok": 1}
+    assert "budget_exceeded 2" in text_of(batch)
+    assert sorted(i["status"] for i in items) == ["budget_exceeded", "budget_exceeded", "ok"]
+    assert all("resets at" in i["error"] for i in items if i["status"] == "budget_exceeded")
+    assert len(sim.state.requests()) == 2  # one for alice, one for bob
 
 
 async def test_a_background_job_is_charged_to_its_principal_and_holds_a_concurrent_call_slot(
