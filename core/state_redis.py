@@ -1,8 +1,9 @@
 """`StateStore` in Redis (`settings.state_url: "redis://host:6379/0"`): the only module that talks to Redis.
 
 Atomicity comes from Redis itself: single commands (INCRBYFLOAT, RPUSH, SET NX) or MULTI/EXEC pipelines for a
-write plus its expiry, and Lua scripts where a decision reads and writes (`delete_if`, `reserve_slot`). Time for
-the rate limiter comes from Redis's `TIME`, so replicas with skewed clocks still share one schedule.
+write plus its expiry, and Lua scripts where a decision reads and writes (`delete_if`, `reserve_slot`,
+`lease_acquire`, `budget_reserve`). Time for the rate limiter and for call leases comes from Redis's `TIME`, so
+replicas with skewed clocks still share one schedule and one idea of when a lease ends.
 """
 
 from __future__ import annotations
