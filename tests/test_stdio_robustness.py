@@ -58,7 +58,7 @@ async def test_cancelled_call_closes_provider_requests_and_gets_no_late_response
             )
             closed = await anyio.to_thread.run_sync(
                 lambda: sim.state.wait_for(
-                    lambda s: s.in_flight == 0 and all(r.outcome == "disconnected" for r in s.requests()), 10
+                    lambda s: s.in_flight == 0 and all(r.outcome == "disconnected" for r in s.requests()), 60
                 )
             )
             assert closed
