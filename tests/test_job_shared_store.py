@@ -106,3 +106,63 @@ async def test_a_job_finished_in_time_leaves_nothing_in_the_shared_state() -> No
         job = await owner.start("alice", "ask_one", gated(release, stopped))
         assert (await owner.wait(job, 10)).status == "completed"
     assert not [key for key in state.values if key.startswith("job:")]
+
+
+@dataclass
+class CountingState(DictState):
+    """`DictState` that counts every operation (with Redis behind the seam, each one is a round trip)."""
+
+    operations: list[str] = field(default_factory=list)
+
+    def __getattribute__(self, name: str) -> object:
+        if name in ("get", "put", "delete", "index_add", "index_members", "index_remove"):
+            object.__getattribute__(self, "operations").append(name)
+        return object.__getattribute__(self, name)
+
+
+async def test_a_call_that_ends_within_its_deadline_never_touches_the_shared_state() -> None:
+    state = CountingState()
+    runner = JobRunner(SharedStateJobStore(state, poll_s=0.01), JobLimits())
+    release, stopped = anyio.Event(), []
+    release.set()
+    async with runner.running():
+        for _ in range(3):
+            job = await runner.start("alice", "ask_one", gated(release, stopped))
+            assert (await runner.wait(job, 10)).status == "completed"
+    assert state.operations == []
+
+
+async def test_a_call_still_within_its_deadline_is_listed_and_collected_by_its_own_process() -> None:
+    state = CountingState()
+    owner = JobRunner(SharedStateJobStore(state, poll_s=0.01), JobLimits())
+    other = JobRunner(SharedStateJobStore(state, poll_s=0.01), JobLimits())
+    release, stopped = anyio.Event(), []
+    with anyio.fail_after(20):
+        async with owner.running():
+            job = await owner.start("alice", "ask_one", gated(release, stopped))
+            listed = await owner.summaries("alice")
+            assert [(s.job_id, s.status, s.detached) for s in listed] == [(job.id, "running", False)]
+            assert await owner.summaries("bob") == [] and await other.summaries("alice") == []
+            with pytest.raises(UnknownJobError):  # not stored yet: only the process running it knows the id
+                await other.collect("alice", job.id, 0)
+            with pytest.raises(UnknownJobError):
+                await owner.collect("bob", job.id, 0)
+            release.set()
+            record = await owner.collect("alice", job.id, 10)
+            assert (await owner.wait(job, 10)).status == "completed"
+    assert record.status == "completed" and record.outcome is not None and record.outcome.text == "synthesis"
+
+
+async def test_a_call_that_detaches_at_its_deadline_reaches_the_shared_state_then() -> None:
+    state = CountingState()
+    owner, other = (JobRunner(SharedStateJobStore(state, poll_s=0.01), JobLimits()) for _ in range(2))
+    release, stopped = anyio.Event(), []
+    with anyio.fail_after(20):
+        async with owner.running():
+            job = await owner.start("alice", "consensus", gated(release, stopped))
+            assert state.operations == []
+            assert (await owner.wait(job, 0)).detached
+            assert [s.job_id for s in await other.summaries("alice")] == [job.id]
+            release.set()
+            record = await other.collect("alice", job.id, 10)
+    assert record.status == "completed"

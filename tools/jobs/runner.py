@@ -6,8 +6,10 @@ returned as usual and forgotten; one still running is *detached*, the call retur
 the job id, and the work goes on, bounded by each AI's own timeout and by the job's run limit. `collect` waits
 for a detached job (or a snapshot of it) and `cancel` stops it, closing its provider requests.
 
-The runner keeps live jobs (cancel scopes, events) in memory and every record in a `JobStore`, so another
-process sharing the store can answer `collect` for a job this one runs.
+The runner keeps live jobs (cancel scopes, events) in memory and the record of every detached job in a
+`JobStore`, so another process sharing the store can answer `collect` for a job this one runs. A call that
+finishes within its deadline never touches the store (with Redis behind it, that is four round trips saved on
+every call): until it detaches, only this process can know its id, and it answers from memory.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ class LiveJob:
     cancelled_by_caller: bool = False
     stop_reason: str | None = None
     last_persist: float = 0.0
+    stored: bool = False
+    """Its record is in the store (written when it detaches, or at once for background jobs and tasks)."""
 
     @property
     def id(self) -> str:
@@ -150,7 +154,8 @@ class JobRunner:
         job = LiveJob(record=record, forward=forward)
         job.scope = anyio.CancelScope(deadline=anyio.current_time() + self.limits.run_limit_s)
         self._live[record.id] = job
-        await self.store.put(record)
+        if background or task:  # their ids go to the host at once (and count toward the limit)
+            await self._write(job)
         self._tg.start_soon(self._run, job, work)
         return job
 
@@ -175,7 +180,7 @@ class JobRunner:
                 if cancelled_by_host() or job.finished.is_set():
                     # The host no longer wants the answer, so the work stops too.
                     await self._stop(job)
-                    await self.store.delete(job.record.principal, job.id)
+                    await self._forget(job)
                 else:
                     # A lost connection is not a cancel: the work goes on (bounded by the run limit), listed in
                     # junior://jobs for the host to collect when it is back.
@@ -185,7 +190,7 @@ class JobRunner:
                     await self._persist(job, force=True)
             raise
         if job.finished.is_set():
-            await self.store.delete(job.record.principal, job.id)
+            await self._forget(job)
             return job.record
         if not job.record.detached:
             try:
@@ -193,13 +198,13 @@ class JobRunner:
             except JobLimitError as refused:
                 job.stop_reason = f"stopped at the deadline instead of continuing in the background: {refused}"
                 await self._stop(job)
-                await self.store.delete(job.record.principal, job.id)
+                await self._forget(job)
                 return job.record
         job.forward = None
         job.record = job.record.model_copy(update={"detached": True})
         await self._persist(job, force=True)
         if job.finished.is_set():  # it ended while the snapshot was being written: deliver it after all
-            await self.store.delete(job.record.principal, job.id)
+            await self._forget(job)
             return job.record
         log.info("job_detached", job=job.id, tool=job.record.tool)
         return self._current(job)
@@ -232,6 +237,7 @@ class JobRunner:
             await self.store.put(record)
             if job is not None:
                 job.record = record
+                job.stored = True
         return record
 
     async def cancel(self, principal: str, job_id: str) -> JobRecord:
@@ -255,7 +261,10 @@ class JobRunner:
         left out: the host already has their results."""
         now = self._clock()
         listed = []
-        for record in await self.store.list(principal):
+        records = await self.store.list(principal)
+        # This process's calls still within their deadline are not in the store yet: listed from memory.
+        unstored = [j.record for j in self._live.values() if j.record.principal == principal and not j.stored]
+        for record in sorted([*records, *unstored], key=lambda r: r.created_at):
             job = self._live.get(record.id)
             current = self._current(job) if job is not None else record
             if current.collected:
@@ -289,6 +298,9 @@ class JobRunner:
             )
 
     async def _get(self, principal: str, job_id: str) -> JobRecord:
+        job = self._live.get(job_id)
+        if job is not None and not job.stored and job.record.principal == principal:
+            return self._current(job)
         record = await self.store.get(principal, job_id)
         if record is None:
             raise UnknownJobError(
@@ -340,12 +352,23 @@ class JobRunner:
             return
         job.last_persist = now
         job.record = self._current(job).model_copy(update={"updated_at": now, "lease_until": now + self.limits.lease_s})
+        await self._write(job)
+
+    async def _write(self, job: LiveJob) -> None:
         await self.store.put(job.record)
+        job.stored = True
+
+    async def _forget(self, job: LiveJob) -> None:
+        """The call delivered the result itself: its record (if it ever reached the store) is not needed."""
+        if job.stored:
+            await self.store.delete(job.record.principal, job.id)
 
     async def _heartbeat(self, job: LiveJob) -> None:
         """Keep the lease, and honour a cancel asked for through the store by another process."""
         while True:
             await anyio.sleep(self.limits.lease_s / 3)
+            if not job.stored:
+                continue  # nobody else knows this call's id yet: no lease to keep, no cancel to read
             stored = await self.store.get(job.record.principal, job.id)
             if stored is not None and stored.cancel_requested:
                 job.cancelled_by_caller = True
