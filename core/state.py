@@ -70,11 +70,21 @@ class StateStore(Protocol):
         ...
 
     async def append_indexed(
-        self, key: str, value: str, index: str, member: str, score: float, *, ttl_s: float | None, keep: int
+        self,
+        key: str,
+        value: str,
+        index: str,
+        member: str,
+        score: float,
+        *,
+        ttl_s: float | None,
+        keep: int,
+        first: str | None = None,
     ) -> list[str]:
         """`append` to `key` and `index_add` `member` to `index` (both expiring after `ttl_s`), then trim the index
         to its `keep` highest-scored members, as one atomic step; returns the members trimmed away. (A record and
-        its place in a per-principal index: a thread's turns, a job's events.)"""
+        its place in a per-principal index: a thread's turns, a job's events.) `first`: when the list at `key` is
+        absent, it is pushed before `value` in the same step (a record's header, written with its first item)."""
         ...
 
     async def items(self, key: str) -> list[str]:
@@ -210,17 +220,31 @@ class InProcessState:
             await self.incr(key, amount, ttl_s=ttl_s)
 
     async def append(self, key: str, value: str, *, ttl_s: float | None = None) -> int:
+        return self._append(key, value, ttl_s, None)
+
+    def _append(self, key: str, value: str, ttl_s: float | None, first: str | None) -> int:
         with self._lock:
             entry = self._live(key)
             items = entry.value if entry is not None and isinstance(entry.value, list) else []
+            if first is not None and not items:
+                items.append(first)
             items.append(value)
             self._store(key, items, ttl_s)
             return len(items)
 
     async def append_indexed(
-        self, key: str, value: str, index: str, member: str, score: float, *, ttl_s: float | None, keep: int
+        self,
+        key: str,
+        value: str,
+        index: str,
+        member: str,
+        score: float,
+        *,
+        ttl_s: float | None,
+        keep: int,
+        first: str | None = None,
     ) -> list[str]:
-        await self.append(key, value, ttl_s=ttl_s)
+        self._append(key, value, ttl_s, first)
         await self.index_add(index, member, score, ttl_s=ttl_s)
         return await self.index_trim(index, keep)
 

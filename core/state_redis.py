@@ -54,7 +54,9 @@ if ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1
 """
 
+# ARGV[6], when given: the list's first item, pushed only when the list is absent (a header with its first item).
 _APPEND_INDEXED = """
+if ARGV[6] and redis.call('EXISTS', KEYS[1]) == 0 then redis.call('RPUSH', KEYS[1], ARGV[6]) end
 redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 if ARGV[4] ~= '' then
@@ -239,13 +241,21 @@ class RedisState:
         return int(await self._with_expiry(self._append, key, value, ttl_s))
 
     async def append_indexed(
-        self, key: str, value: str, index: str, member: str, score: float, *, ttl_s: float | None, keep: int
+        self,
+        key: str,
+        value: str,
+        index: str,
+        member: str,
+        score: float,
+        *,
+        ttl_s: float | None,
+        keep: int,
+        first: str | None = None,
     ) -> list[str]:
-        removed = await self._do(
-            self._append_indexed(
-                keys=[PREFIX + key, PREFIX + index], args=[value, score, member, _ms(ttl_s) or "", keep]
-            )
-        )
+        args: list[Any] = [value, score, member, _ms(ttl_s) or "", keep]
+        if first is not None:
+            args.append(first)
+        removed = await self._do(self._append_indexed(keys=[PREFIX + key, PREFIX + index], args=args))
         return [str(member) for member in removed or []]
 
     async def items(self, key: str) -> list[str]:

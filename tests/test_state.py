@@ -64,6 +64,10 @@ async def test_the_state_contract_holds(redis_url: str | None) -> None:
         assert await state.append_indexed("rec:c", "3", "by-owner", "c", 3.0, ttl_s=60, keep=2) == ["a"]
         assert [m for m, _ in await state.index_members("by-owner")] == ["b", "c"]
         assert await state.items("rec:c") == ["3"]
+        # `first` goes in only when the list is new: a header written with the record's first item
+        assert await state.append_indexed("rec:d", "t1", "by-owner", "d", 4.0, ttl_s=60, keep=9, first="h") == []
+        assert await state.append_indexed("rec:d", "t2", "by-owner", "d", 5.0, ttl_s=60, keep=9, first="h") == []
+        assert await state.items("rec:d") == ["h", "t1", "t2"]
         assert await state.reserve_slot("rpm", 60, 5) == 0  # the first slot is now
         assert await state.reserve_slot("rpm", 60, 5) is None  # the next is 60 s away: beyond 5 s, not taken
         wait = await state.reserve_slot("rpm", 60, 120)

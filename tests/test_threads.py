@@ -72,14 +72,25 @@ async def test_threads_expire_and_are_bounded() -> None:
     await store.add_turn(first, "ai", "q2", "a2")
     await store.add_turn(first, "ai", "q3", "a3")
     assert [m.content for m in first.history("ai")] == ["q2", "a2", "q3", "a3"]  # oldest turn dropped
-    await store.new()
-    await store.new()  # a third thread: the least recently used goes
+    for _ in range(2):  # two more threads with a turn each: the least recently used goes
+        await store.add_turn(await store.new(), "ai", "q", "a")
     with pytest.raises(InvalidInputError):
         await store.get(first.id)
     survivor = await store.new()
+    await store.add_turn(survivor, "ai", "q", "a")
     now[0] = 61
     with pytest.raises(InvalidInputError, match="unknown or expired"):
         await store.get(survivor.id)
+
+
+async def test_threads_that_never_got_an_answer_do_not_push_a_real_one_out() -> None:
+    store = ThreadStore(ttl_s=60, max_threads=1, max_messages=4)
+    real = await store.new()
+    await store.add_turn(real, "ai", "q", "a")
+    for _ in range(3):  # calls whose provider failed: a thread was opened, no turn was ever added
+        await store.new()
+    assert [m.content for m in (await store.get(real.id)).history("ai")] == ["q", "a"]
+    assert [s.id for s in await store.summaries()] == [real.id]
 
 
 async def test_threads_survive_a_restart_with_sqlite(sim: Simulator, tmp_path: Path) -> None:

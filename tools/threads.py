@@ -11,7 +11,9 @@ Redis through `settings.state_url`) never lose each other's turns. Where threads
 - `settings.state_url`: the shared state (Redis), so every replica sees every thread;
 - `settings.threads_db`: a SQLite file, so threads survive a restart (and several local processes share it).
 A store that cannot be written is reported as an error before any provider is called (`touch`), so no answer is
-paid for and then lost.
+paid for and then lost. (In the state seam a new thread is written with its first turn, one step instead of two:
+the in-process store cannot fail, and with Redis every call reads the breaker's shared state before the provider
+is asked, so an unreachable Redis still fails first.)
 """
 
 from __future__ import annotations
@@ -188,8 +190,10 @@ def _turn_of(data: str) -> Turn:
 
 class _StateBackend:
     """Threads in the state seam: one append-only list per thread (a header with its creation time, then one
-    item per turn) and a per-principal index scored by last activity (LRU order and expiry). Creating a thread
-    and adding a turn are each one atomic step of the store."""
+    item per turn) and a per-principal index scored by last activity (LRU order and expiry). A thread reaches
+    the store with its first turn, header and turn in one atomic step (with Redis: one round trip per call, not
+    two; and a call that failed leaves no empty thread to push a real one out of the principal's `max_threads`).
+    Each later turn is one atomic step too, re-writing the header first if the thread expired meanwhile."""
 
     # A thread may name up to 50 AIs (ask_many's limit); only that many full histories are read back.
     MAX_AIS = 50
@@ -208,21 +212,8 @@ class _StateBackend:
     def _index(principal: str) -> str:
         return f"threads:{quote(principal, safe='')}"
 
-    async def _write(self, principal: str, thread_id: str, item: str, now: float) -> None:
-        evicted = await self._state.append_indexed(
-            self._key(principal, thread_id),
-            item,
-            self._index(principal),
-            thread_id,
-            now,
-            ttl_s=self._ttl_s,
-            keep=self._max_threads,
-        )
-        for stale in evicted:  # the principal's least recently used threads beyond max_threads
-            await self._state.delete(self._key(principal, stale))
-
     async def create(self, principal: str, thread_id: str, now: float) -> None:
-        await self._write(principal, thread_id, json.dumps({"created_at": now}), now)
+        return None  # written with its first turn (`append`)
 
     async def load(self, principal: str, thread_id: str, since: float) -> tuple[float, float, list[Turn]] | None:
         items = await self._state.items(self._key(principal, thread_id))
@@ -239,7 +230,18 @@ class _StateBackend:
         await self._state.index_add(self._index(principal), thread_id, now, ttl_s=self._ttl_s)
 
     async def append(self, principal: str, thread_id: str, created_at: float, turn: Turn) -> None:
-        await self._write(principal, thread_id, _turn_json(turn), turn.at)
+        evicted = await self._state.append_indexed(
+            self._key(principal, thread_id),
+            _turn_json(turn),
+            self._index(principal),
+            thread_id,
+            turn.at,
+            ttl_s=self._ttl_s,
+            keep=self._max_threads,
+            first=json.dumps({"created_at": created_at}),
+        )
+        for stale in evicted:  # the principal's least recently used threads beyond max_threads
+            await self._state.delete(self._key(principal, stale))
 
     async def listing(self, principal: str, since: float) -> list[str]:
         return [member for member, _ in await self._state.index_members(self._index(principal), min_score=since)]
