@@ -79,12 +79,14 @@ class StateStore(Protocol):
         *,
         ttl_s: float | None,
         keep: int,
-        first: str | None = None,
+        first: str = "",
+        evict_prefix: str = "",
     ) -> list[str]:
         """`append` to `key` and `index_add` `member` to `index` (both expiring after `ttl_s`), then trim the index
         to its `keep` highest-scored members, as one atomic step; returns the members trimmed away. (A record and
-        its place in a per-principal index: a thread's turns, a job's events.) `first`: when the list at `key` is
-        absent, it is pushed before `value` in the same step (a record's header, written with its first item)."""
+        its place in a per-principal index: a thread's turns, a job's events.) In the same step, when given:
+        `first` is pushed before `value` if the list at `key` is absent (a record's header, written with its first
+        item), and the record of each trimmed member, `evict_prefix + member`, is deleted."""
         ...
 
     async def items(self, key: str) -> list[str]:
@@ -220,13 +222,13 @@ class InProcessState:
             await self.incr(key, amount, ttl_s=ttl_s)
 
     async def append(self, key: str, value: str, *, ttl_s: float | None = None) -> int:
-        return self._append(key, value, ttl_s, None)
+        return self._append(key, value, ttl_s, "")
 
-    def _append(self, key: str, value: str, ttl_s: float | None, first: str | None) -> int:
+    def _append(self, key: str, value: str, ttl_s: float | None, first: str) -> int:
         with self._lock:
             entry = self._live(key)
             items = entry.value if entry is not None and isinstance(entry.value, list) else []
-            if first is not None and not items:
+            if first and not items:
                 items.append(first)
             items.append(value)
             self._store(key, items, ttl_s)
@@ -242,11 +244,16 @@ class InProcessState:
         *,
         ttl_s: float | None,
         keep: int,
-        first: str | None = None,
+        first: str = "",
+        evict_prefix: str = "",
     ) -> list[str]:
         self._append(key, value, ttl_s, first)
         await self.index_add(index, member, score, ttl_s=ttl_s)
-        return await self.index_trim(index, keep)
+        removed = await self.index_trim(index, keep)
+        if evict_prefix:
+            for gone in removed:
+                await self.delete(evict_prefix + gone)
+        return removed
 
     async def items(self, key: str) -> list[str]:
         with self._lock:

@@ -54,9 +54,11 @@ if ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1
 """
 
-# ARGV[6], when given: the list's first item, pushed only when the list is absent (a header with its first item).
+# ARGV[6] (or ''): the list's first item, pushed only when the list is absent (a header with its first item).
+# ARGV[7] (or ''): the prefix of the trimmed members' own records, deleted in the same step. (Those keys are not in
+# KEYS: a Redis Cluster would refuse the script, as it would any script here touching two principals' keys.)
 _APPEND_INDEXED = """
-if ARGV[6] and redis.call('EXISTS', KEYS[1]) == 0 then redis.call('RPUSH', KEYS[1], ARGV[6]) end
+if ARGV[6] ~= '' and redis.call('EXISTS', KEYS[1]) == 0 then redis.call('RPUSH', KEYS[1], ARGV[6]) end
 redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 if ARGV[4] ~= '' then
@@ -67,6 +69,9 @@ local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
 if excess <= 0 then return {} end
 local removed = redis.call('ZRANGE', KEYS[2], 0, excess - 1)
 redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
+if ARGV[7] ~= '' then
+  for _, member in ipairs(removed) do redis.call('DEL', ARGV[7] .. member) end
+end
 return removed
 """
 
@@ -250,11 +255,10 @@ class RedisState:
         *,
         ttl_s: float | None,
         keep: int,
-        first: str | None = None,
+        first: str = "",
+        evict_prefix: str = "",
     ) -> list[str]:
-        args: list[Any] = [value, score, member, _ms(ttl_s) or "", keep]
-        if first is not None:
-            args.append(first)
+        args = [value, score, member, _ms(ttl_s) or "", keep, first, PREFIX + evict_prefix if evict_prefix else ""]
         removed = await self._do(self._append_indexed(keys=[PREFIX + key, PREFIX + index], args=args))
         return [str(member) for member in removed or []]
 

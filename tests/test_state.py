@@ -68,6 +68,11 @@ async def test_the_state_contract_holds(redis_url: str | None) -> None:
         assert await state.append_indexed("rec:d", "t1", "by-owner", "d", 4.0, ttl_s=60, keep=9, first="h") == []
         assert await state.append_indexed("rec:d", "t2", "by-owner", "d", 5.0, ttl_s=60, keep=9, first="h") == []
         assert await state.items("rec:d") == ["h", "t1", "t2"]
+        # `evict_prefix`: a trimmed member's own record goes in the same step
+        trimmed = await state.append_indexed("rec:e", "5", "by-owner", "e", 6.0, ttl_s=60, keep=1, evict_prefix="rec:")
+        assert trimmed == ["b", "c", "d"]
+        assert [m for m, _ in await state.index_members("by-owner")] == ["e"]
+        assert [await state.items(f"rec:{m}") for m in "bcde"] == [[], [], [], ["5"]]
         assert await state.reserve_slot("rpm", 60, 5) == 0  # the first slot is now
         assert await state.reserve_slot("rpm", 60, 5) is None  # the next is 60 s away: beyond 5 s, not taken
         wait = await state.reserve_slot("rpm", 60, 120)

@@ -239,9 +239,11 @@ class _StateBackend:
             ttl_s=self._ttl_s,
             keep=self._max_threads,
             first=json.dumps({"created_at": created_at}),
+            evict_prefix=self._key(principal, ""),  # the least recently used threads beyond max_threads go too
         )
-        for stale in evicted:  # the principal's least recently used threads beyond max_threads
-            await self._state.delete(self._key(principal, stale))
+        for stale in evicted:
+            if quote(stale, safe="") != stale:  # (never for ids we make) its key is not the prefix + the id
+                await self._state.delete(self._key(principal, stale))
 
     async def listing(self, principal: str, since: float) -> list[str]:
         return [member for member, _ in await self._state.index_members(self._index(principal), min_score=since)]
