@@ -19,6 +19,7 @@ from typing import Any
 
 import anyio
 import httpx2
+import redis.asyncio as aioredis
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -94,23 +95,47 @@ async def http_session(port: int) -> AsyncIterator[Client]:
 
 async def p50_ask_one(plain: int, one: int, two: tuple[int, int], calls: int) -> tuple[float, float, float]:
     """Median ask_one latency over HTTP for (one plain replica, one Redis replica, two Redis replicas taking turns).
-    The three are measured interleaved, call by call, so a machine busy with other work slows all three alike."""
+    The three are measured interleaved, call by call, so a machine busy with other work slows all three alike, and
+    the order within each round rotates, so none of them is always the one that runs right after another."""
     async with (
         http_session(plain) as on_plain,
         http_session(one) as on_one,
         http_session(two[0]) as on_first,
         http_session(two[1]) as on_second,
     ):
-        for client in (on_plain, on_one, on_first, on_second):
-            await client.call_tool("ask_one", {"ai": "ai", "prompt": "warm up"})
+        for _ in range(10):  # connections, scripts and lazily built clients ready on every replica
+            for client in (on_plain, on_one, on_first, on_second):
+                await client.call_tool("ask_one", {"ai": "ai", "prompt": "warm up"})
         timings: dict[str, list[float]] = {"plain": [], "one": [], "two": []}
         for n in range(calls):
-            for label, client in (("plain", on_plain), ("one", on_one), ("two", (on_first, on_second)[n % 2])):
+            variants = [("plain", on_plain), ("one", on_one), ("two", (on_first, on_second)[n % 2])]
+            for label, client in variants[n % 3 :] + variants[: n % 3]:
                 started = time.perf_counter()
                 result = await client.call_tool("ask_one", {"ai": "ai", "prompt": f"p{n}"})
                 timings[label].append(time.perf_counter() - started)
                 assert not result.is_error, result
     return median(timings["plain"]), median(timings["one"]), median(timings["two"])
+
+
+async def redis_round_trips(url: str, port: int) -> list[str]:
+    """The Redis commands one ask_one (no thread_id) sends, one per round trip (the commands a Lua script runs
+    inside one EVALSHA are left out), read from Redis's MONITOR stream around one call."""
+    stop = "junior-ai-bench:end-of-call"
+    watcher = aioredis.Redis.from_url(url, decode_responses=True)
+    stopper = aioredis.Redis.from_url(url, decode_responses=True)
+    try:
+        await stopper.ping()
+        async with http_session(port) as client, watcher.monitor() as monitor:
+            await client.call_tool("ask_one", {"ai": "ai", "prompt": "count"})
+            await stopper.get(stop)
+            commands = []
+            while (seen := await monitor.next_command())["command"] != f"GET {stop}":
+                if seen["client_type"] != "lua":
+                    commands.append(str(seen["command"]).split()[0])
+    finally:
+        await watcher.aclose()
+        await stopper.aclose()
+    return commands
 
 
 async def concurrent_calls(ports: list[int], total: int, sessions_per_replica: int) -> tuple[int, int, float]:
@@ -162,6 +187,7 @@ async def replicas(sim_port: int, calls: int, concurrent: int, row: Any) -> list
         (r1, pid1) = stack.enter_context(http_server(shared, directory / "r1.log"))
         (r2, pid2) = stack.enter_context(http_server(shared, directory / "r2.log"))
         base, one, two = await p50_ask_one(p0, r1, (r1, r2), calls)
+        commands = await redis_round_trips(url, r1)
         for label, value in (("1 replica + Redis", one), ("2 replicas + Redis", two)):
             rows.append(
                 row(
@@ -174,6 +200,17 @@ async def replicas(sim_port: int, calls: int, concurrent: int, row: Any) -> list
                     value / base <= 1.2,
                 )
             )
+        rows.append(
+            row(
+                "Redis round trips per ask_one (no thread_id)",
+                "commands sent (MONITOR)",
+                f"{len(commands)}: {' '.join(commands)}",
+                "-",
+                None,
+                "reported",
+                None,
+            )
+        )
         failures, mixed, wall = await concurrent_calls([r1, r2], concurrent, 10)
         peaks = [peak_rss_mb(pid) or 0.0 for pid in (pid1, pid2)]
         rows.append(

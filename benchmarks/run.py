@@ -589,7 +589,7 @@ async def run_sections(quick: bool, chosen: set[str]) -> dict[str, list[Row]]:
             ran["context"] = await context_bench.host_tokens(port, Row)
             ran["context"] += context_bench.assembly(3 if quick else 7, Row)
         if "replicas" in chosen:
-            ran["replicas"] = await replicas(port, 100 if quick else 300, 1000, Row)
+            ran["replicas"] = await replicas(port, 100 if quick else 400, 1000, Row)
         if "sessions" in chosen:
             ran["sessions"] = await abandoned_sessions(port, 1_000 if quick else 10_000, Row)
         if "library" in chosen:

@@ -258,7 +258,8 @@ class RedisState:
         first: str = "",
         evict_prefix: str = "",
     ) -> list[str]:
-        args = [value, score, member, _ms(ttl_s) or "", keep, first, PREFIX + evict_prefix if evict_prefix else ""]
+        evict = PREFIX + evict_prefix if evict_prefix else ""
+        args: list[str | float] = [value, score, member, _ms(ttl_s) or "", keep, first, evict]
         removed = await self._do(self._append_indexed(keys=[PREFIX + key, PREFIX + index], args=args))
         return [str(member) for member in removed or []]
 
