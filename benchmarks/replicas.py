@@ -139,34 +139,53 @@ async def redis_round_trips(url: str, port: int) -> list[str]:
 
 
 async def concurrent_calls(ports: list[int], total: int, sessions_per_replica: int) -> tuple[int, int, float]:
-    """`total` concurrent ask_one calls over the replicas: (failures, mixed-up answers, wall seconds)."""
+    """`total` concurrent ask_one calls over the replicas: (failures, mixed-up answers, wall seconds). A session
+    that breaks down (its teardown raising) counts as failures too, instead of ending the run unreported."""
     failures = mixed = 0
-    async with AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(http_session(port)) for port in ports for _ in range(sessions_per_replica)
-        ]
+    started = time.perf_counter()
 
-        async def one(n: int) -> None:
-            nonlocal failures, mixed
-            try:
-                result = await clients[n % len(clients)].call_tool("ask_one", {"ai": "ai", "prompt": f"call-{n}-end"})
-            except Exception:
-                failures += 1
-                return
-            text = (result.structured_content or {}).get("text") or ""
-            if result.is_error:
-                failures += 1
-                if failures <= 3:
-                    print(f"call {n} failed: {result.content}"[:300], file=sys.stderr)
-            elif f"call-{n}-end" not in text:
-                mixed += 1
+    async def one(client: Client, n: int) -> None:
+        nonlocal failures, mixed
+        try:
+            result = await client.call_tool("ask_one", {"ai": "ai", "prompt": f"call-{n}-end"})
+        except Exception as error:
+            failures += 1
+            if failures <= 3:
+                print(f"call {n} raised: {error!r}"[:300], file=sys.stderr)
+            return
+        text = (result.structured_content or {}).get("text") or ""
+        if result.is_error:
+            failures += 1
+            if failures <= 3:
+                print(f"call {n} failed: {result.content}"[:300], file=sys.stderr)
+        elif f"call-{n}-end" not in text:
+            mixed += 1
 
-        started = time.perf_counter()
-        async with anyio.create_task_group() as tg:
-            for n in range(total):
-                tg.start_soon(one, n)
+    try:
+        async with AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(http_session(port))
+                for port in ports
+                for _ in range(sessions_per_replica)
+            ]
+            started = time.perf_counter()
+            async with anyio.create_task_group() as tg:
+                for n in range(total):
+                    tg.start_soon(one, clients[n % len(clients)], n)
+            wall = time.perf_counter() - started
+    except* Exception as group:
+        leaves = _leaves(group)
+        print(f"{len(leaves)} sessions broke down; the first: {leaves[0]!r}"[:500], file=sys.stderr)
+        failures += len(leaves)
         wall = time.perf_counter() - started
     return failures, mixed, wall
+
+
+def _leaves(group: BaseExceptionGroup[Exception]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for error in group.exceptions:
+        found.extend(_leaves(error) if isinstance(error, BaseExceptionGroup) else [error])
+    return found
 
 
 def _config(sim_port: int, state_url: str | None, **settings: Any) -> Path:
