@@ -11,7 +11,7 @@ import anyio
 import pytest
 from mcp.client.client import Client
 
-from junior_ai.ai.simulator import Simulator
+from junior_ai.ai.simulator import Fault, Scenario, Simulator
 from junior_ai.core.config import Settings
 from junior_ai.core.errors import InvalidInputError
 from junior_ai.server.app import build_server
@@ -91,6 +91,31 @@ async def test_threads_that_never_got_an_answer_do_not_push_a_real_one_out() -> 
         await store.new()
     assert [m.content for m in (await store.get(real.id)).history("ai")] == ["q", "a"]
     assert [s.id for s in await store.summaries()] == [real.id]
+
+
+async def test_the_thread_id_of_an_ask_many_whose_every_ai_failed_still_continues(sim: Simulator) -> None:
+    sim.set_scenario("down", Scenario(fault=Fault(kind="status", status=400)))  # a caller's mistake: no retries
+    config = config_of(openai_ai(sim, "a", "down"), openai_ai(sim, "b", "down"))
+    async with Client(build_server(config)) as client:
+        first = await client.call_tool("ask_many", {"prompt": "anyone?"})
+        thread_id = (first.structured_content or {})["thread_id"]
+        sim.set_scenario("down", Scenario())
+        again = await client.call_tool("ask_one", {"ai": "a", "prompt": "now?", "thread_id": thread_id})
+    assert (first.structured_content or {})["ok_count"] == 0
+    assert not again.is_error, text_of(again)
+    assert (again.structured_content or {})["thread_id"] == thread_id
+
+
+async def test_a_new_thread_is_stored_by_its_first_turn_or_by_keep() -> None:
+    store = ThreadStore(ttl_s=60, max_threads=5, max_messages=4)
+    unanswered, answered, kept = await store.new(), await store.new(), await store.new()
+    await store.add_turn(answered, "ai", "q", "a")
+    await store.keep(kept)
+    await store.keep(answered)  # already stored: nothing happens
+    with pytest.raises(InvalidInputError):
+        await store.get(unanswered.id)
+    assert [m.content for m in (await store.get(answered.id)).history("ai")] == ["q", "a"]
+    assert (await store.get(kept.id)).histories == {}
 
 
 async def test_threads_survive_a_restart_with_sqlite(sim: Simulator, tmp_path: Path) -> None:

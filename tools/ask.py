@@ -123,6 +123,8 @@ async def ask_one(
         result = ok_result(ai, response)
         if thread is not None and threads is not None:
             await threads.add_turn(thread, ai, prompt, response.text)
+    if thread is not None and threads is not None:
+        await threads.keep(thread)  # no answer to add (cut short, invalid output): its id must still work
     (trimmed,) = trim_results([result], registry, store)
     return AskOneResult(**trimmed.model_dump(), thread_id=thread.id if thread else None, **_reported(bundle))
 
@@ -202,6 +204,7 @@ async def ask_many(
         for result in results:
             if result.ok and result.text is not None:
                 await threads.add_turn(thread, result.ai, prompt, result.text)
+        await threads.keep(thread)  # every AI failed: its id must still work
     ok_count = sum(r.ok for r in results)
     return AskManyResult(
         thread_id=thread.id if thread else None,

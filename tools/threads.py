@@ -30,7 +30,7 @@ from typing import Protocol, TypeVar
 from urllib.parse import quote
 
 import anyio.to_thread
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from junior_ai.ai.types import Message
 from junior_ai.core.errors import InvalidInputError
@@ -47,6 +47,8 @@ class Thread(BaseModel):
     created_at: float
     updated_at: float
     histories: dict[str, list[Message]] = Field(default_factory=dict)
+    _unsaved: bool = PrivateAttr(default=False)
+    """New, and not in the store yet: the state seam writes a thread with its first turn."""
 
     def history(self, ai: str) -> tuple[Message, ...]:
         return tuple(self.histories.get(ai, ()))
@@ -69,6 +71,9 @@ class Turn:
 
 
 class _Backend(Protocol):
+    header_with_first_turn: bool
+    """`create` is left to the first `append` (or to `ThreadStore.keep`), which writes the thread with its turn."""
+
     async def create(self, principal: str, thread_id: str, now: float) -> None: ...
 
     async def load(self, principal: str, thread_id: str, since: float) -> tuple[float, float, list[Turn]] | None:
@@ -127,8 +132,18 @@ class ThreadStore:
     async def new(self) -> Thread:
         now = self._clock()
         thread = Thread(id=secrets.token_hex(8), created_at=now, updated_at=now)
-        await self._backend.create(self.principal, thread.id, now)
+        if self._backend.header_with_first_turn:
+            thread._unsaved = True
+        else:
+            await self._backend.create(self.principal, thread.id, now)
         return thread
+
+    async def keep(self, thread: Thread) -> None:
+        """Make sure a thread whose id goes back to the caller exists, turn or not (every answer failed, or was
+        cut short): written now if no turn wrote it. Nothing to do (no round trip) once a turn was added."""
+        if thread._unsaved:
+            await self._backend.create(self.principal, thread.id, thread.created_at)
+            thread._unsaved = False
 
     async def get(self, thread_id: str) -> Thread:
         """The live thread, or an `InvalidInputError` saying it is unknown or expired (and what to do)."""
@@ -151,6 +166,7 @@ class ThreadStore:
     async def add_turn(self, thread: Thread, ai: str, prompt: str, answer: str) -> None:
         turn = Turn(ai=ai, prompt=prompt, answer=answer, at=self._clock())
         await self._backend.append(self.principal, thread.id, thread.created_at, turn)
+        thread._unsaved = False
         self._extend(thread, turn)
 
     async def summaries(self) -> list[ThreadSummary]:
@@ -197,6 +213,7 @@ class _StateBackend:
 
     # A thread may name up to 50 AIs (ask_many's limit); only that many full histories are read back.
     MAX_AIS = 50
+    header_with_first_turn = True
 
     def __init__(self, state: StateStore, ttl_s: float, max_threads: int, max_messages: int) -> None:
         self._state = state
@@ -213,7 +230,7 @@ class _StateBackend:
         return f"threads:{quote(principal, safe='')}"
 
     async def create(self, principal: str, thread_id: str, now: float) -> None:
-        return None  # written with its first turn (`append`)
+        await self._write(principal, thread_id, now, json.dumps({"created_at": now}), "")
 
     async def load(self, principal: str, thread_id: str, since: float) -> tuple[float, float, list[Turn]] | None:
         items = await self._state.items(self._key(principal, thread_id))
@@ -230,15 +247,18 @@ class _StateBackend:
         await self._state.index_add(self._index(principal), thread_id, now, ttl_s=self._ttl_s)
 
     async def append(self, principal: str, thread_id: str, created_at: float, turn: Turn) -> None:
+        await self._write(principal, thread_id, turn.at, _turn_json(turn), json.dumps({"created_at": created_at}))
+
+    async def _write(self, principal: str, thread_id: str, now: float, item: str, header: str) -> None:
         evicted = await self._state.append_indexed(
             self._key(principal, thread_id),
-            _turn_json(turn),
+            item,
             self._index(principal),
             thread_id,
-            turn.at,
+            now,
             ttl_s=self._ttl_s,
             keep=self._max_threads,
-            first=json.dumps({"created_at": created_at}),
+            first=header,
             evict_prefix=self._key(principal, ""),  # the least recently used threads beyond max_threads go too
         )
         for stale in evicted:
@@ -256,6 +276,7 @@ class _SqliteBackend:
     """Threads in a SQLite file: one row per thread and one per turn, written in their own transactions, so
     processes sharing the file interleave their turns instead of overwriting each other's."""
 
+    header_with_first_turn = False  # its row is written at once: a file that cannot be written fails before a call
     SCHEMA = (
         "CREATE TABLE IF NOT EXISTS thread_meta (id TEXT PRIMARY KEY, principal TEXT NOT NULL, "
         "created_at REAL NOT NULL, updated_at REAL NOT NULL)",
