@@ -117,11 +117,13 @@ class OpenAICompatibleClient:
 
     def _adapted(self, request: GenerateRequest) -> tuple[str, dict[str, Any], tuple[str, ...]]:
         model = request.model or self._config.model
-        remembered = self._memory.knows(model, PDF_AS_TEXT)
-        pdf_native = reads_pdf_natively(self._config) and not remembered
-        why = f"model {model} refused PDF files before" if remembered else pdf_as_text_reason(self._config)
-        params, notes = self._memory.apply(model, self._params(request, pdf_native=pdf_native, pdf_why=why))
         pdfs = pdf_names(request.context)
+        pdf_native, why = True, ""  # only a PDF in the context asks how PDFs are sent (not worked out per call)
+        if pdfs:
+            remembered = self._memory.knows(model, PDF_AS_TEXT)
+            pdf_native = reads_pdf_natively(self._config) and not remembered
+            why = f"model {model} refused PDF files before" if remembered else pdf_as_text_reason(self._config)
+        params, notes = self._memory.apply(model, self._params(request, pdf_native=pdf_native, pdf_why=why))
         if pdfs and not pdf_native:
             if self._memory.knows(model, PDF_AS_TEXT):
                 notes = (*notes, note(PDF_AS_TEXT, model))
@@ -162,8 +164,7 @@ class OpenAICompatibleClient:
     async def generate(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse:
         started = time.perf_counter()
         completion, _model, notes = await self._create(request, timeout_s)
-        response = self._to_response(completion, started, "async")
-        return response.model_copy(update={"adaptations": notes})
+        return self._to_response(completion, started, "async", notes)
 
     def generate_sync(self, request: GenerateRequest, *, timeout_s: float) -> AIResponse:
         started = time.perf_counter()
@@ -176,8 +177,7 @@ class OpenAICompatibleClient:
                 if self._learned(exc, model, params):
                     continue
                 raise self._translate(exc, timeout_s, async_path=False, request=request) from exc
-        response = self._to_response(completion, started, "sync_fallback")
-        return response.model_copy(update={"adaptations": notes})
+        return self._to_response(completion, started, "sync_fallback", notes)
 
     async def stream(
         self, request: GenerateRequest, *, timeout_s: float, idle_timeout_s: float
@@ -306,7 +306,9 @@ class OpenAICompatibleClient:
             await self._async.close()
         self._sync.close()
 
-    def _to_response(self, completion: object, started: float, path: str) -> AIResponse:
+    def _to_response(
+        self, completion: object, started: float, path: str, adaptations: tuple[str, ...] = ()
+    ) -> AIResponse:
         if not isinstance(completion, ChatCompletion) or not completion.choices:
             raise MalformedResponseError(
                 f"{self._config.name} answered with something that is not a chat completion.",
@@ -324,6 +326,7 @@ class OpenAICompatibleClient:
             reported_cost_usd=_reported_cost(completion.usage),
             latency_ms=(time.perf_counter() - started) * 1000,
             path="async" if path == "async" else "sync_fallback",
+            adaptations=adaptations,
         )
 
     def _translate(

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
@@ -129,13 +130,20 @@ class Cost(BaseModel):
 
 def provider_id_for(ai: AIConfig) -> str | None:
     """The genai-prices provider id for `ai`, "local" for a local server, None when nothing says which."""
-    if ai.name in PROVIDER_IDS:
-        return PROVIDER_IDS[ai.name]
-    if ai.name in LOCAL_PRESETS:
+    return _provider_id(ai.name, ai.provider, ai.base_url)
+
+
+@lru_cache(maxsize=256)
+def _provider_id(name: str, provider: str, base_url: str | None) -> str | None:
+    # Cached: every call is priced (and its price prefetched), and parsing the base_url each time showed in a
+    # profile of a batch of fast calls.
+    if name in PROVIDER_IDS:
+        return PROVIDER_IDS[name]
+    if name in LOCAL_PRESETS:
         return "local"
-    if ai.provider == "gemini":
+    if provider == "gemini":
         return "google"
-    parsed = urlparse(ai.base_url or "")
+    parsed = urlparse(base_url or "")
     if parsed.port in _LOCAL_PORTS and _is_local_host(parsed.hostname):
         return "local"
     return HOST_PROVIDERS.get(parsed.hostname or "")

@@ -29,6 +29,12 @@ _KEY_PATTERNS = re.compile(
 )
 
 
+def _may_match(text: str) -> bool:
+    """False when no key pattern can match: each needs one of these pieces. The pattern tries six alternatives at
+    every character (~30 µs for one batch result line); these checks take about a microsecond."""
+    return "sk-" in text or "xai-" in text or "AIza" in text or "=" in text or "://" in text or "bearer" in text.lower()
+
+
 def _mask(match: re.Match[str]) -> str:
     # Keep the `?key=` / `://` the match started with, so the text still reads as a URL.
     return (match.group("query") or match.group("scheme") or "") + MASK
@@ -56,7 +62,7 @@ class SecretRegistry:
         for secret in secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
-        return _KEY_PATTERNS.sub(_mask, text)
+        return _KEY_PATTERNS.sub(_mask, text) if _may_match(text) else text
 
 
 SECRETS = SecretRegistry()
