@@ -34,6 +34,23 @@ def test_redact_scrubs_known_keys_and_key_shaped_strings() -> None:
     assert cleaned.count(MASK) == 4
 
 
+def test_redact_masks_every_key_shape_however_it_is_written_and_leaves_plain_text_alone() -> None:
+    # The patterns are only tried when a piece they all need is present: each shape must still be caught.
+    shapes = [
+        "sk-abcdefghijklmnop1234",
+        "xai-abcdefghijklmnop1234",
+        "AIzaSyD-abcdefghijklmnopqrstu",
+        "BEARER abcdefgh.ijkl",
+        "bEaReR abcdefgh.ijkl",
+        "https://x/v1?TOKEN=s3cr3t-value",
+        "https://user:pa55word@host/v1",
+    ]
+    for shape in shapes:
+        assert redact(f'{{"text": "see {shape} here"}}').count(MASK) == 1, shape
+    plain = '{"index":1,"status":"ok","text":"[batch-0ms] reply: Echo item number 7","latency_ms":1.5}'
+    assert redact(plain) == plain
+
+
 async def test_no_key_in_logs_errors_or_results_across_faults(sim: Simulator, log_output: io.StringIO) -> None:
     echo = f"Incorrect API key provided: {OPENAI_KEY} / {GEMINI_KEY}"
     sim.set_scenario("auth-o", Scenario(fault=Fault(kind="status", status=401, message=echo)))
