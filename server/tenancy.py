@@ -161,11 +161,12 @@ class _CallHold:
         self.finished = True
         with anyio.CancelScope(shield=True):
             try:
-                await self.results.flush()
-            except StateUnavailableError as error:  # the texts stay readable on this replica until they expire
-                log.warning("results_flush_failed", error=str(error))
-            try:
-                await self.tenancy.record(self.scope)
+                try:
+                    await self.results.flush()
+                except StateUnavailableError as error:  # the texts stay readable on this replica until they expire
+                    log.warning("results_flush_failed", error=str(error))
+                finally:
+                    await self.tenancy.record(self.scope)
             finally:
                 if self.slot is not None:
                     key, member = self.slot
@@ -181,7 +182,8 @@ _CURRENT_HOLD: ContextVar[_CallHold | None] = ContextVar("junior_ai_call_hold", 
 
 @dataclass
 class HandOver:
-    """A tool call's slot and usage, handed to the job its work goes on in: `done` when the job ends."""
+    """A tool call's slot, usage and kept results, handed to the job its work goes on in: `done` when the job
+    ends (before its record says done)."""
 
     hold: _CallHold | None
 
