@@ -6,7 +6,8 @@ dies mid-call frees its slots when their leases run out; with a daily budget, ev
 estimated cost in the shared ledger before it is sent and settles to the actual cost after (`_Ledger`), so
 concurrent calls cannot all pass the check on one stale total. Afterwards the call's usage is added to the
 principal's usage and any kept results are written to the shared state. A call whose work goes on as a job
-hands its slot and usage over to the job (`hand_over_call`): they are released and recorded when the job ends.
+hands its slot, usage and kept results over to the job (`hand_over_call`): they are released, recorded and
+written when the job ends, before its record says done.
 Threads and kept results are handed out as views scoped to the principal.
 """
 
@@ -141,22 +142,31 @@ class _Ledger:
 
 @dataclass
 class _CallHold:
-    """What one tool call holds until it ends: its slot (if counted) and its usage to record."""
+    """What one tool call holds until it ends: its slot (if counted), its usage to record and its kept results
+    still to write to the shared state."""
 
     tenancy: Tenancy
     scope: CallScope
     slot: tuple[str, str] | None
+    results: ResultStore
     handed_over: bool = False
     finished: bool = False
 
     async def finish(self) -> None:
-        """Record the usage and give the slot back, once, shielded from cancellation (also at shutdown)."""
+        """Write the kept results, record the usage and give the slot back, once, shielded from cancellation
+        (also at shutdown). A job ends here before its record says done: its result URIs read on every replica
+        by the time it can be collected."""
         if self.finished:
             return
         self.finished = True
         with anyio.CancelScope(shield=True):
             try:
-                await self.tenancy.record(self.scope)
+                try:
+                    await self.results.flush()
+                except StateUnavailableError as error:  # the texts stay readable on this replica until they expire
+                    log.warning("results_flush_failed", error=str(error))
+                finally:
+                    await self.tenancy.record(self.scope)
             finally:
                 if self.slot is not None:
                     key, member = self.slot
@@ -172,7 +182,8 @@ _CURRENT_HOLD: ContextVar[_CallHold | None] = ContextVar("junior_ai_call_hold", 
 
 @dataclass
 class HandOver:
-    """A tool call's slot and usage, handed to the job its work goes on in: `done` when the job ends."""
+    """A tool call's slot, usage and kept results, handed to the job its work goes on in: `done` when the job
+    ends (before its record says done)."""
 
     hold: _CallHold | None
 
@@ -231,7 +242,8 @@ class Tenancy:
                 )
             self.leases.hold(*slot)
         scope = CallScope(principal, usd_per_day=limits.usd_per_day, now=now)
-        hold = _CallHold(self, scope, slot)
+        views = self.views(principal)
+        hold = _CallHold(self, scope, slot, views.results)
         try:
             if spends and limits.usd_per_day is not None:
                 scope.spent_before_usd = float(await self.state.get(self.spend_key(principal, now)) or 0.0)
@@ -240,8 +252,9 @@ class Tenancy:
             token = CURRENT_SCOPE.set(scope)
             held = _CURRENT_HOLD.set(hold)
             try:
-                views = self.views(principal)
                 yield views
+                # An answer naming a URI the other replicas cannot read is an error; a failed or handed-over
+                # call's results are written by `finish` (by the job, when it ends).
                 await views.results.flush()
             finally:
                 _CURRENT_HOLD.reset(held)

@@ -120,3 +120,22 @@ async def test_a_job_started_on_one_replica_is_collected_on_the_other_and_its_wo
     assert not done.is_error, text_of(done)
     assert (done.structured_content or {})["status"] == "ok" and "long one" in text_of(done)
     assert len(sim.state.requests("job-model")) == 1  # run by replica one only, never again by replica two
+
+
+async def test_a_background_jobs_trimmed_answer_reads_in_full_on_the_replica_that_collected_it(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    # The job keeps its full answer after the call that started it returned; no other call comes after it on
+    # replica one, so only the job itself can have written the text to Redis before its record said done.
+    sim.set_scenario("long-model", Scenario(replies=("L" * 8_000,)))
+    with two_replicas(tmp_path, simulated_ai(sim, "long-model"), {"output_budget_tokens": 1_000}) as (one, two, _r):
+        async with mcp_session(one.url) as on_one:
+            started = await on_one.call_tool("ask_one", {"ai": "ai", "prompt": "long answer", "background": True})
+        job_id = (started.structured_content or {})["job_id"]
+        async with mcp_session(two.url) as on_two:
+            done = await on_two.call_tool("collect", {"job_id": job_id, "wait_s": 60})
+            uri = RESULT.search(text_of(done))
+            assert uri is not None, text_of(done)
+            full = await read_text(on_two, uri.group(0))
+    assert not done.is_error, text_of(done)
+    assert full == "L" * 8_000

@@ -35,7 +35,6 @@ class _Backing:
     """What every principal's view of one store shares."""
 
     items: OrderedDict[tuple[str, str, str], _Kept] = field(default_factory=OrderedDict)
-    pending: list[tuple[str, str]] = field(default_factory=list)
     size: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -45,8 +44,10 @@ class ResultStore:
     in total size. Another principal's result id reads as absent.
 
     `put` is synchronous (trimming happens inside plain functions); with a shared `state` (Redis) each put is
-    also queued, and `flush` writes the queue there, so the server flushes before it answers and a URI handed
-    out by one replica reads on every other."""
+    also queued, and `flush` writes the queue there, so the server flushes before it answers (and a job before
+    its record says done) and a URI handed out by one replica reads on every other. The queue is this view's
+    own (`scoped` gives each tool call one): a flush returns only once this call's texts are written, never
+    while another call's flush is still writing them."""
 
     def __init__(
         self,
@@ -64,6 +65,7 @@ class ResultStore:
         self._state = state if state is not None and state.shared else None
         self.principal = principal
         self._backing = _backing or _Backing()
+        self._pending: list[tuple[str, str]] = []
 
     def scoped(self, principal: str) -> ResultStore:
         return ResultStore(
@@ -96,7 +98,7 @@ class ResultStore:
                 _, evicted = backing.items.popitem(last=False)
                 backing.size -= len(evicted.text.encode())
             if self._state is not None:
-                backing.pending.append((self._state_key(result_id, key), text))
+                self._pending.append((self._state_key(result_id, key), text))
         # The key is percent-encoded: keys hold AI labels such as `openai:vendor/model`, and a raw `/` would make
         # the URI unreadable (it would not match the template).
         return RESULT_URI.format(result_id=result_id, key=quote(key, safe=""))
@@ -106,7 +108,7 @@ class ResultStore:
         if self._state is None:
             return
         with self._backing.lock:
-            pending, self._backing.pending = self._backing.pending, []
+            pending, self._pending = self._pending, []
         for state_key, text in pending:
             await self._state.put(state_key, text, ttl_s=self._ttl_s)
 
