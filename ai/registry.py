@@ -26,7 +26,7 @@ from junior_ai.core.errors import InvalidInputError, NoAIConfiguredError
 from junior_ai.core.log import get_logger
 from junior_ai.core.pricing import PriceBook
 from junior_ai.core.redact import redact
-from junior_ai.core.suggest import did_you_mean
+from junior_ai.core.suggest import did_you_mean, quoted
 from junior_ai.core.usage import AIStats
 
 if TYPE_CHECKING:
@@ -224,7 +224,9 @@ class AIRegistry:
         if entry is not None:
             return entry
         known = sorted(self._entries)
-        raise InvalidInputError(f"unknown AI {name!r}.{did_you_mean(name, known)} Configured AIs: {', '.join(known)}.")
+        raise InvalidInputError(
+            f"unknown AI {quoted(name)}.{did_you_mean(name, known)} Configured AIs: {', '.join(known)}."
+        )
 
     def resolve(self, target: str) -> Target:
         """`name`, `name:model` or an alias → which AI and model to call. Never guesses: an unknown AI or model is
@@ -237,11 +239,11 @@ class AIRegistry:
             suggestion = did_you_mean(name, known)
             aliases = f"; aliases: {', '.join(sorted(self.config.aliases))}" if self.config.aliases else ""
             raise InvalidInputError(
-                f"unknown AI {name!r}.{suggestion} Configured AIs: {', '.join(sorted(self._entries))}{aliases}."
+                f"unknown AI {quoted(name)}.{suggestion} Configured AIs: {', '.join(sorted(self._entries))}{aliases}."
             )
         entry = self._entries[name]
         if separator and not model:
-            raise InvalidInputError(f"{target!r} names no model after ':'. Use '{name}' or '{name}:<model>'.")
+            raise InvalidInputError(f"{quoted(target)} names no model after ':'. Use '{name}' or '{name}:<model>'.")
         if model:
             self._check_model(entry, model)
         return Target(label=target, ai=name, model=model or None)
@@ -261,7 +263,7 @@ class AIRegistry:
         suggestion = did_you_mean(model, known, n=3, cutoff=0.5)
         source = "allowed_models" if allowed is not None else "the provider's model list"
         raise InvalidInputError(
-            f"{entry.name} has no model {model!r} in {source}.{suggestion} list_models shows them all."
+            f"{entry.name} has no model {quoted(model)} in {source}.{suggestion} list_models shows them all."
         )
 
     def require_any(self) -> None:

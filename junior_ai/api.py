@@ -34,7 +34,7 @@ from junior_ai.api_types import Answer
 from junior_ai.core.config import JuniorConfig, config_from_mapping, load_config
 from junior_ai.core.errors import InvalidInputError, InvalidOutputError, ProviderTimeoutError
 from junior_ai.core.log import configure_library_logging
-from junior_ai.tools.arguments import AskManyArgs, AskOneArgs, ConsensusArgs
+from junior_ai.tools.arguments import AskManyArgs, AskOneArgs, ConsensusArgs, MapArgs, StreamArgs
 from junior_ai.tools.ask import ask_many, ask_one
 from junior_ai.tools.collab.consensus import consensus
 from junior_ai.tools.collab.results import ConsensusResult
@@ -134,7 +134,7 @@ class JuniorAI:
         json_schema: dict[str, Any] | None = None,
         reasoning_effort: str | None = None,
         timeout_s: float | None = None,
-        files: Sequence[str] | None = None,
+        files: str | Sequence[str] | None = None,
         diff: str | None = None,
     ) -> Answer:
         """One AI's answer. With `json_schema`, `answer.data` is the parsed, validated value; an answer that
@@ -143,7 +143,7 @@ class JuniorAI:
         (also a TimeoutError) or `RateLimitedError` (with `retry_after_s`)."""
         args = AskOneArgs.parse(
             reasoning_effort=reasoning_effort,
-            files=list(files) if files is not None else None,
+            files=as_list(files),
             diff=diff,
             ai=ai,
             prompt=prompt,
@@ -172,7 +172,7 @@ class JuniorAI:
         self,
         prompt: str,
         *,
-        ais: Sequence[str] | None = None,
+        ais: str | Sequence[str] | None = None,
         system: str | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -181,17 +181,17 @@ class JuniorAI:
         timeout_s: float | None = None,
         deadline_s: float | None = None,
         min_responses: int | None = None,
-        files: Sequence[str] | None = None,
+        files: str | Sequence[str] | None = None,
         diff: str | None = None,
     ) -> AskManyResult:
         """Several AIs at once (all enabled ones when `ais` is None). `.results` has one entry per AI with its
         own `status` ("ok", "timeout", "invalid_output", ...): one AI failing never fails the others."""
         args = AskManyArgs.parse(
             reasoning_effort=reasoning_effort,
-            files=list(files) if files is not None else None,
+            files=as_list(files),
             diff=diff,
             prompt=prompt,
-            ais=list(ais) if ais is not None else None,
+            ais=as_list(ais),
             system=system,
             temperature=temperature,
             max_tokens=max_tokens,
@@ -222,16 +222,26 @@ class JuniorAI:
         A failure before the first piece is retried invisibly. After it, the failure is raised, since text
         already handed out cannot be taken back; with `restart_ok=True` the answer starts again from its
         beginning instead (`on_restart` is called first, and `.restarts` counts them)."""
-        request = request_from_prompt(
-            check_prompt(prompt),
+        args = StreamArgs.parse(
+            ai=ai,
+            prompt=prompt,
             system=system,
             temperature=temperature,
             max_tokens=max_tokens,
             reasoning_effort=reasoning_effort,
+            timeout_s=timeout_s,
+            idle_timeout_s=idle_timeout_s,
+        )
+        request = request_from_prompt(
+            check_prompt(args.prompt),
+            system=args.system,
+            temperature=args.temperature,
+            max_tokens=args.max_tokens,
+            reasoning_effort=args.reasoning_effort,
         )
         restarts = RestartCounter(on_restart)
         stream = AnswerStream(ai, restarts)
-        stream.attach(self._stream_events(ai, request, timeout_s, idle_timeout_s, restart_ok, restarts))
+        stream.attach(self._stream_events(ai, request, args.timeout_s, args.idle_timeout_s, restart_ok, restarts))
         return stream
 
     async def _stream_events(
@@ -280,23 +290,26 @@ class JuniorAI:
         the AI's own limit). One `ItemResult` per item, as each finishes (`ordered=True`: in input order),
         with `index`, `key`, `status`, `text`/`data`, `usage` and `queue_wait_ms` + `call_ms`. `progress`
         gets a `MapProgress` (done, total, rate, ETA) after every item."""
-        _check_options(reasoning_effort=reasoning_effort)
-        check_json_schema(json_schema)  # a bad schema fails here, not once per item
+        # The same rules and messages as ask_batch and `junior-ai batch`, before any item is read or sent.
+        args = MapArgs.parse(
+            template=template,
+            ai=ai,
+            system=system,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            json_schema=json_schema,
+            reasoning_effort=reasoning_effort,
+            max_concurrency=max_concurrency,
+            timeout_s=timeout_s,
+            max_input_tokens=max_input_tokens,
+        )
+        check_json_schema(args.json_schema)  # a bad schema fails here, not once per item
         return MapRun(
             self,
             template,
             items,
             ai=ai,
-            options={
-                "system": system,
-                "temperature": temperature,
-                "max_tokens": max_tokens,
-                "json_schema": json_schema,
-                "reasoning_effort": reasoning_effort,
-                "max_concurrency": max_concurrency,
-                "timeout_s": timeout_s,
-                "max_input_tokens": max_input_tokens,
-            },
+            options=args.model_dump(exclude={"template", "ai"}),
             ordered=ordered,
             reorder_window=reorder_window,
             progress=progress,
@@ -307,32 +320,40 @@ class JuniorAI:
         self,
         question: str,
         *,
-        ais: Sequence[str] | None = None,
+        ais: str | Sequence[str] | None = None,
         judge: str | None = None,
         rounds: int = 1,
-        options: Sequence[str] | None = None,
+        options: str | Sequence[str] | None = None,
         deadline_s: float | None = None,
         max_cost_usd: float | None = None,
         reasoning_effort: str | None = None,
-        files: Sequence[str] | None = None,
+        files: str | Sequence[str] | None = None,
         diff: str | None = None,
     ) -> ConsensusResult:
         """Several AIs answer, critique each other for `rounds` rounds, and a judge writes the synthesis."""
         args = ConsensusArgs.parse(
             reasoning_effort=reasoning_effort,
-            files=list(files) if files is not None else None,
+            files=as_list(files),
             diff=diff,
             question=question,
-            ais=list(ais) if ais is not None else None,
+            ais=as_list(ais),
             judge=judge,
             rounds=rounds,
-            options=list(options) if options is not None else None,
+            options=as_list(options),
             deadline_s=deadline_s,
             max_cost_usd=max_cost_usd,
         )
         return await consensus(await self.registry(), args)
 
 
-def _check_options(*, reasoning_effort: str | None) -> None:
-    if reasoning_effort is not None:
-        request_from_prompt("check", reasoning_effort=reasoning_effort)
+def as_list(value: str | Sequence[str] | None) -> list[str] | None:
+    """A list argument as the model takes it: one string is one item (`files="README.md"`, `ais="openai"`), never
+    its characters."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    try:
+        return list(value)
+    except TypeError:  # not iterable at all: the model refuses it, naming the argument
+        return value  # type: ignore[return-value]

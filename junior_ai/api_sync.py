@@ -99,7 +99,7 @@ class SyncJuniorAI:
         json_schema: dict[str, Any] | None = None,
         reasoning_effort: str | None = None,
         timeout_s: float | None = None,
-        files: Sequence[str] | None = None,
+        files: str | Sequence[str] | None = None,
         diff: str | None = None,
     ) -> Answer:
         """`JuniorAI.ask`, blocking."""
@@ -123,7 +123,7 @@ class SyncJuniorAI:
         self,
         prompt: str,
         *,
-        ais: Sequence[str] | None = None,
+        ais: str | Sequence[str] | None = None,
         system: str | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -132,7 +132,7 @@ class SyncJuniorAI:
         timeout_s: float | None = None,
         deadline_s: float | None = None,
         min_responses: int | None = None,
-        files: Sequence[str] | None = None,
+        files: str | Sequence[str] | None = None,
         diff: str | None = None,
     ) -> AskManyResult:
         """`JuniorAI.ask_many`, blocking."""
@@ -158,14 +158,14 @@ class SyncJuniorAI:
         self,
         question: str,
         *,
-        ais: Sequence[str] | None = None,
+        ais: str | Sequence[str] | None = None,
         judge: str | None = None,
         rounds: int = 1,
-        options: Sequence[str] | None = None,
+        options: str | Sequence[str] | None = None,
         deadline_s: float | None = None,
         max_cost_usd: float | None = None,
         reasoning_effort: str | None = None,
-        files: Sequence[str] | None = None,
+        files: str | Sequence[str] | None = None,
         diff: str | None = None,
     ) -> ConsensusResult:
         """`JuniorAI.consensus`, blocking."""

@@ -9,7 +9,7 @@ are in `batch_files`.
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -35,26 +35,12 @@ from junior_ai.server.batch_files import (
     open_items,
     open_output,
     read_items,
+    read_json_schema,
     save_job_id,
     saved_job_id,
 )
+from junior_ai.tools.arguments import BatchArgs
 from junior_ai.tools.results import format_usd
-from junior_ai.tools.validation import check_json_schema
-
-
-def read_json_schema(path: Path) -> dict[str, Any]:
-    """`--json-schema FILE`: a JSON Schema describing an object, checked before any item is sent."""
-    try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InvalidInputError(f"--json-schema {path}: cannot read it ({error.strerror}).") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InvalidInputError(f"--json-schema {path}: not valid JSON ({error}).") from None
-    if not isinstance(schema, dict):
-        raise InvalidInputError(f"--json-schema {path}: must hold a JSON object (a JSON Schema).")
-    checked = check_json_schema(schema)
-    assert checked is not None
-    return checked
 
 
 class Progress:
@@ -128,18 +114,29 @@ async def run_batch(
     temperature: float | None = None,
     max_tokens: int | None = None,
 ) -> int:
-    check_template(template, "--template")
     json_schema = read_json_schema(json_schema_path) if json_schema_path is not None else None
+    # ask_batch's rules for every option (the same field types, so the same messages), before anything is read.
+    args = BatchArgs.parse(
+        template=template,
+        ai=ai,
+        system=system,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        json_schema=json_schema,
+        max_concurrency=max_concurrency,
+        timeout_s=timeout_s,
+        max_input_tokens=max_input_tokens,
+    )
+    check_template(template, "--template")
     if via == "provider-batch" and (json_schema is not None or temperature is not None or max_tokens is not None):
         raise InvalidInputError(
             "--json-schema, --temperature and --max-tokens work with live calls only; drop --via provider-batch."
         )
-    options = LiveOptions(system, json_schema, temperature, max_tokens)
-    if max_concurrency is not None and max_concurrency < 1:
-        raise InvalidInputError(f"--max-concurrency must be 1 or more, not {max_concurrency}.")
+    options = LiveOptions(args.system, args.json_schema, args.temperature, args.max_tokens)
     spec = str(items_path)
     as_json = items_are_json(spec, items_format)
     label = "stdin" if spec == "-" else spec
+    refuse_same_file(spec, out)
     # Every file problem is found before a client is built or anything is paid for.
     with open_items(spec) as handle, locked_output(out):
         removed = cut_torn_tail(out)
@@ -153,10 +150,10 @@ async def run_batch(
                 pending = _Pending(render_items(template, read_items(handle, as_json=as_json, label=label)))
                 pending.done_keys, pending.ai = done, target
                 if via == "provider-batch":
-                    return await _via_provider(
-                        registry, target, list(pending), out, sink, job_id, progress_stream, system
-                    )
-                return await _live(
+                    items = list(pending)
+                    pending.raise_bad_item(out, sent=False)
+                    return await _via_provider(registry, target, items, out, sink, job_id, progress_stream, system)
+                code = await _live(
                     registry,
                     target,
                     pending,
@@ -168,8 +165,26 @@ async def run_batch(
                     max_input_tokens,
                     options,
                 )
+                pending.raise_bad_item(out, sent=True)
+                return code
             finally:
                 await cleanup_async_ai_clients(registry)
+
+
+def refuse_same_file(spec: str, out: Path) -> None:
+    """`--out` must not be the `--items` file (by any name: a symlink, a hard link): results appended to the
+    input would be read as new items, and paid for, on every run."""
+    if spec == "-":
+        return
+    try:
+        same = os.path.samefile(spec, out)
+    except OSError:  # either does not exist yet (or cannot be read): the file checks that follow say so
+        return
+    if same:
+        raise InvalidInputError(
+            f"--out {out} is the --items file {spec}: results would be appended to the items and read as new "
+            "items on the next run. Fix: write the results to another file."
+        )
 
 
 @dataclass(frozen=True)
@@ -192,14 +207,27 @@ class _Pending:
         self.read = self.skipped = 0
         self.exhausted = False
 
+        self.bad: InvalidInputError | None = None
+
     def __iter__(self) -> Iterator[BatchItem]:
-        for item in self._items:
-            self.read += 1
-            if item.prompt is not None and item_key(item.prompt, self.ai) in self.done_keys:
-                self.skipped += 1
-                continue
-            yield item
+        try:
+            for item in self._items:
+                self.read += 1
+                if item.prompt is not None and item_key(item.prompt, self.ai) in self.done_keys:
+                    self.skipped += 1
+                    continue
+                yield item
+        except InvalidInputError as error:
+            # A line that cannot be read (bad JSON, not UTF-8) ends the items here, and the items before it
+            # finish and are written; the error is raised after, not inside the workers (which would cancel
+            # the calls in flight and lose them).
+            self.bad = error
         self.exhausted = True
+
+    def raise_bad_item(self, out: Path, *, sent: bool) -> None:
+        if self.bad is not None:
+            done = f"the items before it were run and written to {out}; " if sent else "nothing was sent; "
+            raise InvalidInputError(f"{self.bad} Stopped there: {done}fix it and run the same command to resume.")
 
 
 async def _live(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from junior_ai.core.errors import InvalidInputError
+from junior_ai.tools.validation import check_json_schema
 
 ItemsFormat = Literal["auto", "lines", "jsonl"]
 JSON_SUFFIXES = {".jsonl", ".ndjson"}
@@ -206,3 +207,18 @@ def save_job_id(saved: Path, job_id: str, ai: str) -> None:
     fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(json.dumps({"job_id": job_id, "ai": ai}))
+
+
+def read_json_schema(path: Path) -> dict[str, Any]:
+    """`--json-schema FILE`: a JSON Schema describing an object, checked before any item is sent."""
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InvalidInputError(f"--json-schema {path}: cannot read it ({error.strerror}).") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidInputError(f"--json-schema {path}: not valid JSON ({error}).") from None
+    if not isinstance(schema, dict):
+        raise InvalidInputError(f"--json-schema {path}: must hold a JSON object (a JSON Schema).")
+    checked = check_json_schema(schema)
+    assert checked is not None
+    return checked

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -18,6 +17,7 @@ from typing import Any, NoReturn
 
 import anyio
 
+from junior_ai.core.arg_types import port_number, positive_seconds, seconds_or_zero
 from junior_ai.core.config import JuniorConfig, load_config, principal_name_problem
 from junior_ai.core.errors import ConfigError, JuniorAIError, ProviderError
 from junior_ai.core.log import configure_logging, get_logger
@@ -93,6 +93,7 @@ WAIT_DEADLINE_S = 7 * 86_400.0
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from junior_ai.ai.registry import cleanup_async_ai_clients, start_registry
+    from junior_ai.server.batch_files import read_json_schema
     from junior_ai.tools import ask as ask_tools
     from junior_ai.tools.arguments import AskManyArgs, AskOneArgs
     from junior_ai.tools.context import describe_context
@@ -101,7 +102,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from junior_ai.tools.results import render_ask_many, render_call
 
     config = load_config(args.credentials)
-    schema = json.loads(Path(args.json_schema).read_text(encoding="utf-8")) if args.json_schema else None
+    schema = read_json_schema(Path(args.json_schema)) if args.json_schema else None
     names: list[str] = args.ai or []
     common: dict[str, Any] = {
         "prompt": args.prompt,
@@ -249,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the MCP server (what MCP hosts start; the default)")
     serve.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=port_number, default=8000)
     serve.add_argument(
         "--insecure-no-auth",
         action="store_true",
@@ -319,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     collect = commands.add_parser("collect", help="attach to a job on a running HTTP server and print its result")
     collect.add_argument("job_id")
     collect.add_argument("--url", default="http://127.0.0.1:8000/mcp", help="the server's MCP endpoint")
-    collect.add_argument("--wait-s", type=float, help="how long each round waits on the server")
+    collect.add_argument("--wait-s", type=seconds_or_zero, help="how long each round waits on the server")
     collect.add_argument("--cancel", action="store_true", help="stop the job instead")
     collect.add_argument(
         "--token",
@@ -329,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     collect.set_defaults(handler=cmd_collect)
 
     doctor = commands.add_parser("doctor", help="check the configuration and make one tiny call to each AI")
-    doctor.add_argument("--timeout", type=float, default=20.0)
+    doctor.add_argument("--timeout", type=positive_seconds, default=20.0)
     doctor.set_defaults(handler=cmd_doctor)
 
     demo = commands.add_parser("demo", help="offline demo: simulated AIs, the real server over stdio")
@@ -338,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulator = commands.add_parser(
         "simulator", help="serve the offline provider simulator (OpenAI and Gemini wire formats) on 127.0.0.1"
     )
-    simulator.add_argument("--port", type=int, default=8765)
+    simulator.add_argument("--port", type=port_number, default=8765)
     simulator.add_argument("--config", type=Path, help='JSON: model name -> scenario, e.g. {"slow": {"latency_s": 1}}')
     simulator.set_defaults(handler=cmd_simulator)
     return parser
@@ -359,14 +360,33 @@ def run_command(argv: list[str] | None = None) -> tuple[int, str | None]:
     args = build_parser().parse_args(argv)
     if getattr(args, "handler", None) is None:
         args = build_parser().parse_args([*(argv if argv is not None else sys.argv[1:]), "serve"])
+    from junior_ai.server.launch import stop_quietly
+
+    if signal.getsignal(signal.SIGINT) is stop_quietly:  # start-up is over: each command handles Ctrl-C itself
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code: int = args.handler(args)
     except JuniorAIError as error:
         print(redact(f"junior-ai: {error}"), file=sys.stderr)
         return 2, args.command
+    except BaseExceptionGroup as group:
+        # An error raised inside a task group arrives wrapped: ours are still one line each, not a traceback.
+        ours, rest = group.split(JuniorAIError)
+        if ours is None or rest is not None:
+            raise
+        for error in _leaves(ours):
+            print(redact(f"junior-ai: {error}"), file=sys.stderr)
+        return 2, args.command
     except KeyboardInterrupt:
         return 130, args.command
     return code, args.command
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    leaves: list[BaseException] = []
+    for error in group.exceptions:
+        leaves.extend(_leaves(error) if isinstance(error, BaseExceptionGroup) else [error])
+    return leaves
 
 
 def entry() -> NoReturn:
@@ -375,6 +395,9 @@ def entry() -> NoReturn:
     freeing ~100k objects of two SDKs (0.3-3 s on a busy machine) and joining threads: an SDK import still
     running when a shutdown arrived, or a blocking call abandoned at its deadline. A host that stops its server
     expects it gone at once, and a CLI answer should not wait for garbage collection."""
+    from junior_ai.server.launch import stop_quietly
+
+    signal.signal(signal.SIGINT, stop_quietly)  # quiet until the command starts (see server/launch.py)
     code, command = run_command()
     if command not in FAST_EXIT_COMMANDS:
         raise SystemExit(code)

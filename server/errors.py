@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from junior_ai.core.errors import InvalidInputError, JuniorAIError, ProviderError, RateLimitedError
 from junior_ai.core.redact import redact
-from junior_ai.core.suggest import did_you_mean
+from junior_ai.core.suggest import did_you_mean, quoted
 from junior_ai.server.lifespan import AppState
 from junior_ai.tools.arguments import describe_validation
 
@@ -73,19 +73,19 @@ class JuniorMCPServer(MCPServer[AppState]):
             known = sorted(p.name for p in self._prompt_manager.list_prompts())
             raise MCPError(
                 INVALID_PARAMS,
-                f"Unknown prompt {name!r}.{did_you_mean(name, known)} Prompts: {', '.join(known) or 'none'}.",
+                f"Unknown prompt {quoted(name)}.{did_you_mean(name, known)} Prompts: {', '.join(known) or 'none'}.",
             )
         declared = {argument.name: argument for argument in prompt.arguments or []}
         given = arguments or {}
         missing = sorted(n for n, a in declared.items() if a.required and not str(given.get(n) or "").strip())
         unknown = sorted(set(given) - set(declared))
         problems = [f"missing required argument {m!r} ({declared[m].description or 'text'})" for m in missing]
-        problems += [f"unknown argument {u!r}.{did_you_mean(u, sorted(declared))}" for u in unknown]
+        problems += [f"unknown argument {quoted(u)}.{did_you_mean(u, sorted(declared))}" for u in unknown]
         problems += [f"argument {k!r} must be a string" for k, v in given.items() if not isinstance(v, str)]
         if problems:
             raise MCPError(
                 INVALID_PARAMS,
-                f"Prompt {name!r}: " + "; ".join(problems) + f". Arguments: {', '.join(declared) or 'none'}.",
+                f"Prompt {quoted(name)}: " + "; ".join(problems) + f". Arguments: {', '.join(declared) or 'none'}.",
             )
         try:
             return await super().get_prompt(name, given, context)

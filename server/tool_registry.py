@@ -61,8 +61,11 @@ def signature_of(model: type[ToolArguments], output: type[BaseModel] | None) -> 
     """A keyword-only signature with one parameter per model field, plus the request context."""
     parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context[AppState, Any])]
     for name, info in model.model_fields.items():
-        # The constraints (`metadata`) and the description travel; the default goes on the parameter itself.
-        annotation = _ANNOTATED[(info.annotation, *info.metadata, Field(description=info.description))]
+        # The SDK validates with this signature before the model sees the values, in pydantic's lax mode ("yes"
+        # becomes True, NaN fails a bound before "not finite"). So it checks nothing here (Any) and the strict
+        # model alone decides, with its own messages; `str` stays `str` only so the SDK does not JSON-decode a
+        # prompt that happens to look like JSON. The published schema is the model's (set below).
+        annotation = _ANNOTATED[(str if info.annotation is str else Any, Field(description=info.description))]
         default = inspect.Parameter.empty if info.is_required() else info.default
         parameters.append(
             inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)

@@ -77,5 +77,5 @@ def test_nan_and_infinity_are_refused_for_every_number(
     model: type[ToolArguments], values: dict[str, Any], field: str, bad: float
 ) -> None:
     # NaN compares false with every bound (so `ge=0` let it through) and inf passes a lower bound.
-    with pytest.raises(InvalidInputError, match=f"{field}: Input should be a finite number"):
+    with pytest.raises(InvalidInputError, match=f"{field}: must be a finite number"):
         model.parse(**values, **{field: bad})

@@ -26,13 +26,17 @@ Temperature = Annotated[float | None, Field(description="Sampling temperature, 0
 MaxTokens = Annotated[int | None, Field(description="Cap on answer length in tokens.", ge=1, le=200_000)]
 JsonSchema = Annotated[dict[str, Any] | None, Field(description="JSON Schema (an object) for the answer.")]
 TimeoutS = Annotated[float | None, Field(description="Per-AI timeout in seconds.", gt=0, le=600)]
-AIList = Annotated[list[str] | None, Field(description="AIs to ask; omit for every enabled AI.", max_length=50)]
-ThreadId = Annotated[str | None, Field(description="Continue an earlier conversation.")]
+MAX_NAME_CHARS = 200
+"""Every free string that names something (an AI, a judge, a thread): far above any real name, and it bounds what
+an "unknown ..." error can echo back."""
+Name = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
+AIList = Annotated[list[Name] | None, Field(description="AIs to ask; omit for every enabled AI.", max_length=50)]
+ThreadId = Annotated[str | None, Field(description="Continue an earlier conversation.", max_length=MAX_NAME_CHARS)]
 DeadlineS = Annotated[float | None, Field(description="Overall deadline in seconds.", gt=0, le=3600)]
 Background = bool | None
 """True: return a job_id at once. No description, and None for false, keep tools/list small (the server
 instructions explain jobs)."""
-Judge = Annotated[str | None, Field(description="AI that writes the synthesis.")]
+Judge = Annotated[str | None, Field(description="AI that writes the synthesis.", max_length=MAX_NAME_CHARS)]
 # Context by reference (issue 12): the host names files and diffs instead of pasting them. Descriptions are
 # minimal and reasoning_effort has no enum in the schema a host re-reads every turn (tools/list must stay under
 # ~2,500 tokens); the server's instructions, sent once, explain them, and a bad value gets an error listing the
@@ -55,8 +59,10 @@ def describe_validation(tool: str, error: ValidationError) -> str:
     """pydantic's report, reduced to what a model needs to fix its call (and never a 1 MB input echoed back)."""
     problems = []
     for item in error.errors(include_url=False, include_input=False):
-        field = ".".join(str(part) for part in item["loc"] if part != tool + "Arguments") or "arguments"
-        problems.append(f"{field}: {item['msg']}")
+        # A field name can be the caller's own (an unknown argument): cut short like every echoed name.
+        field = ".".join(str(part)[:60] for part in item["loc"] if part != tool + "Arguments") or "arguments"
+        message = "must be a finite number, not NaN or infinity" if item["type"] == "finite_number" else item["msg"]
+        problems.append(f"{field}: {message}")
     return f"arguments of {tool}: " + "; ".join(problems) + "."
 
 
@@ -86,7 +92,9 @@ class ToolArguments(BaseModel):
     """Base of every arguments model: unknown fields are refused, and a built model is not changed."""
 
     # allow_inf_nan=False: NaN passes every bound check (it compares false), and inf passes `ge`; both are refused.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # strict: only what the published JSON schema allows ("yes" is not a boolean, "10" not an integer, true not a
+    # number); an integer is still a number. The CLI converts its flags' strings before building a model.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
     TOOL: ClassVar[str] = ""  # the MCP tool this model is the arguments of
 
     @model_validator(mode="after")
@@ -179,7 +187,7 @@ class DebateArgs(ContextArgs):
     topic: Annotated[str, Field(description="What to debate.", min_length=1)]
     ais: AIList = None
     rounds: Annotated[int, Field(description="Turns each AI takes.", ge=1, le=4)] = 2
-    judge: Annotated[str | None, Field(description="AI that gives the verdict.")] = None
+    judge: Annotated[str | None, Field(description="AI that gives the verdict.", max_length=MAX_NAME_CHARS)] = None
     stances: Annotated[
         list[str] | None, Field(description="One position per AI (default: for / against / alternative).")
     ] = None
@@ -191,10 +199,14 @@ class DebateArgs(ContextArgs):
     background: Background = None
 
 
+Template = Annotated[str, Field(description="Prompt with {item} or {item.field}.", min_length=1)]
+MaxConcurrency = Annotated[int | None, Field(ge=1, le=1000)]
+
+
 class AskBatchArgs(ToolArguments):
     TOOL = "ask_batch"
 
-    template: Annotated[str, Field(description="Prompt with {item} or {item.field}.", min_length=1)]
+    template: Template
     items: Annotated[list[Any], Field(description="Strings or objects.", min_length=1, max_length=10_000)]
     ai: Annotated[str | None, Field(description="The AI to run every item on.", min_length=1, max_length=200)] = None
     ais: AIList = None
@@ -203,9 +215,48 @@ class AskBatchArgs(ToolArguments):
     max_tokens: MaxTokens = None
     json_schema: JsonSchema = None
     reasoning_effort: Effort = None
-    max_concurrency: Annotated[int | None, Field(ge=1, le=1000)] = None
+    max_concurrency: MaxConcurrency = None
     deadline_s: DeadlineS = None
     background: Background = None
+
+
+class BatchArgs(ToolArguments):
+    """`junior-ai batch`: ask_batch's per-item options (the same field types, so the same rules and messages),
+    for items streamed from a file, which no model holds. Not an MCP tool."""
+
+    TOOL = "batch"
+
+    template: Template
+    ai: AIName
+    system: System = None
+    temperature: Temperature = None
+    max_tokens: MaxTokens = None
+    json_schema: JsonSchema = None
+    reasoning_effort: Effort = None
+    max_concurrency: MaxConcurrency = None
+    timeout_s: TimeoutS = None
+    max_input_tokens: Annotated[int | None, Field(ge=1)] = None
+
+
+class MapArgs(BatchArgs):
+    """The library's `JuniorAI.map`: the batch options, for items from any iterator."""
+
+    TOOL = "map"
+
+
+class StreamArgs(ToolArguments):
+    """The library's `JuniorAI.stream`: ask_one's options that a streamed answer supports."""
+
+    TOOL = "stream"
+
+    ai: AIName
+    prompt: Prompt
+    system: System = None
+    temperature: Temperature = None
+    max_tokens: MaxTokens = None
+    reasoning_effort: Effort = None
+    timeout_s: TimeoutS = None
+    idle_timeout_s: TimeoutS = None
 
 
 class ListAIsArgs(ToolArguments):

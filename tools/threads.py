@@ -36,6 +36,7 @@ from junior_ai.ai.types import Message
 from junior_ai.core.errors import InvalidInputError
 from junior_ai.core.private_files import touch_private
 from junior_ai.core.state import InProcessState, StateStore, StateUnavailableError
+from junior_ai.core.suggest import quoted
 
 THREAD_URI = "junior://threads/{thread_id}"
 LOCAL = "local"
@@ -150,8 +151,8 @@ class ThreadStore:
         found = await self._backend.load(self.principal, thread_id, self._clock() - self._ttl_s)
         if found is None:
             raise InvalidInputError(
-                f"unknown or expired thread_id {thread_id!r} (threads are kept {self._ttl_s:.0f} s after their last "
-                "turn). Omit thread_id to start a new conversation."
+                f"unknown or expired thread_id {quoted(thread_id)} (threads are kept {self._ttl_s:.0f} s after "
+                "their last turn). Omit thread_id to start a new conversation."
             )
         created_at, updated_at, turns = found
         thread = Thread(id=thread_id, created_at=created_at, updated_at=updated_at)

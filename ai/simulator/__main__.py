@@ -10,13 +10,14 @@ from pathlib import Path
 
 from junior_ai.ai.simulator.scenario import Scenario
 from junior_ai.ai.simulator.server import Simulator
+from junior_ai.core.arg_types import port_number
 from junior_ai.core.log import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
     configure_logging()
     parser = argparse.ArgumentParser(prog="python -m junior_ai.ai.simulator", description=__doc__)
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=port_number, default=8765)
     parser.add_argument(
         "--config", type=Path, help='JSON mapping model names to scenarios, e.g. {"slow": {"latency_s": 1}}'
     )

@@ -25,6 +25,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from junior_ai.core.log import get_logger
+from junior_ai.core.suggest import quoted
 from junior_ai.tools.jobs import observe
 from junior_ai.tools.jobs.errors import JobLimitError, UnknownJobError
 from junior_ai.tools.jobs.model import JobOutcome, JobRecord, JobStatus, JobSummary
@@ -304,7 +305,7 @@ class JobRunner:
         record = await self.store.get(principal, job_id)
         if record is None:
             raise UnknownJobError(
-                f"no job {job_id!r} here: it finished more than {self.limits.keep_s:.0f} s ago and was dropped "
+                f"no job {quoted(job_id)} here: it finished more than {self.limits.keep_s:.0f} s ago and was dropped "
                 "(5 minutes once collected), ran in another server process that does not share this one's state, "
                 "or never existed. junior://jobs lists your jobs; to get a fresh answer, ask again."
             )
