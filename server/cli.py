@@ -374,8 +374,8 @@ def run_command(argv: list[str] | None = None) -> tuple[int, str | None]:
         ours, rest = group.split(JuniorAIError)
         if ours is None or rest is not None:
             raise
-        for error in _leaves(ours):
-            print(redact(f"junior-ai: {error}"), file=sys.stderr)
+        for leaf in _leaves(ours):
+            print(redact(f"junior-ai: {leaf}"), file=sys.stderr)
         return 2, args.command
     except KeyboardInterrupt:
         return 130, args.command

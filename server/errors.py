@@ -46,7 +46,9 @@ class JuniorMCPServer(MCPServer[AppState]):
             allowed = sorted(tool.parameters.get("properties", {}))
             unknown = sorted(set(arguments) - set(allowed))
             if unknown:
-                hints = "".join(f" Unknown argument {field!r}.{did_you_mean(field, allowed)}" for field in unknown)
+                hints = "".join(
+                    f" Unknown argument {quoted(field)}.{did_you_mean(field, allowed)}" for field in unknown[:10]
+                )
                 raise ToolError(
                     f"Invalid input: arguments of {name}:{hints} Valid arguments: {', '.join(allowed) or 'none'}."
                 )
