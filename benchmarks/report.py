@@ -71,10 +71,15 @@ def render_table(data: dict[str, Any], order: tuple[str, ...]) -> str:
     for _name, row in rows_of(data, order):
         ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "-"
         met = {True: "yes", False: "NO", None: "-"}[row.met]
-        lines.append(
-            f"| {row.benchmark} | {row.measured} | {row.value} | {row.baseline} | {ratio} | {row.target} | {met} |"
-        )
+        cells = [row.benchmark, row.measured, row.value, row.baseline, ratio, row.target, met]
+        lines.append("| " + " | ".join(markdown_cell(cell) for cell in cells) + " |")
     return "\n".join(header + lines)
+
+
+def markdown_cell(text: str) -> str:
+    """A table cell as Markdown needs it: a `|` in a measured text (`git ls-files -z | xargs -0 cat`) would start
+    a new column and shift every cell after it."""
+    return text.replace("|", "\\|")
 
 
 def section_meta(data: dict[str, Any]) -> str:
@@ -98,6 +103,32 @@ def replace_between(text: str, markers: tuple[str, str], content: str, inline: b
     return pattern.sub(lambda _match: begin + body + end, text, count=1)
 
 
+FIGURE = re.compile(r"<!-- bench:(?P<key>[\w-]+\.\d+\.\w+) -->(?P<text>.*?)<!-- /bench -->", flags=re.DOTALL)
+"""A figure quoted in README prose: `<!-- bench:SECTION.ROW.FIELD -->...<!-- /bench -->`, FIELD one of value,
+baseline, ratio, target (ROW counts from 0 in the section's rows). `--readme` rewrites the text between from
+latest.json, so prose quotes measurements without typing them."""
+
+
+def figure(data: dict[str, Any], key: str) -> str:
+    section, index, field = key.split(".")
+    rows = data["sections"].get(section, {}).get("rows", [])
+    if int(index) >= len(rows):
+        raise SystemExit(f"README quotes {key}, but latest.json has no such row: run `--only {section}`")
+    row = Row(**rows[int(index)])
+    if field == "ratio":
+        return f"{row.ratio:.2f}x" if row.ratio is not None else "-"
+    if field not in {"value", "baseline", "target"}:
+        raise SystemExit(f"README quotes {key}: the field must be value, baseline, ratio or target")
+    text: str = getattr(row, field)
+    return text
+
+
+def figures_of(readme: str) -> list[tuple[str, str]]:
+    """(key, the text the README holds for it) for every quoted figure."""
+    return [(match["key"], match["text"]) for match in FIGURE.finditer(readme)]
+
+
 def readme_with(readme: str, data: dict[str, Any], order: tuple[str, ...]) -> str:
     readme = replace_between(readme, TABLE_MARKERS, render_table(data, order))
-    return replace_between(readme, TOOLS_LIST_MARKERS, tools_list_sentence(data), inline=True)
+    readme = replace_between(readme, TOOLS_LIST_MARKERS, tools_list_sentence(data), inline=True)
+    return FIGURE.sub(lambda match: f"<!-- bench:{match['key']} -->{figure(data, match['key'])}<!-- /bench -->", readme)

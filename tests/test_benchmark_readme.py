@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from benchmarks.report import LATEST, README, Row, merge, readme_with, render_table
+from benchmarks.report import (
+    FIGURE,
+    LATEST,
+    README,
+    TABLE_MARKERS,
+    TOOLS_LIST_MARKERS,
+    Row,
+    figures_of,
+    merge,
+    readme_with,
+    render_table,
+    rows_of,
+)
 from benchmarks.run import SECTIONS
 
 
@@ -29,3 +42,54 @@ def test_a_section_run_alone_replaces_only_that_section(tmp_path: Path) -> None:
 
 MACHINE = {"cores": 2, "python": "3.11"}
 NEW = {"date": "d2", "command": "c2"}
+
+
+HTTP_PROSE_PENDING = "- **HTTP for a team**"
+"""Its figures are still prose while the replicas section is re-run (they go into `<!-- bench:replicas.N.FIELD -->`
+placeholders then, and this exemption goes)."""
+
+
+def performance_prose(readme: str) -> str:
+    section = readme[readme.index("## Performance") :]
+    section = section[: section.index("\n## ", 1)]
+    section = re.sub(re.escape(TABLE_MARKERS[0]) + ".*?" + re.escape(TABLE_MARKERS[1]), "", section, flags=re.DOTALL)
+    section = FIGURE.sub("", section)
+    section = re.sub(r"`[^`]*`", "", section)  # commands and file names, not figures
+    bullets = re.split(r"\n(?=- )", section)
+    return "\n".join(bullet for bullet in bullets if not bullet.startswith(HTTP_PROSE_PENDING))
+
+
+def test_every_number_in_the_performance_prose_comes_from_the_results() -> None:
+    """A figure in the prose is either a generated placeholder or a parameter or target the results state
+    themselves (`2,000-line`, `5,000-file`): a measurement typed by hand fails here."""
+    data = json.loads(LATEST.read_text(encoding="utf-8"))
+    stated = " ".join(
+        f"{row.benchmark} {row.measured} {row.target}" for _, row in rows_of(data, tuple(data["sections"]))
+    )
+    allowed = set(re.findall(NUMBER, stated))
+    typed = [number for number in re.findall(NUMBER, performance_prose(README.read_text())) if number not in allowed]
+    assert typed == [], f"figures typed by hand in README's Performance prose: {typed}"
+
+
+NUMBER = r"\d[\d,]*(?:\.\d+)?"
+
+
+def test_a_pipe_in_a_measured_text_stays_inside_its_cell() -> None:
+    row = Row("context", "median", "231 ms", "158 ms (git ls-files -z | xargs -0 cat)", 1.46, "<= 1.5x", True)
+    data = merge({"sections": {}}, {"context": [row]}, NEW | MACHINE)
+    last = render_table(data, SECTIONS).splitlines()[-1]
+    assert len(re.findall(r"(?<!\\)\|", last)) == 8  # 7 cells
+    assert "ls-files -z \\| xargs" in last
+
+
+def test_a_quoted_figure_is_rewritten_from_the_results() -> None:
+    row = Row("host tokens", "chars", "150 chars", "90,000 chars pasted", 600.0, "report", None)
+    data = merge({"sections": {}}, {"context": [row]}, NEW | MACHINE)
+    readme = (
+        f"{TABLE_MARKERS[0]}{TABLE_MARKERS[1]} {TOOLS_LIST_MARKERS[0]}{TOOLS_LIST_MARKERS[1]}\n"
+        "by path <!-- bench:context.0.value -->146 chars<!-- /bench --> (<!-- bench:context.0.ratio -->1x<!-- /bench -->)"
+    )
+    assert figures_of(readme_with(readme, data, SECTIONS)) == [
+        ("context.0.value", "150 chars"),
+        ("context.0.ratio", "600.00x"),
+    ]
