@@ -116,6 +116,7 @@ def test_an_integer_is_still_a_number() -> None:
         ("consensus", {"question": "q", "judge": "j" * 400_000}),
         ("debate", {"topic": "t", "judge": "j" * 400_000}),
         ("ask_one", {"ai": "x", "prompt": "hi", "thread_id": "t" * 400_000}),
+        ("ask_many", {"prompt": "hi", "diff": "HEAD~" * 80_000}),
         ("ask_one", {"ai": "x", "prompt": "hi", "z" * 100_000: 1}),
     ],
 )

@@ -51,7 +51,7 @@ def _check_effort(value: str | None) -> str | None:
 
 
 Files = list[str] | None
-Diff = Annotated[str | None, Field(description="Git diff: HEAD, staged, A...B or a commit.")]
+Diff = Annotated[str | None, Field(description="Git diff: HEAD, staged, A...B or a commit.", max_length=MAX_NAME_CHARS)]
 Effort = Annotated[str | None, AfterValidator(_check_effort)]
 
 
