@@ -63,6 +63,7 @@ async def call_ai_async(
     `on_attempt_failed` sees every failed attempt, retried or not (a batch backs off on each 429 it sees).
     """
     entry, request, budget, policy = await prepare(registry, ai, request, timeout_s, max_attempts, rng)
+    breaker, shared = entry.health(request.model)
     ai = entry.name
     scope = CURRENT_SCOPE.get()
     policy.on_failure = on_attempt_failed
@@ -71,7 +72,7 @@ async def call_ai_async(
     reservation = await _reserve_budget(registry, entry, request, scope)
     # Taken last before the try: whatever happens from here, the finally clause hands the ticket back.
     try:
-        ticket = entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
+        ticket = breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
     except BaseException:
         await _settle_budget(scope, reservation, None)
         raise
@@ -151,23 +152,24 @@ async def call_ai_async(
             entry.stats.record_abandoned_partial()
         raise
     finally:
-        counted = entry.breaker.consecutive_failures
+        counted = breaker.consecutive_failures
+        imposed = failure is not None and caller_imposed_timeout(entry, budget, failure)
         if response is not None:
-            entry.breaker.record_success(ticket)
-        elif failure is not None:
-            entry.breaker.record_failure(failure, ticket)
+            breaker.record_success(ticket)
+        elif failure is not None and not imposed:
+            breaker.record_failure(failure, ticket)
         else:
-            # Cancelled by the caller, or an exception of ours: neither an answer nor the AI's failure. The probe
-            # flag must still be cleared, or the AI would stay "probing" until a restart.
-            entry.breaker.record_abandoned(ticket)
+            # Cancelled by the caller, an exception of ours, or a deadline the caller set shorter than the AI's
+            # own: not the AI's failure. The probe flag must still be cleared, or the AI would stay "probing".
+            breaker.record_abandoned(ticket)
         if response is not None or failure is not None:
             # what the tools keep as a partial answer: a timed-out stream that had said something
             partial = streamed and failure is not None and failure.status == "timeout"
             if isinstance(failure, InvalidOutputError):
                 entry.stats.invalid_outputs += 1
-            if entry.shared is not None:
+            if shared is not None and not imposed:
                 with anyio.CancelScope(shield=True):
-                    await entry.shared.push(counted, ok=response is not None)
+                    await shared.push(counted, ok=response is not None)
             elapsed_ms = (time.perf_counter() - started) * 1000
             if scope is not None:
                 scope.record(
@@ -225,8 +227,9 @@ async def prepare(
             raise BudgetExhaustedError(
                 str(error), ai=entry.name, http_status=None, attempts=0, retry_after_s=error.retry_after_s
             ) from error
-    if entry.shared is not None:
-        await entry.shared.pull()  # a breaker opened by another replica holds here too
+    shared = entry.health(request.model)[1]
+    if shared is not None:
+        await shared.pull()  # a breaker opened by another replica holds here too
     registry.prices.prefetch(entry.config, request.model or entry.config.model)  # loads while the AI answers
     budget = timeout_s if timeout_s is not None else entry.config.timeout_s
     policy = Policy(
@@ -406,6 +409,13 @@ def retry_delay(err: ProviderError, policy: Policy, deadline: float, ai: str) ->
         raise err
     log.info("retrying", ai=ai, attempt=policy.attempt, status=err.status, delay_s=round(delay, 3))
     return delay
+
+
+def caller_imposed_timeout(entry: AIEntry, budget: float, failure: ProviderError) -> bool:
+    """A timeout under a deadline the caller set shorter than the AI's configured `timeout_s`: it says the
+    caller was in a hurry, not that the AI is unwell, so it must not count toward the (shared) breaker; else any
+    one principal could cool an AI down for everyone with `timeout_s=0.05`."""
+    return failure.status == "timeout" and budget < entry.config.timeout_s
 
 
 def deadline_error(entry: AIEntry, budget: float, attempts: int) -> ProviderError:

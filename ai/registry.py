@@ -31,6 +31,7 @@ from junior_ai.core.usage import AIStats
 
 if TYPE_CHECKING:
     from junior_ai.ai.catalog import ModelCatalog
+    from junior_ai.core.state import StateStore
 
 log = get_logger(__name__)
 
@@ -64,6 +65,10 @@ REPORT_WAIT_S = 10.0
 STARTING_NOTE = "still starting: its SDK is still loading; ask again in a moment"
 
 
+MAX_MODEL_BREAKERS = 64
+"""Per-model breakers kept for one AI (callers may name any model the provider has)."""
+
+
 @dataclass
 class AIEntry:
     """One configured AI: its client (None until built, or if it could not be built, with the reason), its
@@ -81,6 +86,11 @@ class AIEntry:
     built: anyio.Event = field(default_factory=anyio.Event)
     requested: bool = False
     """Whether its build was queued (it is queued once, by whichever caller needs it first)."""
+    model_health: dict[str, tuple[CircuitBreaker, SharedBreaker | None]] = field(default_factory=dict)
+    """Breakers of the models a caller named (`name:model`) other than the default, so one bad model does not
+    cool down the AI's default model for everyone. Bounded: callers can name any model."""
+    health_state: StateStore | None = None
+    """The shared state the breakers are mirrored in (replicas), for the per-model breakers made later."""
 
     @classmethod
     def for_config(cls, ai: AIConfig, config: JuniorConfig) -> AIEntry:
@@ -91,6 +101,28 @@ class AIEntry:
     @property
     def name(self) -> str:
         return self.config.name
+
+    def health(self, model: str | None) -> tuple[CircuitBreaker, SharedBreaker | None]:
+        """The breaker (and its shared mirror) a call to `model` counts toward: the AI's own for its default model,
+        one per named model otherwise (`name:model` in messages and in the shared state's keys)."""
+        if model is None or model == self.config.model:
+            return self.breaker, self.shared
+        found = self.model_health.get(model)
+        if found is None:
+            if len(self.model_health) >= MAX_MODEL_BREAKERS:
+                # Forget the oldest healthy one (an open breaker is kept: forgetting it would lift its cooldown).
+                healthy = [k for k, (b, _) in self.model_health.items() if b.state == "healthy"]
+                self.model_health.pop(healthy[0] if healthy else next(iter(self.model_health)))
+            template = self.breaker
+            breaker = CircuitBreaker(
+                f"{self.name}:{model}",
+                threshold=template.threshold,
+                cooldown_s=template.cooldown_s,
+                clock=template.clock,
+            )
+            shared = SharedBreaker(breaker, self.health_state) if self.health_state is not None else None
+            found = self.model_health[model] = (breaker, shared)
+        return found
 
     @property
     def ready(self) -> bool:

@@ -71,4 +71,5 @@ def share_health(registry: AIRegistry, state: StateStore) -> None:
         return
     for entry in registry:
         entry.shared = SharedBreaker(entry.breaker, state)
+        entry.health_state = state  # per-model breakers made later are shared too
         entry.rate.state = state

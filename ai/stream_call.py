@@ -21,7 +21,7 @@ from contextlib import aclosing
 
 import anyio
 
-from junior_ai.ai.call import Policy, deadline_error, prepare, retry_delay, sync_attempt
+from junior_ai.ai.call import Policy, caller_imposed_timeout, deadline_error, prepare, retry_delay, sync_attempt
 from junior_ai.ai.health import CallTicket
 from junior_ai.ai.registry import AIEntry, AIRegistry
 from junior_ai.ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd
@@ -52,7 +52,8 @@ async def stream_ai_async(
     idle = idle_timeout_s if idle_timeout_s is not None else registry.config.settings.idle_timeout_s
     started = time.perf_counter()
     settled = False
-    ticket = entry.breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
+    breaker = entry.health(request.model)[0]
+    ticket = breaker.before_call()  # a cooling-down or key-rejected AI is not even asked
     try:
         try:
             attempts = _attempts(entry, request, deadline, policy, idle, restart_ok, on_restart)
@@ -69,12 +70,15 @@ async def stream_ai_async(
             raise deadline_error(entry, budget, policy.attempt) from exc
     except ProviderError as failure:
         settled = True
-        entry.breaker.record_failure(failure, ticket)
+        if caller_imposed_timeout(entry, budget, failure):
+            breaker.record_abandoned(ticket)  # the caller's short deadline, not the AI's health
+        else:
+            breaker.record_failure(failure, ticket)
         entry.stats.record(ok=False, latency_ms=(time.perf_counter() - started) * 1000, usage=None, sync_fallback=False)
         raise
     finally:
         if not settled:
-            entry.breaker.record_abandoned(ticket)  # the caller left early or was cancelled: not the AI's failure
+            breaker.record_abandoned(ticket)  # the caller left early or was cancelled: not the AI's failure
 
 
 async def _settle(
@@ -94,7 +98,7 @@ async def _settle(
         answer.model,
         reported_usd=answer.reported_cost_usd,
     )
-    entry.breaker.record_success(ticket)
+    entry.health(request.model)[0].record_success(ticket)
     entry.stats.record(
         ok=True, latency_ms=latency, usage=answer.usage, sync_fallback=answer.path == "sync_fallback", cost=cost.usd
     )
