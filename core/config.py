@@ -30,8 +30,9 @@ from urllib.parse import urlparse, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from junior_ai.core.errors import ConfigError
+from junior_ai.core.hosts import allowed_host_problem
 from junior_ai.core.presets import PRESETS, Provider
-from junior_ai.core.principals import LOCAL
+from junior_ai.core.principals import LOCAL, OAUTH_PREFIX
 from junior_ai.core.redact import SECRETS, redact, register_config_secrets, register_url
 from junior_ai.core.suggest import did_you_mean
 
@@ -219,7 +220,8 @@ class Settings(BaseModel):
     """Budgets and limits per principal (a token name, an OAuth subject, or "local"); "*" applies to the rest."""
     allowed_hosts: list[str] = Field(default_factory=list)
     """Host header values accepted over HTTP besides the bind address (e.g. "mcp.example.com", "proxy:8080",
-    "*:8000"); protects against DNS rebinding. Origins allowed are these hosts over http and https."""
+    "proxy:*" for any port); protects against DNS rebinding. Origins allowed are these hosts over http and https.
+    Names compare case-insensitively (kept lower-cased); an entry that can never match is a config error."""
     max_sessions_per_principal: int = Field(default=20, ge=1, le=100_000)
     max_sessions: int = Field(default=1_000, ge=1, le=1_000_000)
     session_idle_timeout_s: float = Field(default=300.0, gt=0, le=86_400)
@@ -250,6 +252,17 @@ class Settings(BaseModel):
                 )
             named_by[value] = name
         return tokens
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_entries(cls, hosts: list[str]) -> list[str]:
+        # Lower-cased here, so the SDK's own case-sensitive check sees what the guard hands it (a lower-cased Host).
+        normalised = [host.strip().lower() for host in hosts]
+        for entry in normalised:
+            problem = allowed_host_problem(entry)
+            if problem is not None:
+                raise ValueError(problem)
+        return normalised
 
     state_url: str | None = None
     """redis://host:6379/0: threads, kept results, usage, budgets, rpm limits and breakers shared by replicas,
@@ -425,20 +438,28 @@ def _unknown_principal_warnings(settings: Settings, where: str) -> list[str]:
     """admin_principal and settings.principals naming no one who can ever call: a typo that silently gives
     nobody the admin view or leaves the intended principal unlimited. Only knowable without OAuth (its subjects
     are not listed anywhere); "local" and "*" always exist."""
-    if settings.oauth is not None:
-        return []
-    known = set(settings.http_tokens) | {LOCAL}
+    oauth = settings.oauth is not None
     named = [("settings.admin_principal", settings.admin_principal)] if settings.admin_principal else []
     named += [(f"settings.principals.{name}", name) for name in settings.principals if name != "*"]
     warnings = []
     for setting, name in named:
-        if name in known:
+        if name in settings.http_tokens or name == LOCAL or (oauth and name.startswith(OAUTH_PREFIX)):
             continue
         tokens = ", ".join(sorted(settings.http_tokens)) or "none"
+        # Only names that can be a principal are suggested: a token's name, or (with OAuth) `oauth:<name>`.
+        hint = did_you_mean(name, sorted(settings.http_tokens))
+        if oauth and not hint and name.strip() and name.strip() != "*":
+            hint = f" OAuth callers are named {OAUTH_PREFIX}<subject>: did you mean {OAUTH_PREFIX + name.strip()!r}?"
+        problem = principal_name_problem(name)
+        fix = (
+            f"run `junior-ai token new {name}` and add the line it prints to settings.http_tokens"
+            if problem is None
+            else f"give a token a usable name ({problem})"
+        )
         warnings.append(
-            f"{where}: {setting} names principal {name!r}, but no token has that name (http_tokens: {tokens}), "
-            f"so it applies to no one.{did_you_mean(name, sorted(known))} Fix: correct the name, or run "
-            f"`junior-ai token new {name}` and add the line it prints to settings.http_tokens."
+            f"{where}: {setting} names principal {name!r}, but no token has that name (http_tokens: {tokens})"
+            f"{' and it is no OAuth principal' if oauth else ''}, so it applies to no one.{hint} Fix: correct the "
+            f"name, or {fix}."
         )
     return warnings
 
@@ -467,8 +488,10 @@ def _check_state_url(state_url: str | None, where: str) -> None:
         _ = urlsplit(state_url).port
     except ValueError as error:
         raise ConfigError(
-            f"{where}: settings.state_url is not a valid URL ({redact(str(error))}); "
-            'write it like "redis://:PASSWORD@host:6379/0" or "unix:///path/redis.sock".'
+            f"{where}: settings.state_url is not a valid URL ({redact(str(error))}); write it like "
+            # No "scheme://user:password@" in the example: every shown error is redacted, which would mangle it.
+            '"redis://host:6379/0" (with a password: ":PASSWORD@" right before the host) or '
+            '"unix:///path/redis.sock".'
         ) from error
 
 

@@ -16,6 +16,9 @@ from junior_ai.core.errors import JuniorAIError
 from junior_ai.core.usage import TokenUsage
 
 LOCAL = "local"
+OAUTH_PREFIX = "oauth:"
+"""Every OAuth subject's principal is `oauth:<sub>`: no token name can contain ":", so an identity provider's
+subject can never be a static token's principal (nor "local", nor an admin named by a token, nor "*")."""
 
 
 class BudgetExceededError(JuniorAIError):

@@ -2,7 +2,7 @@
 
 Both are `TokenVerifier`s of the MCP SDK, so its middleware answers a request without a valid token with 401 and
 a `WWW-Authenticate` header before any MCP processing. The principal of a request is the token's name (static
-tokens) or the JWT's subject (OAuth); `principal_of` reads it back inside a tool call.
+tokens) or `oauth:` and the JWT's subject (OAuth); `principal_of` reads it back inside a tool call.
 
 Static tokens: only `sha256:<hex>` hashes live in the configuration; a presented token is hashed and compared
 with every configured hash in constant time (no early exit, so timing tells nothing about which or how much
@@ -25,6 +25,7 @@ from mcp.server.auth.provider import AccessToken
 from junior_ai.core.config import OAuthSettings
 from junior_ai.core.errors import ConfigError
 from junior_ai.core.log import get_logger
+from junior_ai.server.principal import oauth_principal
 
 log = get_logger(__name__)
 
@@ -89,15 +90,21 @@ class JWTVerifier:
             # PyJWT's reasons ("Signature has expired", "Invalid audience") name no part of the token.
             log.info("oauth_token_rejected", reason=f"{type(error).__name__}: {error}")
             return None
+        subject = str(claims["sub"])
+        if not subject.strip() or subject == "*":
+            # "" would share one principal among every such token, "*" reads like the settings' wildcard.
+            log.info("oauth_token_rejected", reason="unusable_subject")
+            return None
         scopes = str(claims.get("scope", "")).split()
         missing = [scope for scope in settings.required_scopes if scope not in scopes]
         if missing:
             log.info("oauth_token_rejected", reason="missing_scopes", missing=missing)
             return None
+        client = str(claims.get("client_id") or claims.get("azp") or subject)
         return AccessToken(
             token="",
-            client_id=str(claims.get("client_id") or claims.get("azp") or claims["sub"]),
-            subject=str(claims["sub"]),
+            client_id=oauth_principal(client),
+            subject=oauth_principal(subject),  # never a static token's name: see server.principal
             scopes=scopes,
             expires_at=int(claims["exp"]),
             claims={"iss": claims["iss"]},

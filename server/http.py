@@ -42,6 +42,7 @@ from junior_ai.core.principals import LOCAL
 from junior_ai.core.state import StateStore, StateUnavailableError
 from junior_ai.server.auth import JWTVerifier, StaticTokenVerifier
 from junior_ai.server.http_guard import HostGuard
+from junior_ai.server.principal import principal_of
 
 log = get_logger(__name__)
 
@@ -117,7 +118,7 @@ def transport_security(host: str, port: int, settings: Settings) -> TransportSec
     names.extend(settings.allowed_hosts)
     hosts: list[str] = []
     origins: list[str] = []
-    for name in names:
+    for name in (name.lower() for name in names):  # the guard hands the SDK a lower-cased Host (e.g. a hostname)
         base = name if name.endswith(":*") or _has_port(name) else None
         for value in [base] if base else [name, f"{name}:*"]:
             hosts.append(value)
@@ -143,7 +144,7 @@ class PrincipalSessionManager(StreamableHTTPSessionManager):
     def _principal(requestor: AuthorizationContext | None) -> str:
         if requestor is None:
             return LOCAL
-        return requestor["subject"] or requestor["client_id"]
+        return principal_of(requestor["subject"], requestor["client_id"])  # the same name tool calls see
 
     def _admit_session(self, requestor: AuthorizationContext | None) -> StreamableHTTPServerTransport | None:
         principal = self._principal(requestor)

@@ -13,19 +13,9 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_HOST = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(?::([0-9]{1,5}))?$")
+from junior_ai.core.hosts import parse_host
+
 _ORIGIN = re.compile(r"^(https?)://(.+)$")
-
-
-def parse_host(value: str) -> tuple[str, int | None] | None:
-    """`name[:port]` (lower-cased) or None when it is anything else (userinfo, junk after the port, bad port)."""
-    match = _HOST.match(value.strip().lower())
-    if match is None:
-        return None
-    port = match.group(3)
-    if port is not None and not 0 < int(port) < 65536:
-        return None
-    return match.group(1), int(port) if port is not None else None
 
 
 class HostRules:

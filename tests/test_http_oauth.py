@@ -111,5 +111,5 @@ async def test_jwts_from_the_configured_issuer_are_accepted_and_anything_else_ge
     assert metadata.status_code == 200
     assert metadata.json()["authorization_servers"] == [issuer.url] and metadata.json()["resource"] == RESOURCE
     assert not answer.is_error and "reply to" in text_of(answer)
-    assert (listing.structured_content or {})["principal"] == "carol"  # the JWT's subject
+    assert (listing.structured_content or {})["principal"] == "oauth:carol"  # the JWT's subject, namespaced
     assert (robot.structured_content or {})["principal"] == "robot"

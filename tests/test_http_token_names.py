@@ -54,7 +54,7 @@ def test_the_same_hash_under_two_names_is_a_config_error_naming_both() -> None:
     assert shared not in message and "junior-ai token new bob" in message
 
 
-def test_limits_or_an_admin_for_a_principal_without_a_token_warn_unless_oauth_names_the_principals() -> None:
+def test_limits_or_an_admin_for_a_principal_without_a_token_warn_unless_it_is_an_oauth_colon_subject() -> None:
     settings = {
         "http_tokens": {"alice": hash_token(new_token())},
         "admin_principal": "alcie",
@@ -66,8 +66,12 @@ def test_limits_or_an_admin_for_a_principal_without_a_token_warn_unless_oauth_na
     assert "settings.admin_principal" in admin and "'alcie'" in admin and "Did you mean 'alice'?" in admin
     assert "settings.principals.bob" in limits and "junior-ai token new bob" in limits
     oauth = {"issuer": "https://login.example.com", "resource": "https://mcp.example.com/mcp"}
-    with_oauth = config_from_mapping({"settings": settings | {"oauth": oauth}}, env={})
-    assert with_oauth.warnings == ()  # OAuth subjects are not listed anywhere: any name may be one
+    oauth_settings = settings | {"oauth": oauth, "admin_principal": "oauth:anyone", "principals": {"oauth:x": {}}}
+    assert config_from_mapping({"settings": oauth_settings}, env={}).warnings == ()  # any subject may be one
+    (bare,) = config_from_mapping({"settings": settings | {"oauth": oauth, "principals": {}}}, env={}).warnings
+    assert "'alcie'" in bare and "Did you mean 'alice'?" in bare  # a token's name wins over the OAuth guess
+    (subject,) = config_from_mapping({"settings": oauth_settings | {"admin_principal": "carol"}}, env={}).warnings
+    assert "did you mean 'oauth:carol'?" in subject and "OAuth callers are named oauth:<subject>" in subject
 
 
 def test_the_server_warns_on_stderr_at_start_about_an_admin_nobody_can_be(tmp_path: Path) -> None:
