@@ -22,7 +22,7 @@ from contextlib import aclosing
 import anyio
 
 from junior_ai.ai.call import Policy, caller_imposed_timeout, deadline_error, prepare, retry_delay, sync_attempt
-from junior_ai.ai.health import CallTicket
+from junior_ai.ai.health import CallTicket, CircuitBreaker
 from junior_ai.ai.registry import AIEntry, AIRegistry
 from junior_ai.ai.types import AIResponse, GenerateRequest, StreamDelta, StreamEnd
 from junior_ai.core.errors import AsyncPathBrokenError, InvalidInputError, ProviderError, UnavailableError
@@ -61,7 +61,7 @@ async def stream_ai_async(
                 async for event in events:
                     if isinstance(event, AIResponse):
                         settled = True
-                        yield await _settle(registry, entry, request, event, policy.attempt, started, ticket)
+                        yield await _settle(registry, entry, request, event, policy.attempt, started, breaker, ticket)
                     else:
                         yield event
         except TimeoutError as exc:
@@ -88,6 +88,7 @@ async def _settle(
     answer: AIResponse,
     attempts: int,
     started: float,
+    breaker: CircuitBreaker,
     ticket: CallTicket,
 ) -> AIResponse:
     latency = (time.perf_counter() - started) * 1000
@@ -98,7 +99,7 @@ async def _settle(
         answer.model,
         reported_usd=answer.reported_cost_usd,
     )
-    entry.health(request.model)[0].record_success(ticket)
+    breaker.record_success(ticket)
     entry.stats.record(
         ok=True, latency_ms=latency, usage=answer.usage, sync_fallback=answer.path == "sync_fallback", cost=cost.usd
     )

@@ -11,6 +11,7 @@ import pytest
 from junior_ai.ai.call import call_ai_async
 from junior_ai.ai.registry import initialize_all_clients_async
 from junior_ai.ai.simulator import Fault, ReplyRule, Scenario, Simulator
+from junior_ai.ai.stream_call import stream_ai_async
 from junior_ai.ai.types import GenerateRequest
 from junior_ai.core.errors import CoolingDownError, ProviderTimeoutError, UnavailableError
 from tests.conftest import config_of, openai_ai
@@ -36,6 +37,22 @@ async def test_calls_timed_out_by_the_callers_own_short_deadline_do_not_cool_the
         answer = await call_ai_async(registry, "ai", GenerateRequest.from_prompt("bob's question"))
         assert answer.text and registry.get("ai").breaker.state == "healthy"
         assert registry.get("ai").breaker.consecutive_failures == 0
+    finally:
+        await registry.aclose()
+
+
+async def test_streamed_calls_cut_by_the_callers_own_short_deadline_do_not_count_either(sim: Simulator) -> None:
+    sim.set_scenario("model", SLOW)
+    config = config_of(openai_ai(sim, "ai", "model"), max_attempts=1, breaker_threshold=2, breaker_cooldown_s=600)
+    registry = await initialize_all_clients_async(config)
+    try:
+        for _ in range(3):
+            with pytest.raises(ProviderTimeoutError):
+                hurried = GenerateRequest.from_prompt("take your time")
+                async for _piece in stream_ai_async(registry, "ai", hurried, timeout_s=0.05):
+                    pass
+        assert registry.get("ai").breaker.state == "healthy"
+        assert (await call_ai_async(registry, "ai", GenerateRequest.from_prompt("bob's question"))).text
     finally:
         await registry.aclose()
 
