@@ -99,6 +99,7 @@ async def test_the_session_cap_counts_a_jwt_and_a_token_of_the_same_name_as_two_
 
                 statuses = [await initialize(alice), await initialize(issuer.token(sub="alice"))]
                 statuses.append(await initialize(issuer.token(sub="alice")))
+            server.wait_for_line('"session_refused"')  # the log line is read from stderr by another thread
             refused = server.events("session_refused")
     assert statuses == [200, 200, 503]
     assert [event["principal"] for event in refused] == ["oauth:alice"]
