@@ -80,6 +80,7 @@ def build_server(
         version=__version__,
         extensions=[TasksExtension(runner)],
     )
+    server.job_runner = runner
     register_resources(server, threads=threads, store=store, settings=settings)
     register_tools(server, tenancy=tenancy, runner=runner, settings=settings)
     register_collect(server, runner, settings, tenancy)

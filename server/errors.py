@@ -16,6 +16,7 @@ from junior_ai.core.redact import redact
 from junior_ai.core.suggest import did_you_mean, quoted
 from junior_ai.server.lifespan import AppState
 from junior_ai.tools.arguments import describe_validation
+from junior_ai.tools.jobs.runner import JobRunner
 
 
 def as_tool_error(error: JuniorAIError) -> ToolError:
@@ -37,6 +38,9 @@ def invalid_arguments(tool: str, error: ValidationError) -> ToolError:
 class JuniorMCPServer(MCPServer[AppState]):
     """MCPServer with argument errors a model can act on: unknown fields named (with a did-you-mean), and
     schema violations stated plainly instead of pydantic's multi-line report."""
+
+    job_runner: JobRunner | None = None
+    """Where its jobs run: an HTTP shutdown lets them finish within the grace period before the lifespan exits."""
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None

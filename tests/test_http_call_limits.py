@@ -16,11 +16,15 @@ import anyio
 import anyio.to_thread
 import httpx2
 import pytest
+import uvicorn
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
+from sse_starlette.sse import AppStatus
+from starlette.applications import Starlette
 
 from junior_ai.ai.simulator import Simulator
 from junior_ai.core.state import StateStore, open_state
+from junior_ai.server.http_serve import _CleanExitServer, _RequestsInFlight
 from junior_ai.server.task_client import TasksClient
 from junior_ai.server.task_wire import CreateTaskResult
 from tests.http_servers import junior_server, mcp_session, redis_server, write_config
@@ -232,15 +236,18 @@ async def test_a_slot_held_by_a_killed_replica_frees_when_its_lease_runs_out_and
 
 
 @pytest.mark.parametrize("with_redis", [False, True], ids=["in-process", "redis"])
-async def test_sigterm_lets_a_call_in_flight_finish_exits_0_and_gives_its_slot_back(
+async def test_sigterm_lets_two_streamed_calls_in_flight_finish_exits_0_and_gives_their_slots_back(
     sim: Simulator, tmp_path: Path, with_redis: bool
 ) -> None:
+    """The attack's case: two calls answered over SSE event streams (the SDK's default for a tool call) are in
+    flight when SIGTERM arrives; both answers reach the client, nothing is cut or cancelled, and exit is 0. (How
+    soon sse_starlette would have cut them depends on its half-second poll: the next test pins that down.)"""
     alice, alice_line = new_token_via_cli("alice")
     settings: dict[str, Any] = {
         "http_tokens": {"alice": alice_line},
         "principals": {"alice": {"max_concurrent_calls": 2}},
     }
-    answer: dict[str, Any] = {}
+    answers: dict[int, Any] = {}
     with ExitStack() as stack:
         redis = stack.enter_context(redis_server(tmp_path)) if with_redis else None
         if redis is not None:
@@ -250,20 +257,42 @@ async def test_sigterm_lets_a_call_in_flight_finish_exits_0_and_gives_its_slot_b
         with junior_server(config) as server:
             async with mcp_session(server.url, alice) as client, anyio.create_task_group() as tg:
 
-                async def call() -> None:
-                    answer["result"] = await client.call_tool("ask_one", {"ai": "ai", "prompt": "finish me"})
+                async def call(n: int) -> None:
+                    answers[n] = await client.call_tool("ask_one", {"ai": "ai", "prompt": f"finish me {n}"})
 
                 await client.list_tools()  # the client checks results against the tools' schemas: read them now
-                tg.start_soon(call)
-                await wait_in_flight(sim, 1)
+                tg.start_soon(call, 1)
+                tg.start_soon(call, 2)
+                await wait_in_flight(sim, 2)
                 server.process.send_signal(signal.SIGTERM)
-                await anyio.to_thread.run_sync(server.wait_for_line, '"http_draining"')
-                sim.state.release("slow-model")  # the answer arrives after the signal
+                draining = await anyio.to_thread.run_sync(server.wait_for_line, '"http_draining"')
+                sim.state.release("slow-model")  # the answers arrive after the signal
             code = await anyio.to_thread.run_sync(server.process.wait)
         if redis is not None:
             async with shared_state(redis.url) as state:
                 assert await live_slots(state, "alice") == []
-    result = answer["result"]
-    assert not result.is_error and (result.structured_content or {})["status"] == "ok"
+    assert '"requests_in_flight": 2' in draining
+    for n in (1, 2):
+        assert not answers[n].is_error, text_of(answers[n])
+        assert (answers[n].structured_content or {})["status"] == "ok"
     assert code == 0
-    assert "Traceback" not in "\n".join(server.lines)
+    log = "\n".join(server.lines)
+    assert "Traceback" not in log and "connection_lost" not in log and "cancelled" not in log
+
+
+def test_a_signal_leaves_sse_event_streams_open_for_the_drain() -> None:
+    """sse_starlette hooks uvicorn's exit and closes every event stream (each a tool call's answer) as soon as its
+    watcher sees the signal. The server's own signal handling keeps both of its triggers off until the drain ends:
+    its flag, and its fallback that reads uvicorn's `should_exit`."""
+    requests = _RequestsInFlight(Starlette())
+    server = _CleanExitServer(uvicorn.Config(requests, lifespan="off"), requests, None)
+    try:
+        server.handle_exit(signal.SIGTERM, None)
+        assert server.should_exit and not server.force_exit
+        assert AppStatus.should_exit is False
+        assert AppStatus.enable_automatic_graceful_drain is False
+        server.handle_exit(signal.SIGTERM, None)  # a second signal cuts what is left
+        assert server.force_exit
+    finally:
+        AppStatus.should_exit = False
+        AppStatus.enable_automatic_graceful_drain = True

@@ -118,6 +118,12 @@ class JobRunner:
                     job.cancelled_by_caller = True
                     job.scope.cancel()
 
+    async def finish_running(self) -> None:
+        """Return once no job runs here any more (jobs started meanwhile included): a drain before shutdown, which
+        its caller bounds; whatever still runs when `running()` exits is cancelled."""
+        while self._live:
+            await next(iter(self._live.values())).finished.wait()  # removed from `_live` before `finished` is set
+
     # --- starting and waiting (the tool call's side) ---
 
     async def start(
