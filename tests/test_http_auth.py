@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 
 from junior_ai.ai.simulator import Simulator
 from junior_ai.server.auth import hash_token
@@ -94,6 +95,22 @@ def test_a_non_loopback_bind_without_auth_is_refused_with_one_line(tmp_path: Pat
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if line.startswith("junior-ai:")]
     assert len(lines) == 1 and "without authentication" in lines[0] and "junior-ai token new" in lines[0]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_an_invalid_configuration_is_not_served_over_http_and_says_why_in_one_line(tmp_path: Path, host: str) -> None:
+    """Served anyway, an HTTP replica would drop the file's tokens (no auth on loopback) and answer /healthz 200;
+    on 0.0.0.0 the refusal must name the invalid file, not ask for tokens the file already holds."""
+    _, alice_line = new_token_via_cli("alice")
+    settings = {"http_tokens": {"alice": alice_line}, "state_url": "redis://:PwLeak12@127.0.0.1:99999/0"}
+    config = write_config(tmp_path / "c.json", {}, settings)
+    done = run_serve(config, host=host)
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.startswith("junior-ai:")]
+    assert len(lines) == 1, done.stderr
+    assert "not serving" in lines[0] and "c.json" in lines[0] and "settings.state_url" in lines[0]
+    assert "add tokens" not in done.stderr and "http_serving" not in done.stderr
+    assert "PwLeak12" not in done.stderr
 
 
 def test_insecure_no_auth_serves_a_non_loopback_bind_and_warns_at_every_start(tmp_path: Path) -> None:
