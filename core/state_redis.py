@@ -48,9 +48,10 @@ local length = redis.call('RPUSH', KEYS[1], ARGV[1])
 if ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return length
 """
+# The index's expiry only ever grows: it lives as long as its longest-lived member (a key with no expiry gets one).
 _ZADD = """
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-if ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+if ARGV[3] ~= '' and redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1
 """
 
@@ -151,6 +152,19 @@ return 1
 """
 
 
+class _FreshConnectionPool(aioredis.BlockingConnectionPool):
+    """A blocking pool that never hands out a connection the server has already closed. After a Redis restart
+    (or failover) each pooled connection has seen the old server's FIN; redis-py would send the next command on it
+    and fail. Such a connection is replaced before use instead. No command is ever retried: a command whose
+    connection dies in flight may have run (an INCR, an append, a budget script), so that failure is reported."""
+
+    async def ensure_connection(self, connection: Any) -> None:
+        reader = getattr(connection, "_reader", None)
+        if reader is not None and reader.at_eof():
+            await connection.disconnect()
+        await super().ensure_connection(connection)
+
+
 def _ms(ttl_s: float | None) -> int | None:
     return None if ttl_s is None else max(1, math.ceil(ttl_s * 1000))
 
@@ -196,7 +210,7 @@ class RedisState:
         # Clients never see where the store lives (host, port, socket path) nor any credential in the URL.
         where = "The shared state store (settings.state_url)"
         # A blocking pool: under a burst, a call waits for a free connection instead of failing.
-        pool = aioredis.BlockingConnectionPool.from_url(
+        pool = _FreshConnectionPool.from_url(
             url, max_connections=MAX_CONNECTIONS, timeout=30, decode_responses=True, socket_timeout=10,
             socket_connect_timeout=5,
         )  # fmt: skip

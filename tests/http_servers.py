@@ -138,10 +138,11 @@ def run_serve(config: Path, *extra: str, host: str) -> subprocess.CompletedProce
 class RedisProcess:
     process: subprocess.Popen[str]
     socket_path: Path
+    tcp_port: int | None = None
 
     @property
     def url(self) -> str:
-        return f"unix://{self.socket_path}"
+        return f"redis://127.0.0.1:{self.tcp_port}/0" if self.tcp_port else f"unix://{self.socket_path}"
 
 
 def redis_binary() -> str:
@@ -157,10 +158,13 @@ def redis_binary() -> str:
 
 
 @contextmanager
-def redis_server(directory: Path) -> Iterator[RedisProcess]:
+def redis_server(directory: Path, *, tcp_port: int | None = None) -> Iterator[RedisProcess]:
+    """Redis on a unix socket in `directory`, or with `tcp_port` on that loopback port (a restart on the same port
+    is what a replica's pooled TCP connections see after a Redis restart or failover)."""
     socket_path = directory / "redis.sock"
+    listen = ["--port", str(tcp_port), "--bind", "127.0.0.1"] if tcp_port else ["--port", "0"]
     process = subprocess.Popen(
-        [redis_binary(), "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
+        [redis_binary(), *listen, "--unixsocket", str(socket_path), "--unixsocketperm", "700",
          "--save", "", "--appendonly", "no", "--dir", str(directory)],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
@@ -179,7 +183,7 @@ def redis_server(directory: Path) -> Iterator[RedisProcess]:
     try:
         if not ready.wait(START_TIMEOUT_S) or process.poll() is not None:
             raise AssertionError("redis-server did not start:\n" + "".join(output[-20:]))
-        yield RedisProcess(process, socket_path)
+        yield RedisProcess(process, socket_path, tcp_port)
     finally:
         process.terminate()
         process.wait(timeout=30)
