@@ -86,6 +86,8 @@ class CallScope:
     records: list[CallRecord] = field(default_factory=list)
     ledger: BudgetLedger | None = None
     """Set when the principal has a daily budget: provider calls reserve and settle through it."""
+    notes: list[str] = field(default_factory=list)
+    """What went wrong after the answers arrived (a thread or kept result not stored): told with the result."""
 
     @property
     def spent_usd(self) -> float:
@@ -111,3 +113,10 @@ class CallScope:
 
 
 CURRENT_SCOPE: ContextVar[CallScope | None] = ContextVar("junior_ai_call_scope", default=None)
+
+
+def add_note(note: str) -> None:
+    """Tell the current tool call's caller `note` with its result (outside a tool call: nobody to tell)."""
+    scope = CURRENT_SCOPE.get()
+    if scope is not None and note not in scope.notes:
+        scope.notes.append(note)

@@ -32,6 +32,7 @@ from junior_ai.core.principals import (
     LOCAL,
     BudgetExceededError,
     CallScope,
+    add_note,
     budget_error,
     day_of,
 )
@@ -167,6 +168,8 @@ class _CallHold:
                     log.warning("results_flush_failed", error=str(error))
                 finally:
                     await self.tenancy.record(self.scope)
+            except StateUnavailableError as error:  # the answers are out already: their usage is what is lost
+                log.warning("usage_record_failed", principal=self.scope.principal, error=str(error))
             finally:
                 if self.slot is not None:
                     key, member = self.slot
@@ -253,9 +256,14 @@ class Tenancy:
             held = _CURRENT_HOLD.set(hold)
             try:
                 yield views
-                # An answer naming a URI the other replicas cannot read is an error; a failed or handed-over
-                # call's results are written by `finish` (by the job, when it ends).
-                await views.results.flush()
+                # An answer naming a URI the other replicas cannot read would fail there: when the store is lost
+                # after the answers arrived (paid for already), the answer still goes back, and says so. A failed or
+                # handed-over call's results are written by `finish` (by the job, when it ends).
+                try:
+                    await views.results.flush()
+                except StateUnavailableError as error:
+                    log.warning("results_flush_failed", principal=principal, error=str(error))
+                    add_note(f"the full texts kept for this result are readable on this server only: {error}")
             finally:
                 _CURRENT_HOLD.reset(held)
                 CURRENT_SCOPE.reset(token)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.core.config import Settings
 from junior_ai.core.errors import JuniorAIError
+from junior_ai.core.principals import CURRENT_SCOPE
 from junior_ai.core.redact import redact, redact_data
 from junior_ai.server.client_roots import client_roots
 from junior_ai.server.errors import as_tool_error, invalid_arguments
@@ -96,9 +97,11 @@ def register_tool(
         try:
             # The principal's limits are taken and its spend checked before any work; usage recorded after.
             async with tenancy.call(principal_of(ctx), spends=spends) as views:
-                return await handler(args, ctx, views)
+                scope = CURRENT_SCOPE.get()
+                result = await handler(args, ctx, views)
         except JuniorAIError as error:
             raise as_tool_error(error) from error
+        return with_notes(result, scope.notes if scope is not None else [])
 
     run.__signature__ = signature_of(model, output)  # type: ignore[attr-defined]
     run.__annotations__ = {"ctx": Context[AppState, Any]}
@@ -115,6 +118,16 @@ def register_tool(
     registered = server._tool_manager.get_tool(model.TOOL)
     assert registered is not None
     registered.parameters = model.model_json_schema()
+
+
+def with_notes(result: CallToolResult, notes: list[str]) -> CallToolResult:
+    """`result` with what went wrong after its answers arrived (e.g. the shared state lost mid-call) told at the end
+    of its text: the answers are there, the note says what was not kept."""
+    if not notes or not result.content or not isinstance(result.content[0], TextContent):
+        return result
+    first = result.content[0]
+    text = first.text + "".join(f"\n\nnote: {redact(note)}" for note in notes)
+    return result.model_copy(update={"content": [first.model_copy(update={"text": text}), *result.content[1:]]})
 
 
 def progress_of(ctx: Context[AppState, Any]) -> ProgressFn:

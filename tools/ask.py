@@ -8,7 +8,7 @@ marked partial. Long answers are trimmed to the output budget, the full text kep
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,9 @@ from junior_ai.ai.fanout import call_multiple_ais, resolve_ais
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.ai.types import CallResult, GenerateRequest, failed_result, ok_result
 from junior_ai.core.errors import InvalidOutputError, ProviderTimeoutError
+from junior_ai.core.log import get_logger
+from junior_ai.core.principals import add_note
+from junior_ai.core.state import StateUnavailableError
 from junior_ai.tools.arguments import AskManyArgs, AskOneArgs
 from junior_ai.tools.context import ContextBundle, load_context, with_context
 from junior_ai.tools.jobs import observe
@@ -32,6 +35,8 @@ from junior_ai.tools.results import (
 )
 from junior_ai.tools.threads import Thread, ThreadStore
 from junior_ai.tools.validation import check_json_schema, check_prompt
+
+log = get_logger(__name__)
 
 
 def build_request(args: AskOneArgs | AskManyArgs) -> GenerateRequest:
@@ -122,11 +127,22 @@ async def ask_one(
     else:
         result = ok_result(ai, response)
         if thread is not None and threads is not None:
-            await threads.add_turn(thread, ai, prompt, response.text)
+            await _kept_in_thread(threads.add_turn(thread, ai, prompt, response.text), thread)
     if thread is not None and threads is not None:
-        await threads.keep(thread)  # no answer to add (cut short, invalid output): its id must still work
+        # No answer to add (cut short, invalid output): its id must still work.
+        await _kept_in_thread(threads.keep(thread), thread)
     (trimmed,) = trim_results([result], registry, store)
     return AskOneResult(**trimmed.model_dump(), thread_id=thread.id if thread else None, **_reported(bundle))
+
+
+async def _kept_in_thread(write: Awaitable[None], thread: Thread) -> None:
+    """Store a thread write, best effort: the answers are paid for already, so a store that is gone (Redis lost
+    mid-call) costs the thread, not the result; the caller is told with it."""
+    try:
+        await write
+    except StateUnavailableError as error:
+        log.warning("thread_write_failed", thread=thread.id, error=str(error))
+        add_note(f"this answer could not be added to thread {thread.id}, so continuing it will not include it: {error}")
 
 
 async def _with_context(
@@ -203,8 +219,8 @@ async def ask_many(
     if thread is not None and threads is not None:
         for result in results:
             if result.ok and result.text is not None:
-                await threads.add_turn(thread, result.ai, prompt, result.text)
-        await threads.keep(thread)  # every AI failed: its id must still work
+                await _kept_in_thread(threads.add_turn(thread, result.ai, prompt, result.text), thread)
+        await _kept_in_thread(threads.keep(thread), thread)  # every AI failed: its id must still work
     ok_count = sum(r.ok for r in results)
     return AskManyResult(
         thread_id=thread.id if thread else None,
