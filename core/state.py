@@ -266,6 +266,10 @@ class InProcessState:
             members = entry.value if entry is not None and isinstance(entry.value, dict) else {}
             members[member] = score
             self._store(index, members, ttl_s)
+            stored = self._data.get(index)  # as in Redis, the index's expiry only ever grows
+            old_expiry = entry.expires_at if entry is not None else None
+            if stored is not None and stored.expires_at is not None and old_expiry is not None:
+                stored.expires_at = max(stored.expires_at, old_expiry)
 
     async def index_members(self, index: str, *, min_score: float = -math.inf) -> list[tuple[str, float]]:
         with self._lock:

@@ -53,7 +53,8 @@ class SharedStateJobStore:
     async def put(self, record: JobRecord) -> None:
         ttl_s = max(1.0, record.expires_at - self._clock())
         await self._state.put(self._key(record.principal, record.id), record.model_dump_json(), ttl_s=ttl_s)
-        await self._state.index_add(f"jobs:{record.principal}", record.id, record.created_at)
+        # The index expires with its longest-lived record, so Redis's volatile-lru can evict it (one per principal).
+        await self._state.index_add(f"jobs:{record.principal}", record.id, record.created_at, ttl_s=ttl_s)
 
     async def get(self, principal: str, job_id: str) -> JobRecord | None:
         raw = await self._state.get(self._key(principal, job_id))
