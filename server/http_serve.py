@@ -95,7 +95,8 @@ class _CleanExitServer(uvicorn.Server):
 
                 async def drained() -> None:
                     await self._requests.finished()
-                    if self._runner is not None:
+                    if self._runner is not None:  # detached and background jobs: their answers are collected later
+                        log.info("http_draining_jobs", jobs=self._runner.live_jobs)
                         await self._runner.finish_running()
                     tg.cancel_scope.cancel()
 

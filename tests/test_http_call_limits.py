@@ -280,6 +280,25 @@ async def test_sigterm_lets_two_streamed_calls_in_flight_finish_exits_0_and_give
     assert "Traceback" not in log and "connection_lost" not in log and "cancelled" not in log
 
 
+async def test_sigterm_lets_a_background_job_finish_before_the_server_exits(sim: Simulator, tmp_path: Path) -> None:
+    """The lifespan's exit cancels the jobs still running: the drain waits for them first (within the grace)."""
+    alice, alice_line = new_token_via_cli("alice")
+    config = write_config(tmp_path / "c.json", simulated_ai(sim, "slow-model"), {"http_tokens": {"alice": alice_line}})
+    with held(sim, "slow-model"), junior_server(config) as server:
+        async with mcp_session(server.url, alice) as client:
+            started = await client.call_tool("ask_one", {"ai": "ai", "prompt": "later", "background": True})
+            await wait_in_flight(sim, 1)
+        server.process.send_signal(signal.SIGTERM)
+        waiting = await anyio.to_thread.run_sync(server.wait_for_line, '"http_draining_jobs"')
+        sim.state.release("slow-model")
+        code = await anyio.to_thread.run_sync(server.process.wait)
+    assert (started.structured_content or {}).get("job_id"), text_of(started)
+    assert '"jobs": 1' in waiting
+    finished = [line for line in server.lines if '"job_finished"' in line]
+    assert len(finished) == 1 and '"status": "completed"' in finished[0], finished
+    assert code == 0
+
+
 def test_a_signal_leaves_sse_event_streams_open_for_the_drain() -> None:
     """sse_starlette hooks uvicorn's exit and closes every event stream (each a tool call's answer) as soon as its
     watcher sees the signal. The server's own signal handling keeps both of its triggers off until the drain ends:

@@ -118,6 +118,10 @@ class JobRunner:
                     job.cancelled_by_caller = True
                     job.scope.cancel()
 
+    @property
+    def live_jobs(self) -> int:
+        return len(self._live)
+
     async def finish_running(self) -> None:
         """Return once no job runs here any more (jobs started meanwhile included): a drain before shutdown, which
         its caller bounds; whatever still runs when `running()` exits is cancelled."""
