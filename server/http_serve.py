@@ -24,6 +24,9 @@ from junior_ai.tools.jobs.runner import JobRunner
 log = get_logger(__name__)
 
 
+CUT_SHORT_S = 3
+
+
 class _RequestsInFlight:
     """ASGI wrapper counting the POSTs being answered (each tool call is one), so a drain knows when they are done.
     GET event streams are not counted: a client's standing stream would otherwise hold every drain to its limit."""
@@ -66,6 +69,7 @@ class _CleanExitServer(uvicorn.Server):
         self._requests = requests
         self._runner = runner
         self._cut: asyncio.Event | None = None
+        self.cut_short = False
         self._loop: asyncio.AbstractEventLoop | None = None
         AppStatus.enable_automatic_graceful_drain = False  # process-wide: one server per process
         AppStatus.should_exit = False
@@ -74,8 +78,8 @@ class _CleanExitServer(uvicorn.Server):
         second = self.should_exit
         super().handle_exit(sig, frame)  # with the automatic drain off, sse_starlette's hook only passes it on
         self._captured_signals.clear()
-        if second:  # a second signal cuts the calls still in flight
-            self.force_exit = True
+        if second:  # a second signal cuts the calls still in flight (a second SIGINT: uvicorn's force quit too)
+            self.cut_short = True
             if self._loop is not None and self._cut is not None:
                 self._loop.call_soon_threadsafe(self._cut.set)
 
@@ -89,6 +93,8 @@ class _CleanExitServer(uvicorn.Server):
         for connection in list(self.server_state.connections):
             connection.shutdown()
         self._loop, self._cut = asyncio.get_running_loop(), asyncio.Event()
+        if self.cut_short:
+            self._cut.set()
         started = time.monotonic()
         with anyio.move_on_after(grace):
             async with anyio.create_task_group() as tg:
@@ -108,8 +114,11 @@ class _CleanExitServer(uvicorn.Server):
                 tg.start_soon(drained)
                 tg.start_soon(cut)
         AppStatus.should_exit = True  # event streams still open (a client's standing GET stream) close now
-        # What is left of the grace period bounds uvicorn's own wait for connections to close.
-        self.config.timeout_graceful_shutdown = max(1, math.ceil(grace - (time.monotonic() - started)))
+        # What is left of the grace period bounds uvicorn's own wait for connections to close. Cut short: the event
+        # streams close within sse_starlette's half-second poll, then the lifespan stops the jobs and closes the
+        # clients; a request still running after 3 s is cancelled by uvicorn.
+        left = CUT_SHORT_S if self.cut_short else math.ceil(grace - (time.monotonic() - started))
+        self.config.timeout_graceful_shutdown = max(1, left)
         await super().shutdown(sockets)
 
 
