@@ -266,7 +266,8 @@ def _read_one(
         plan.problems.append(f"{candidate.shown} is over the {limits.max_file_bytes:,}-byte limit per file.")
         return
     kind, mime = sniff(data)
-    if kind == "text" and PRIVATE_KEY.search(data) and not boundary.allows(candidate.shown):
+    # `in` first: a plain substring scan is several times cheaper than the regex over every file (profiled).
+    if kind == "text" and b"PRIVATE KEY" in data and PRIVATE_KEY.search(data) and not boundary.allows(candidate.shown):
         reason = "holds a private key block (-----BEGIN ... PRIVATE KEY-----)"
         if candidate.explicit:
             plan.problems.append(
@@ -276,7 +277,8 @@ def _read_one(
         else:
             plan.skipped.append(SkippedItem(path=candidate.shown, reason=reason))
         return
-    if kind == "text" and boundary.secret_value_in(data.decode("utf-8")):
+    decoded = data.decode("utf-8") if kind == "text" else ""  # decoded once (sniff checked that it decodes)
+    if decoded and boundary.secret_value_in(decoded):
         reason = "holds one of the API keys Junior AI uses"
         if candidate.explicit:
             plan.problems.append(f"{candidate.shown} {reason}, so it is not sent (take the key out to share it).")
@@ -284,7 +286,7 @@ def _read_one(
             plan.skipped.append(SkippedItem(path=candidate.shown, reason=reason))
         return
     if kind == "text":
-        block = numbered(candidate.shown, data.decode("utf-8"))
+        block = numbered(candidate.shown, decoded)
         parts.append(TextPart(text=block))
         items.append(
             ContextItem(path=candidate.shown, kind="text", bytes=len(data), tokens_estimate=text_tokens(len(block)))
@@ -323,8 +325,10 @@ def _read_bytes(path: str, size: int, limit: int) -> tuple[bytes, tuple[int, int
     fd = os.open(path, flags)
     try:
         status = os.fstat(fd)
-        data = os.read(fd, min(size, limit) + 1 if size >= 0 else 65_536)
-        while len(data) <= limit:
+        wanted = min(size, limit) + 1 if size >= 0 else 65_536
+        data = os.read(fd, wanted)
+        # A short read of a regular file is its end: no second read just to see nothing (a syscall per file).
+        while wanted <= len(data) <= limit:
             more = os.read(fd, limit + 1 - len(data))
             if not more:
                 break

@@ -97,7 +97,7 @@ class Boundary:
         return (device, inode) in self.credentials_ids
 
     def secret_value_in(self, text: str) -> bool:
-        return any(value in text for value in self.secret_values)
+        return bool(self.secret_values) and any(value in text for value in self.secret_values)
 
     @classmethod
     def build(
