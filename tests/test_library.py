@@ -532,3 +532,44 @@ async def test_files_diff_and_reasoning_effort_pass_through_like_the_tools(sim: 
     first, second, third = sim.state.requests("m")
     assert "return 42" in json.dumps(first.body) and first.body["reasoning_effort"] == "high"
     assert second.body["reasoning_effort"] == "low" and third.body["reasoning_effort"] == "medium"
+
+
+async def test_unordered_map_over_an_endless_generator_reads_only_what_its_workers_take(sim: Simulator) -> None:
+    sim.set_scenario("stuck-all", Scenario(rules=(ReplyRule(contains="item", reply="late", delay_s=3600),)))
+    read: list[int] = []
+
+    def items() -> Any:
+        i = 0
+        while True:  # endless: only the workers bound what is read
+            read.append(i)
+            yield f"item {i}"
+            i += 1
+
+    config = config_of(openai_ai(sim, "oai", "stuck-all", max_concurrency=4, timeout_s=600))
+    async with JuniorAI.from_config(config) as jr:
+        run = jr.map("{item}", items(), ai="oai", max_concurrency=4)
+        async with run as results, anyio.create_task_group() as tg:
+
+            async def consume() -> None:
+                async for _ in results:
+                    pass
+
+            tg.start_soon(consume)
+            sent = await anyio.to_thread.run_sync(
+                lambda: sim.state.wait_for(lambda s: len(s.requests("stuck-all")) == 4, timeout=30)
+            )
+            read_while_stuck = len(read)
+            tg.cancel_scope.cancel()
+    assert sent
+    assert read_while_stuck <= 4 + 1  # one item per worker, plus the one the next free worker would take
+
+
+async def test_a_failing_plain_item_generator_surfaces_its_own_error_from_map(sim: Simulator) -> None:
+    def items() -> Any:
+        yield "one"
+        raise LookupError("the items ran dry badly")
+
+    async with JuniorAI.from_config(config_of(openai_ai(sim, "oai", "ok"))) as jr:
+        with pytest.raises(LookupError, match="ran dry badly"):
+            async for _ in jr.map("{item}", items(), ai="oai"):
+                pass
