@@ -15,7 +15,7 @@ import hashlib
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from anyio.abc import ObjectReceiveStream
@@ -133,7 +133,7 @@ async def batch_generate_async(
     timeout_s: float | None = None,
     max_input_tokens: int | None = None,
     governor: ConcurrencyGovernor | None = None,
-) -> AsyncIterator[BatchResults]:
+) -> AsyncIterator[BatchResults[ItemResult]]:
     """`async with batch_generate_async(...) as results: async for result in results: ...` — one result per item,
     in completion order. Leaving the block early cancels the calls in flight.
 
@@ -169,12 +169,8 @@ async def batch_generate_async(
                     governor.release()
                 if result.ok:
                     governor.on_success()
-                try:
-                    # Mostly there is room (the buffer holds a result per worker): no extra pass through the event
-                    # loop per item, which `send` makes even then (profiled).
-                    results.send_nowait(result)
-                except anyio.WouldBlock:
-                    await results.send(result)
+                # Mostly there is room (the buffer holds a result per worker).
+                await hand_over(results, result)
 
     async with anyio.create_task_group() as tg:
         async with send:
@@ -185,18 +181,30 @@ async def batch_generate_async(
         tg.cancel_scope.cancel()
 
 
-class BatchResults(ObjectReceiveStream[ItemResult]):
+T = TypeVar("T")
+
+
+async def hand_over(send: MemoryObjectSendStream[T], item: T) -> None:
+    """`send`, without the pass through the event loop that anyio's `send` makes even when the buffer has room
+    (a pass per item held batch workers up, profiled)."""
+    try:
+        send.send_nowait(item)
+    except anyio.WouldBlock:
+        await send.send(item)
+
+
+class BatchResults(ObjectReceiveStream[T]):
     """The results as they finish (`async for result in results`). A result already waiting is handed over at
     once: anyio's memory stream passes through the event loop on every receive, so a consumer that writes each
     result fell a loop pass behind per item, filled the buffer and held the workers up (profiled)."""
 
-    def __init__(self, stream: MemoryObjectReceiveStream[ItemResult]) -> None:
+    def __init__(self, stream: MemoryObjectReceiveStream[T]) -> None:
         self._stream = stream
 
-    def receive_nowait(self) -> ItemResult:
+    def receive_nowait(self) -> T:
         return self._stream.receive_nowait()
 
-    async def receive(self) -> ItemResult:
+    async def receive(self) -> T:
         try:
             return self._stream.receive_nowait()
         except anyio.WouldBlock:
@@ -296,7 +304,7 @@ async def _one(
 
 def map_generate_async(
     registry: AIRegistry, template: str, items: Iterable[Any] | AsyncIterable[Any], ai: str, **options: Any
-) -> AbstractAsyncContextManager[BatchResults]:
+) -> AbstractAsyncContextManager[BatchResults[ItemResult]]:
     """`batch_generate_async` over `template` rendered for each item (`{item}`, `{item.field}`); the items may
     be any iterable or async iterable, read lazily."""
     rendered = (

@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import ObjectReceiveStream, TaskGroup
-from anyio.streams.memory import MemoryObjectReceiveStream
 
-from junior_ai.ai.batch import ItemResult, map_generate_async
+from junior_ai.ai.batch import BatchResults, ItemResult, hand_over, map_generate_async
 from junior_ai.ai.registry import AIRegistry
 from junior_ai.api_types import MapProgress
 from junior_ai.core.errors import InvalidInputError
@@ -156,38 +155,17 @@ async def _through_instance(group: TaskGroup, registry: AIRegistry, plan: _Plan)
                         registry, plan.template, plan.gated(), plan.ai, **plan.options
                     ) as results:
                         async for result in results:
-                            try:
-                                send.send_nowait(result)
-                            except anyio.WouldBlock:
-                                await send.send(result)
+                            await hand_over(send, result)
                 except Exception as error:  # handed to the consumer, never left to sink the task group
                     await send.send(_unwrapped(error))
 
     group.start_soon(run)
     try:
         async with receive:
-            async for result in plan.in_order(_waiting_first(receive)):
+            async for result in plan.in_order(BatchResults(receive)):
                 yield result
     finally:
         scope.cancel()
-
-
-async def _waiting_first(
-    stream: MemoryObjectReceiveStream[ItemResult | Exception],
-) -> AsyncIterator[ItemResult | Exception]:
-    """The stream's items, one already waiting taken without a pass through the event loop (which anyio's
-    `receive` makes every time): see `ai.batch.BatchResults`."""
-    while True:
-        try:
-            item = stream.receive_nowait()
-        except anyio.WouldBlock:
-            try:
-                item = await stream.receive()
-            except anyio.EndOfStream:
-                return
-        except anyio.EndOfStream:
-            return
-        yield item
 
 
 @dataclass
